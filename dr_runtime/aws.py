@@ -1,0 +1,17 @@
+"""boto3 clients configured the same way for every job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+# Standard retry mode backs off on throttling (ThrottlingException, TooManyRequests, 5xx) with jitter.
+RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="aws-dr-backup")
+
+
+def client(service: str, region: str | None = None, session: Any = None) -> Any:
+    """A client with the project's retry settings; ``session`` lets tests pass their own."""
+    factory = session if session is not None else boto3.session.Session()
+    return factory.client(service, region_name=region, config=RETRY_CONFIG)
