@@ -1,0 +1,1 @@
+"""Pulumi components of aws-dr-backup; `catalog`, `config` and `layout` are plain data."""

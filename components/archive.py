@@ -1,0 +1,85 @@
+"""The isolated account's logically air-gapped vault, shared back to the workload account for restores."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import documents
+
+COMPONENT_TYPE = "aws-dr-backup:backup:AirGappedArchive"
+
+
+@dataclass(frozen=True)
+class AirGappedArchiveArgs:
+    prefix: str
+    workload_account: str
+    min_retention_days: int
+    max_retention_days: int
+    accept_share: bool
+    workload_provider: aws.Provider
+    """Provider of the workload account, which accepts the RAM share."""
+    tags: dict[str, str]
+
+
+class AirGappedArchive(pulumi.ComponentResource):
+    """Created with the archive provider (isolated account) in ``opts``.
+
+    The vault is locked in compliance mode by AWS; min/max retention are replace-on-change, and a
+    replacement fails once the vault holds recovery points, hence ``protect``.
+    """
+
+    def __init__(
+        self, name: str, args: AirGappedArchiveArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # AWS-owned key (AWS's recommendation for air-gapped vaults): nothing in the workload account,
+        # compromised or not, can disable or schedule deletion of the key that protects the copies.
+        vault = aws.backup.LogicallyAirGappedVault(
+            f"{name}-vault",
+            name=f"{args.prefix}-air-gapped",
+            min_retention_days=args.min_retention_days,
+            max_retention_days=args.max_retention_days,
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        aws.backup.VaultPolicy(
+            f"{name}-vault-policy",
+            backup_vault_name=vault.name,
+            policy=vault.arn.apply(
+                lambda arn: json.dumps(documents.copy_into_vault_policy(arn, args.workload_account))
+            ),
+            opts=child,
+        )
+        share = aws.ram.ResourceShare(
+            f"{name}-share",
+            name=f"{args.prefix}-air-gapped-vault",
+            # RAM shares of air-gapped vaults go to individual accounts; cross-account backup already
+            # requires both accounts in one organisation.
+            allow_external_principals=False,
+            tags=args.tags,
+            opts=child,
+        )
+        aws.ram.ResourceAssociation(
+            f"{name}-share-vault", resource_share_arn=share.arn, resource_arn=vault.arn, opts=child
+        )
+        principal = aws.ram.PrincipalAssociation(
+            f"{name}-share-workload",
+            resource_share_arn=share.arn,
+            principal=args.workload_account,
+            opts=child,
+        )
+        if args.accept_share:
+            aws.ram.ResourceShareAccepter(
+                f"{name}-share-accepter",
+                share_arn=principal.resource_share_arn,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.workload_provider),
+            )
+        self.vault_arn = vault.arn
+        self.vault_name = vault.name
+        self.share_arn = share.arn
+        self.register_outputs({"vaultArn": vault.arn, "shareArn": share.arn})

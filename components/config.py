@@ -1,0 +1,304 @@
+"""Stack configuration: validated once, at the edge, before any resource is registered.
+
+`Pulumi.<stack>.yaml` → `load()` → `StackConfig` (frozen). Components never see raw config. Every
+rejection names the config key, the value given and what is allowed, in one message.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+from components import catalog
+
+PROJECT = "aws-dr-backup"
+PRODUCTION_STACKS = frozenset({"prod"})
+
+# Limits AWS Backup enforces (aws-backup-facts.md §2, §3, §10).
+MIN_START_WINDOW = 60
+MAX_WINDOW = 52_560_000
+LAG_MIN_RETENTION = 7
+MAX_RETENTION_DAYS = 36_500
+MAX_SELECTION_CONDITIONS = 30
+# Conditions every selection already spends: the opt-out tag and the cross-region opt-out tag.
+_BASE_CONDITIONS = 2
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:/=+@ -]+$")]
+Prefix = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")]
+ClusterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
+# AWS Backup cron: six fields inside cron(...), one of day-of-month/day-of-week is '?'.
+_CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def check_cron(expression: str, field: str) -> None:
+    match = _CRON.match(expression)
+    if match is None:
+        raise ValueError(
+            f"{field} ({expression!r}) must be an AWS cron expression with six fields, "
+            "e.g. 'cron(0 5 ? * * *)'"
+        )
+    minute, _hour, day_of_month, _, day_of_week, _ = match.groups()
+    if "?" not in (day_of_month, day_of_week):
+        raise ValueError(f"{field} ({expression!r}) needs '?' in day-of-month or day-of-week")
+    if not minute.isdigit() or int(minute) > 59:
+        raise ValueError(f"{field} ({expression!r}) must start at a fixed minute 0-59")
+
+
+class ConfigError(ValueError):
+    """Invalid stack configuration; the message names the key, the value and what is allowed."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=False
+    )
+
+
+class Layout(StrEnum):
+    SPLIT = "split"
+    PARTITIONED = "partitioned"
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    STAGING = "staging"
+
+
+class Accounts(_Model):
+    workload: AccountId
+    isolated: AccountId
+    """The isolated backup account that owns the logically air-gapped vault."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if self.workload == self.isolated:
+            raise ValueError(
+                f"isolated must differ from workload ({self.workload}): the air-gapped copy only "
+                "survives an account compromise in another account"
+            )
+        return self
+
+
+class Regions(_Model):
+    primary: Region = "us-east-1"
+    dr: Region = "us-east-2"
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        if self.primary == self.dr:
+            raise ValueError(f"dr must differ from primary ({self.primary}) to survive a regional outage")
+        return self
+
+
+class Schedules(_Model):
+    cross_region: str = "cron(0 5 ? * * *)"
+    cross_account: str = "cron(0 7 ? * * *)"
+    timezone: str = "Etc/UTC"
+
+    @model_validator(mode="after")
+    def _cron(self) -> Self:
+        for field in ("cross_region", "cross_account"):
+            check_cron(getattr(self, field), to_camel(field))
+        return self
+
+
+class Windows(_Model):
+    start_minutes: int = Field(default=60, ge=MIN_START_WINDOW, le=MAX_WINDOW)
+    completion_minutes: int = Field(default=360, le=MAX_WINDOW)
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.completion_minutes <= self.start_minutes:
+            raise ValueError(
+                f"completionMinutes ({self.completion_minutes}) must be greater than startMinutes "
+                f"({self.start_minutes})"
+            )
+        return self
+
+
+class Lifecycle(_Model):
+    delete_after_days: int = Field(ge=1, le=MAX_RETENTION_DAYS)
+    cold_storage_after_days: int | None = Field(default=None, ge=1, le=MAX_RETENTION_DAYS)
+
+    @model_validator(mode="after")
+    def _ninety_day_rule(self) -> Self:
+        cold = self.cold_storage_after_days
+        if cold is not None and self.delete_after_days < cold + catalog.COLD_STORAGE_MIN_DAYS:
+            raise ValueError(
+                f"deleteAfterDays ({self.delete_after_days}) must be at least coldStorageAfterDays + "
+                f"{catalog.COLD_STORAGE_MIN_DAYS} ({cold + catalog.COLD_STORAGE_MIN_DAYS}): AWS Backup keeps "
+                "cold-storage recovery points for 90 days at least"
+            )
+        return self
+
+
+class Retention(_Model):
+    in_region: Lifecycle = Lifecycle(delete_after_days=1)
+    cross_region_copy: Lifecycle = Lifecycle(delete_after_days=3)
+    air_gapped_copy: Lifecycle = Lifecycle(delete_after_days=7)
+    s3_continuous_days: int = Field(default=catalog.MAX_CONTINUOUS_DAYS, ge=1, le=catalog.MAX_CONTINUOUS_DAYS)
+
+
+class AirGappedVault(_Model):
+    min_retention_days: int = Field(default=LAG_MIN_RETENTION, ge=LAG_MIN_RETENTION, le=MAX_RETENTION_DAYS)
+    max_retention_days: int = Field(default=35, ge=LAG_MIN_RETENTION, le=MAX_RETENTION_DAYS)
+    accept_share: bool = True
+    """Accept the RAM invitation in the workload account. Turn off where the organisation has RAM
+    sharing enabled: shares inside it are accepted automatically and there is no invitation."""
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.max_retention_days < self.min_retention_days:
+            raise ValueError(
+                f"maxRetentionDays ({self.max_retention_days}) must be at least minRetentionDays "
+                f"({self.min_retention_days})"
+            )
+        return self
+
+
+class OptOutTags(_Model):
+    all: TagKey = "exclude-disaster-recovery-backup"
+    cross_region: TagKey = "exclude-cross-region-backup"
+    value: str = "true"
+
+
+class TypeToggle(_Model):
+    active: bool = True
+
+
+class RegionSettings(_Model):
+    manage: bool = True
+    """Opt the protected types in and turn on DynamoDB advanced features in both regions. These are
+    account-wide settings: turn off where another stack owns them."""
+
+
+class StackConfig(_Model):
+    """The whole validated configuration of one stack."""
+
+    environment: Environment
+    accounts: Accounts
+    regions: Regions = Regions()
+    isolated_account_role: str
+    """Role the archive provider assumes in the isolated account: a name or a full role ARN."""
+    prefix: Prefix
+    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = {}
+    layout: Layout = Layout.PARTITIONED
+    schedules: Schedules = Schedules()
+    windows: Windows = Windows()
+    retention: Retention = Retention()
+    air_gapped_vault: AirGappedVault = AirGappedVault()
+    opt_out_tags: OptOutTags = OptOutTags()
+    kubernetes_clusters: tuple[ClusterName, ...] = ()
+    resource_types: dict[str, TypeToggle] = {}
+    region_settings: RegionSettings = RegionSettings()
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Self:
+        unknown = sorted(set(self.resource_types) - set(catalog.TYPE_KEYS))
+        if unknown:
+            raise ValueError(
+                f"resourceTypes has unknown type {unknown[0]!r}; allowed: {', '.join(catalog.TYPE_KEYS)}"
+            )
+        if self.environment is Environment.PRODUCTION:
+            off = [k for k, t in self.resource_types.items() if not t.active]
+            if off:
+                raise ValueError(
+                    f"resourceTypes.{off[0]}.active is false, but a production stack protects every "
+                    "resource type: remove the toggle"
+                )
+        copy = self.retention.air_gapped_copy
+        vault = self.air_gapped_vault
+        if not vault.min_retention_days <= copy.delete_after_days <= vault.max_retention_days:
+            raise ValueError(
+                f"retention.airGappedCopy.deleteAfterDays ({copy.delete_after_days}) must lie within the "
+                f"air-gapped vault's retention range [{vault.min_retention_days}, {vault.max_retention_days}] "
+                "or every copy into it fails"
+            )
+        if copy.cold_storage_after_days is not None:
+            raise ValueError(
+                "retention.airGappedCopy.coldStorageAfterDays must be unset: recovery points in the "
+                "air-gapped vault stay in warm storage"
+            )
+        budget = MAX_SELECTION_CONDITIONS - _BASE_CONDITIONS
+        if len(self.kubernetes_clusters) > budget:
+            raise ValueError(
+                f"kubernetesClusters has {len(self.kubernetes_clusters)} entries; at most {budget} fit in "
+                f"one backup selection ({MAX_SELECTION_CONDITIONS} conditions)"
+            )
+        role = self.isolated_account_role
+        if role.startswith("arn:"):
+            match = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/[\w+=,.@/-]+", role)
+            if match is None or match.group(1) != self.accounts.isolated:
+                raise ValueError(
+                    f"isolatedAccountRole ({role}) must be a role name or a role ARN in the isolated "
+                    f"account {self.accounts.isolated}"
+                )
+        elif not _ROLE_NAME.match(role):
+            raise ValueError(f"isolatedAccountRole ({role!r}) must be an IAM role name or role ARN")
+        return self
+
+    @property
+    def active_types(self) -> tuple[catalog.ResourceType, ...]:
+        return tuple(t for t in catalog.CATALOG if self.resource_types.get(t.key, TypeToggle()).active)
+
+    @property
+    def isolated_role_arn(self) -> str:
+        role = self.isolated_account_role
+        return role if role.startswith("arn:") else f"arn:aws:iam::{self.accounts.isolated}:role/{role}"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    # Pydantic reports the failing model-validator's own location; with aliases the path is camelCase.
+    return ".".join(str(part) for part in loc)
+
+
+def _value_at(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> Any:
+    value: Any = raw
+    for part in loc:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list | tuple) and isinstance(part, int) and 0 <= part < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
+    """Validate raw config (keys without the project namespace) or raise one ConfigError."""
+    try:
+        config = StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            where = f"{PROJECT}:{_location(loc)}" if loc else PROJECT
+            message = str(error["msg"]).removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown setting"
+            elif error["type"] == "missing":
+                message = "required setting is missing"
+            given = _value_at(raw, loc)
+            shown = "" if given is None or error["type"] == "missing" else f" = {given!r}"
+            lines.append(f"{where}{shown}: {message}")
+        raise ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines)) from None
+    if stack in PRODUCTION_STACKS and config.environment is not Environment.PRODUCTION:
+        raise ConfigError(
+            f"Invalid configuration for stack '{stack}':\n  {PROJECT}:environment = "
+            f"{config.environment.value!r}: stack '{stack}' must be 'production'"
+        )
+    return config
+
+
+def from_namespaced(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Keep this project's keys (``aws-dr-backup:x``), dropping the namespace; ignore other namespaces."""
+    prefix = f"{PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}

@@ -1,0 +1,210 @@
+"""One resource type's protection: keys, vaults, IAM role, plans and selections."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components import catalog, documents
+from components.layout import Destination, PlanSpec
+
+COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
+KEY_DELETION_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ResourceTypeProtectionArgs:
+    resource_type: catalog.ResourceType
+    prefix: str
+    workload_account: str
+    isolated_account: str
+    primary_region: str
+    dr_region: str
+    plans: tuple[PlanSpec, ...]
+    air_gapped_vault_arn: pulumi.Input[str]
+    cross_region_provider: aws.Provider
+    tags: dict[str, str]
+
+
+def _lifecycle_args(spec: PlanSpec) -> aws.backup.PlanRuleLifecycleArgs:
+    lifecycle = spec.rule.lifecycle
+    return aws.backup.PlanRuleLifecycleArgs(
+        delete_after=lifecycle.delete_after_days,
+        cold_storage_after=lifecycle.cold_storage_after_days,
+    )
+
+
+class ResourceTypeProtection(pulumi.ComponentResource):
+    """Vault + customer-managed key in both regions, the AWS Backup role, and the plans of the layout.
+
+    Created with the origin provider (workload account, primary region) in ``opts``; the cross-region
+    key and vault use ``args.cross_region_provider``.
+    """
+
+    vault_arns: dict[str, pulumi.Output[str]]
+    plan_ids: dict[str, pulumi.Output[str]]
+
+    def __init__(
+        self, name: str, args: ResourceTypeProtectionArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        rtype = args.resource_type
+        base = f"{args.prefix}-{rtype.key}"
+        self._args = args
+
+        # The origin key is the source of the air-gapped copy, so the isolated account may use it.
+        origin_key, origin_vault = self._key_and_vault(
+            f"{name}-origin", base, copy_accounts=(args.isolated_account,), provider=None
+        )
+        dr_key, dr_vault = self._key_and_vault(
+            f"{name}-cross-region", base, copy_accounts=(), provider=args.cross_region_provider
+        )
+        aws.backup.VaultPolicy(
+            f"{name}-cross-region-vault-policy",
+            backup_vault_name=dr_vault.name,
+            policy=dr_vault.arn.apply(
+                lambda arn: json.dumps(documents.copy_into_vault_policy(arn, args.workload_account))
+            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=args.cross_region_provider),
+        )
+
+        role = aws.iam.Role(
+            f"{name}-backup-role",
+            # AWS-managed backup operator policies only allow iam:PassRole on names with "AWSBackup".
+            name=f"{base}-AWSBackupRole"[:64],
+            description=f"AWS Backup service role for {rtype.label} ({args.prefix})",
+            assume_role_policy=json.dumps(
+                documents.service_trust("backup.amazonaws.com", args.workload_account)
+            ),
+            tags=args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for index, policy_arn in enumerate(rtype.managed_policies):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-backup-role-policy-{index}",
+                role=role.name,
+                policy_arn=policy_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        destinations = {
+            Destination.CROSS_REGION: dr_vault.arn,
+            Destination.AIR_GAPPED: pulumi.Output.from_input(args.air_gapped_vault_arn),
+        }
+        self.plan_ids = {}
+        for spec in args.plans:
+            plan = self._plan(name, base, spec, origin_vault, destinations)
+            self._selection(name, base, spec, plan, role)
+            self.plan_ids[spec.key] = plan.id
+
+        self.key_arns = {args.primary_region: origin_key.arn, args.dr_region: dr_key.arn}
+        self.vault_arns = {args.primary_region: origin_vault.arn, args.dr_region: dr_vault.arn}
+        self.role_arn = role.arn
+        self.register_outputs(
+            {"vaultArns": self.vault_arns, "keyArns": self.key_arns, "planIds": self.plan_ids}
+        )
+
+    def _key_and_vault(
+        self, name: str, base: str, copy_accounts: tuple[str, ...], provider: aws.Provider | None
+    ) -> tuple[aws.kms.Key, aws.backup.Vault]:
+        args = self._args
+        # Vaults and keys hold every recovery point: never deleted by a stray `pulumi destroy`.
+        protected = pulumi.ResourceOptions(parent=self, provider=provider, protect=True)
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"AWS Backup vault key for {args.resource_type.label} ({base})",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=json.dumps(documents.key_policy(args.workload_account, copy_accounts)),
+            tags=args.tags,
+            opts=protected,
+        )
+        aws.kms.Alias(
+            f"{name}-key-alias",
+            name=f"alias/{base}-backup",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self, provider=provider),
+        )
+        vault = aws.backup.Vault(
+            f"{name}-vault",
+            name=base,
+            kms_key_arn=key.arn,
+            force_destroy=False,
+            tags=args.tags,
+            opts=protected,
+        )
+        return key, vault
+
+    def _plan(
+        self,
+        name: str,
+        base: str,
+        spec: PlanSpec,
+        origin_vault: aws.backup.Vault,
+        destinations: dict[Destination, pulumi.Output[str]],
+    ) -> aws.backup.Plan:
+        rule = spec.rule
+        copy_actions = [
+            aws.backup.PlanRuleCopyActionArgs(
+                destination_vault_arn=destinations[copy.destination],
+                lifecycle=aws.backup.PlanRuleCopyActionLifecycleArgs(
+                    delete_after=copy.lifecycle.delete_after_days,
+                    cold_storage_after=copy.lifecycle.cold_storage_after_days,
+                ),
+            )
+            for copy in rule.copies
+        ]
+        return aws.backup.Plan(
+            f"{name}-{spec.key}-plan",
+            name=f"{base}-{spec.key}",
+            rules=[
+                aws.backup.PlanRuleArgs(
+                    rule_name=rule.name,
+                    target_vault_name=origin_vault.name,
+                    schedule=rule.schedule,
+                    schedule_expression_timezone=rule.timezone,
+                    start_window=rule.start_window,
+                    completion_window=rule.completion_window,
+                    enable_continuous_backup=rule.continuous,
+                    lifecycle=_lifecycle_args(spec),
+                    copy_actions=copy_actions,
+                    recovery_point_tags={"dr-backup-plan": f"{base}-{spec.key}"},
+                )
+            ],
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _selection(
+        self, name: str, base: str, spec: PlanSpec, plan: aws.backup.Plan, role: aws.iam.Role
+    ) -> aws.backup.Selection:
+        by_operator: dict[str, list[dict[str, str]]] = {}
+        for condition in spec.selection.conditions:
+            by_operator.setdefault(condition.operator, []).append(
+                {"key": condition.condition_key, "value": condition.value}
+            )
+        return aws.backup.Selection(
+            f"{name}-{spec.key}-selection",
+            name=f"{base}-{spec.key}",
+            plan_id=plan.id,
+            iam_role_arn=role.arn,
+            resources=list(spec.selection.resources),
+            conditions=[
+                aws.backup.SelectionConditionArgs(
+                    string_equals=[
+                        aws.backup.SelectionConditionStringEqualArgs(**c)
+                        for c in by_operator.get("string_equals", [])
+                    ]
+                    or None,
+                    string_not_equals=[
+                        aws.backup.SelectionConditionStringNotEqualArgs(**c)
+                        for c in by_operator.get("string_not_equals", [])
+                    ]
+                    or None,
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,29 @@
+"""Reads the stack's config from the Pulumi engine once, for `config.parse`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from components import config
+
+
+def _decode(value: Any) -> Any:
+    # The engine hands structured (object/list) config values to the program as JSON text.
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def load() -> config.StackConfig:
+    # The language host hands config over either in-process or (older hosts) as PULUMI_CONFIG; read
+    # every key of the namespace, not only known ones, so a misspelt key is reported, not ignored.
+    engine_config = {**get_config_env(), **CONFIG.get()}
+    raw = {key: _decode(value) for key, value in config.from_namespaced(engine_config).items()}
+    return config.parse(raw, pulumi.get_stack())

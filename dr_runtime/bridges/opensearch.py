@@ -1,0 +1,399 @@
+"""OpenSearch bridge: take a daily manual snapshot of every domain into the bridge bucket.
+
+Each domain writes its own repository path ``<domain>/<YYYY-MM-DD>``, re-registered once a day. OpenSearch
+snapshots are incremental inside one repository path, so a path that lifecycle rules expire piecemeal
+would leave later snapshots pointing at deleted blobs; a fresh path per day keeps every day's snapshot
+self-contained and safe to expire after two days.
+
+Lambda: ``dr_runtime.bridges.opensearch.handler``. Command: ``python -m dr_runtime.bridges.opensearch``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import ssl
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+from dr_runtime.aws import client
+from dr_runtime.bridges.common import (
+    ConfigError,
+    bucket_problem,
+    configure_cli_logging,
+    configure_lambda_logging,
+    error_text,
+    exit_code,
+    log_event,
+    required,
+    setting,
+)
+from dr_runtime.report import RunSummary
+
+JOB = "opensearch-snapshot-bridge"
+DEFAULT_REPOSITORY = "dr-backup"
+DEFAULT_SNAPSHOT_PREFIX = "dr"
+# DescribeDomains accepts at most five names per call.
+DESCRIBE_BATCH = 5
+# Snapshot states that mean "today's snapshot exists and is (or will be) usable".
+GOOD_STATES = frozenset({"SUCCESS", "IN_PROGRESS"})
+# Statuses worth one more try from the domain: throttled or briefly unavailable.
+RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+SNAPSHOT_BODY: dict[str, Any] = {"indices": "*", "ignore_unavailable": True, "include_global_state": True}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+class DomainRequestError(RuntimeError):
+    """A domain answered a snapshot API request with an unexpected status."""
+
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        reason = body.get("error", body) if isinstance(body, dict) else body
+        super().__init__(f"{method} {path} answered {status}: {json.dumps(reason, default=str)[:300]}")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class OpenSearchBridgeConfig:
+    bucket: str
+    region: str
+    role_arn: str
+    repository: str = DEFAULT_REPOSITORY
+    snapshot_prefix: str = DEFAULT_SNAPSHOT_PREFIX
+
+    def __post_init__(self) -> None:
+        required(self.bucket, "bucket")
+        required(self.region, "region")
+        if not self.role_arn.startswith("arn:") or ":role/" not in self.role_arn:
+            raise ConfigError(f"role_arn must be an IAM role ARN, got {self.role_arn!r}")
+        if not _NAME.match(self.repository) or self.repository.startswith("cs-"):
+            # OpenSearch Service reserves the cs- prefix for its own repositories.
+            raise ConfigError(
+                f"repository must be lowercase and must not start with 'cs-': {self.repository!r}"
+            )
+        if not _NAME.match(self.snapshot_prefix):
+            raise ConfigError(
+                f"snapshot_prefix must be lowercase (a-z, 0-9, '.', '_', '-'), got {self.snapshot_prefix!r}"
+            )
+
+    @classmethod
+    def from_settings(
+        cls, environ: Mapping[str, str], args: argparse.Namespace | None = None
+    ) -> OpenSearchBridgeConfig:
+        def flag(name: str) -> str | None:
+            return getattr(args, name, None) if args is not None else None
+
+        return cls(
+            bucket=required(
+                setting(flag("bucket"), environ, "DR_OPENSEARCH_BUCKET"),
+                "bucket (--bucket / DR_OPENSEARCH_BUCKET)",
+            ),
+            region=required(
+                setting(flag("region"), environ, "AWS_REGION", "AWS_DEFAULT_REGION"),
+                "region (--region / AWS_REGION)",
+            ),
+            role_arn=required(
+                setting(flag("role_arn"), environ, "DR_OPENSEARCH_SNAPSHOT_ROLE_ARN"),
+                "snapshot role ARN (--role-arn / DR_OPENSEARCH_SNAPSHOT_ROLE_ARN)",
+            ),
+            repository=setting(
+                flag("repository"), environ, "DR_OPENSEARCH_REPOSITORY", default=DEFAULT_REPOSITORY
+            )
+            or DEFAULT_REPOSITORY,
+            snapshot_prefix=setting(
+                flag("snapshot_prefix"),
+                environ,
+                "DR_OPENSEARCH_SNAPSHOT_PREFIX",
+                default=DEFAULT_SNAPSHOT_PREFIX,
+            )
+            or DEFAULT_SNAPSHOT_PREFIX,
+        )
+
+
+def snapshot_name(prefix: str, day: date) -> str:
+    return f"{prefix}-{day.isoformat()}"
+
+
+def base_path(domain: str, day: date) -> str:
+    return f"{domain}/{day.isoformat()}"
+
+
+def domain_endpoint(status: Mapping[str, Any]) -> str | None:
+    """VPC domains expose only ``Endpoints['vpc']``; public domains only ``Endpoint``."""
+    endpoints = status.get("Endpoints") or {}
+    return (
+        endpoints.get("vpc") or status.get("Endpoint") or endpoints.get("vpcv2") or status.get("EndpointV2")
+    )
+
+
+@dataclass(frozen=True)
+class DomainResponse:
+    status: int
+    body: Any
+
+
+class SignedDomainClient:
+    """Sends SigV4-signed (service ``es``) JSON requests to domain endpoints.
+
+    ``address_for`` maps an endpoint host to the (host, port) to connect to; the ``Host`` header and the
+    signature keep the real endpoint. Left unset, DNS decides, as in production.
+    """
+
+    def __init__(
+        self,
+        credentials: Callable[[], Any],
+        region: str,
+        *,
+        scheme: str = "https",
+        timeout: float = 30.0,
+        attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        address_for: Callable[[str], tuple[str, int]] | None = None,
+    ) -> None:
+        if scheme not in ("https", "http"):
+            raise ConfigError(f"scheme must be https or http, got {scheme!r}")
+        self._credentials = credentials
+        self._region = region
+        self._scheme = scheme
+        self._timeout = timeout
+        self._attempts = max(1, attempts)
+        self._sleep = sleep
+        self._address_for = address_for
+        self.requests = 0
+
+    @classmethod
+    def from_session(cls, session: Any, region: str, **kwargs: Any) -> SignedDomainClient:
+        def frozen() -> Any:
+            credentials = session.get_credentials()
+            if credentials is None:
+                raise ConfigError("no AWS credentials found to sign OpenSearch requests")
+            # Frozen per request so refreshed (assumed-role) credentials are picked up.
+            return credentials.get_frozen_credentials()
+
+        return cls(frozen, region, **kwargs)
+
+    def request(self, method: str, host: str, path: str, body: Any = None) -> DomainResponse:
+        data = None if body is None else json.dumps(body).encode()
+        for attempt in range(1, self._attempts + 1):
+            response = self._send_once(method, host, path, data)
+            if response.status not in RETRYABLE_STATUSES or attempt == self._attempts:
+                return response
+            self._sleep(min(2.0**attempt, 20.0))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send_once(self, method: str, host: str, path: str, data: bytes | None) -> DomainResponse:
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        request = AWSRequest(method=method, url=f"{self._scheme}://{host}{path}", data=data, headers=headers)
+        SigV4Auth(self._credentials(), "es", self._region).add_auth(request)
+        prepared = request.prepare()
+        connect_host, port = self._address_for(host) if self._address_for else (host, None)
+        connection: http.client.HTTPConnection
+        if self._scheme == "https":
+            connection = http.client.HTTPSConnection(
+                connect_host, port, timeout=self._timeout, context=ssl.create_default_context()
+            )
+        else:
+            connection = http.client.HTTPConnection(connect_host, port, timeout=self._timeout)
+        send_headers = dict(prepared.headers.items())
+        send_headers["Host"] = host
+        self.requests += 1
+        try:
+            connection.request(method, path, body=data, headers=send_headers)
+            raw = connection.getresponse()
+            payload = raw.read()
+            status = raw.status
+        finally:
+            connection.close()
+        try:
+            parsed: Any = json.loads(payload) if payload else None
+        except ValueError:
+            parsed = payload.decode(errors="replace")
+        return DomainResponse(status, parsed)
+
+
+def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def list_domain_names(opensearch: Any) -> list[str]:
+    """Every domain name in the account and region: ListDomainNames answers with all of them at once (it
+    takes no pagination token), so the paging happens in DescribeDomains, five names per call."""
+    return sorted(info["DomainName"] for info in opensearch.list_domain_names().get("DomainNames", []))
+
+
+def _ensure_repository(
+    domain_client: SignedDomainClient, host: str, name: str, config: OpenSearchBridgeConfig, day: date
+) -> bool:
+    """Registers the repository unless it already points at this bucket and today's path.
+
+    Returns whether it registered."""
+    path = f"/_snapshot/{config.repository}"
+    wanted = {"bucket": config.bucket, "base_path": base_path(name, day)}
+    current = domain_client.request("GET", host, path)
+    if current.status == 200 and isinstance(current.body, dict):
+        settings = current.body.get(config.repository, {}).get("settings", {})
+        if all(settings.get(key) == value for key, value in wanted.items()):
+            return False
+    elif current.status != 404:
+        raise DomainRequestError("GET", path, current.status, current.body)
+    body = {
+        "type": "s3",
+        "settings": {**wanted, "region": config.region, "role_arn": config.role_arn},
+    }
+    registered = domain_client.request("PUT", host, path, body)
+    if registered.status != 200:
+        raise DomainRequestError("PUT", path, registered.status, registered.body)
+    return True
+
+
+def _snapshot_domain(
+    domain_client: SignedDomainClient,
+    status: Mapping[str, Any],
+    config: OpenSearchBridgeConfig,
+    day: date,
+    summary: RunSummary,
+) -> None:
+    name = status["DomainName"]
+    if status.get("Deleted"):
+        summary.skipped[name] = "domain is being deleted"
+        return
+    host = domain_endpoint(status)
+    if not host:
+        summary.skipped[name] = "domain has no endpoint yet (still being created)"
+        return
+    registered = _ensure_repository(domain_client, host, name, config, day)
+    snapshot = snapshot_name(config.snapshot_prefix, day)
+    path = f"/_snapshot/{config.repository}/{snapshot}"
+    existing = domain_client.request("GET", host, path)
+    if existing.status == 200:
+        snapshots = existing.body.get("snapshots", []) if isinstance(existing.body, dict) else []
+        state = snapshots[0].get("state", "UNKNOWN") if snapshots else "UNKNOWN"
+        if state in GOOD_STATES:
+            summary.skipped[name] = f"today's snapshot {snapshot} already exists ({state})"
+            return
+        # A snapshot name cannot be reused; a FAILED/PARTIAL one needs a person, so say so every run.
+        raise RuntimeError(f"today's snapshot {snapshot} is {state}; delete it to retry")
+    if existing.status != 404:
+        raise DomainRequestError("GET", path, existing.status, existing.body)
+    taken = domain_client.request("PUT", host, path, SNAPSHOT_BODY)
+    if taken.status != 200:
+        raise DomainRequestError("PUT", path, taken.status, taken.body)
+    summary.done.append(f"{name}/{snapshot}")
+    log_event("snapshot-started", job=JOB, domain=name, snapshot=snapshot, repository_registered=registered)
+
+
+def _process(
+    domain_client: SignedDomainClient,
+    status: Mapping[str, Any],
+    config: OpenSearchBridgeConfig,
+    day: date,
+    summary: RunSummary,
+) -> None:
+    name = status.get("DomainName", "?")
+    try:
+        _snapshot_domain(domain_client, status, config, day, summary)
+    except Exception as exc:  # one domain never stops the others
+        summary.failed[name] = error_text(exc)
+        log_event("domain-failed", job=JOB, domain=name, error=summary.failed[name])
+    else:
+        if name in summary.skipped:
+            log_event("domain-skipped", job=JOB, domain=name, reason=summary.skipped[name])
+
+
+def run(
+    config: OpenSearchBridgeConfig,
+    *,
+    session: Any = None,
+    opensearch: Any = None,
+    s3: Any = None,
+    cloudwatch: Any = None,
+    domain_client: SignedDomainClient | None = None,
+    now: datetime | None = None,
+    publish_metrics: bool = True,
+) -> dict[str, Any]:
+    """One run over all domains; raises ``JobFailedError`` (after logging and publishing) on any failure."""
+    if session is None:
+        import boto3
+
+        session = boto3.session.Session()
+    opensearch = opensearch or client("opensearch", config.region, session)
+    s3 = s3 or client("s3", config.region, session)
+    if publish_metrics and cloudwatch is None:
+        cloudwatch = client("cloudwatch", config.region, session)
+    domain_client = domain_client or SignedDomainClient.from_session(session, config.region)
+    day = (now or datetime.now(UTC)).astimezone(UTC).date()
+    summary = RunSummary(JOB)
+    metrics = cloudwatch if publish_metrics else None
+
+    problem = bucket_problem(s3, config.bucket)
+    if problem:
+        summary.failed[f"bucket:{config.bucket}"] = problem
+        return summary.finish(metrics)
+    try:
+        names = list_domain_names(opensearch)
+    except Exception as exc:
+        summary.failed["discovery"] = error_text(exc)
+        return summary.finish(metrics)
+    for batch in _batches(names, DESCRIBE_BATCH):
+        try:
+            statuses = opensearch.describe_domains(DomainNames=batch)["DomainStatusList"]
+        except Exception as exc:  # a failed page fails its five domains, not the run
+            for name in batch:
+                summary.failed[name] = f"describe failed: {error_text(exc)}"
+            continue
+        for status in statuses:
+            _process(domain_client, status, config, day, summary)
+    return summary.finish(metrics)
+
+
+def handler(_event: Mapping[str, Any] | None, _context: Any) -> dict[str, Any]:
+    """Lambda entry point. The scheduled event carries nothing: settings come from the environment."""
+    configure_lambda_logging()
+    return run(OpenSearchBridgeConfig.from_settings(os.environ))
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m dr_runtime.bridges.opensearch",
+        description="Snapshot every OpenSearch domain of the account and region into the bridge bucket.",
+    )
+    parser.add_argument("--bucket", help="bridge bucket (env DR_OPENSEARCH_BUCKET)")
+    parser.add_argument("--region", help="AWS region (env AWS_REGION)")
+    parser.add_argument(
+        "--role-arn", help="snapshot role OpenSearch assumes (env DR_OPENSEARCH_SNAPSHOT_ROLE_ARN)"
+    )
+    parser.add_argument(
+        "--repository", help=f"repository name (env DR_OPENSEARCH_REPOSITORY, default {DEFAULT_REPOSITORY})"
+    )
+    parser.add_argument(
+        "--snapshot-prefix",
+        help=f"snapshot name prefix (env DR_OPENSEARCH_SNAPSHOT_PREFIX, default {DEFAULT_SNAPSHOT_PREFIX})",
+    )
+    parser.add_argument("--no-metrics", action="store_true", help="do not publish CloudWatch metrics")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command entry point: exit 0 when nothing failed, 1 when something failed, 2 on bad settings."""
+    configure_cli_logging()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        config = OpenSearchBridgeConfig.from_settings(os.environ, args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return exit_code(lambda: run(config, publish_metrics=not args.no_metrics))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Run the real program (`__main__.py`) for a stack under Pulumi's mocks and record what it registers.
+
+Config comes from the real `Pulumi.<stack>.yaml`, handed to the program in the engine's shape
+(objects as JSON text), so it goes through the same `components.source.load` as under `pulumi up`.
+Every `RegisterResource` request is recorded as the engine would receive it: inputs as the
+protobuf Struct (camelCase keys), provider reference, parent, protect flag and dependencies.
+Mocked outputs look like a deployed stack (ARNs built from region, account and name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from drplan.graph import RegisteredResource, StackGraph
+
+REPO = Path(__file__).resolve().parent.parent
+PROJECT = "aws-dr-backup"
+_ROOT_TYPE = "pulumi:pulumi:Stack"
+
+
+class StackFileError(ValueError):
+    """The stack file is missing or is not a Pulumi stack config document."""
+
+
+def stack_file(stack: str) -> Path:
+    return REPO / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise StackFileError(f"stack file {path.name} not found")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+    config = (document or {}).get("config", {}) if isinstance(document, Mapping) else None
+    if not isinstance(config, Mapping):
+        raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
+    return dict(config)
+
+
+def _engine_value(value: Any) -> str:
+    # The engine passes every config value as a string; objects and lists as JSON.
+    if isinstance(value, Mapping | list):
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:12]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    """Outputs shaped like a deployed stack, so references between resources resolve realistically."""
+
+    def __init__(self) -> None:
+        self.places: dict[str, tuple[str, str]] = {}
+
+    def _place(self, provider_ref: str | None, inputs: Mapping[str, Any]) -> tuple[str, str]:
+        provider_id = (provider_ref or "").rsplit("::", 1)[-1]
+        region, account = self.places.get(provider_id, ("us-east-1", "111111111111"))
+        return str(inputs.get("region") or region), account
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        inputs = dict(args.inputs)
+        if args.typ == "pulumi:providers:aws":
+            accounts = inputs.get("allowedAccountIds") or ["111111111111"]
+            if isinstance(accounts, str):
+                accounts = json.loads(accounts)
+            provider_id = f"{args.name}-provider-id"
+            self.places[provider_id] = (str(inputs.get("region", "us-east-1")), str(accounts[0]))
+            return provider_id, inputs
+        region, account = self._place(args.provider, inputs)
+        name = str(inputs.get("name") or f"{args.name}-{_short_hash(args.name)[:7]}")
+        ident = name
+        module, kind = args.typ.split(":")[1].split("/")[0], args.typ.rsplit(":", 1)[1]
+        state: dict[str, Any] = {**inputs, "name": name, "region": region}
+        if module == "kms" and kind == "Key":
+            ident = f"{_short_hash(args.name, 'key')[:8]}-0000-4000-8000-{_short_hash(args.name)}"
+            state.update(keyId=ident, arn=f"arn:aws:kms:{region}:{account}:key/{ident}")
+        elif module == "backup" and kind in ("Vault", "LogicallyAirGappedVault"):
+            state["arn"] = f"arn:aws:backup:{region}:{account}:backup-vault:{name}"
+        elif module == "backup" and kind == "Plan":
+            ident = f"{_short_hash(args.name, 'plan')[:8]}-1111-4111-8111-{_short_hash(args.name)}"
+            state.update(arn=f"arn:aws:backup:{region}:{account}:backup-plan:{ident}", version="1")
+        elif module == "iam" and kind == "Role":
+            state["arn"] = f"arn:aws:iam::{account}:role/{name}"
+        elif module == "ram" and kind == "ResourceShare":
+            ident = f"arn:aws:ram:{region}:{account}:resource-share/{_short_hash(args.name)}"
+            state["arn"] = ident
+        else:
+            state.setdefault("arn", f"arn:aws:{module}:{region}:{account}:{kind.lower()}/{name}")
+        return ident, state
+
+    def call(
+        self,
+        args: pulumi.runtime.MockCallArgs,  # noqa: ARG002 - the program makes no invokes
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks_)
+        self.recorded: list[RegisteredResource] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != _ROOT_TYPE:
+            self.recorded.append(
+                RegisteredResource(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    custom=bool(request.custom),
+                    inputs=json_format.MessageToDict(request.object),
+                    parent=request.parent,
+                    provider=request.provider,
+                    protect=bool(request.protect) if request.HasField("protect") else False,
+                    dependencies=tuple(request.dependencies),
+                    property_dependencies={
+                        key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                    id=response.id,
+                )
+            )
+        return response
+
+
+def _resolve_outputs() -> dict[str, Any]:
+    root = settings.get_root_resource()
+    outputs = getattr(root, "outputs", {}) or {}
+
+    async def resolve() -> dict[str, Any]:
+        return {name: await pulumi.Output.from_input(value).future() for name, value in outputs.items()}
+
+    return _sync_await(resolve())
+
+
+def register_stack(
+    stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None
+) -> StackGraph:
+    """Run the program for ``stack``; ``config`` replaces the stack file's config (for tests)."""
+    raw = dict(config) if config is not None else read_stack_config(stack_file(stack))
+    mock = _Mocks()
+    monitor = _RecordingMonitor(mock)
+    settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per run
+    mocks.set_mocks(mock, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+    pulumi.runtime.set_all_config({key: _engine_value(value) for key, value in raw.items()})
+    entry = program or REPO / "__main__.py"
+
+    def run() -> None:
+        runpy.run_path(str(entry), run_name="__main__")
+
+    _sync_await(run_pulumi_func(run))
+    return StackGraph(
+        stack=stack, project=PROJECT, resources=tuple(monitor.recorded), outputs=_resolve_outputs()
+    )
