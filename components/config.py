@@ -28,11 +28,24 @@ MAX_SELECTION_CONDITIONS = 30
 # Conditions every selection already spends: the opt-out tag and the cross-region opt-out tag.
 _BASE_CONDITIONS = 2
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w.:/=+@ -]+$")]
-Prefix = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")]
-ClusterName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")]
+_ACCOUNT = r"^\d{12}$"
+_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+_TAG_KEY = r"^[\w.:/=+@ -]+$"
+_PREFIX = r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$"
+_CLUSTER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+# What each constrained string must look like, in words, for the error message.
+_PATTERN_HELP = {
+    _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
+    _REGION: "an AWS region name such as us-east-1",
+    _PREFIX: "3-20 characters: lower-case letters, digits and hyphens, starting with a letter",
+    _CLUSTER: "a Kubernetes cluster name (letters, digits, '-' and '_')",
+    _TAG_KEY: "a tag key (letters, digits, spaces and _.:/=+-@)",
+}
+AccountId = Annotated[str, StringConstraints(pattern=_ACCOUNT)]
+Region = Annotated[str, StringConstraints(pattern=_REGION)]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_TAG_KEY)]
+Prefix = Annotated[str, StringConstraints(pattern=_PREFIX)]
+ClusterName = Annotated[str, StringConstraints(pattern=_CLUSTER)]
 # AWS Backup cron: six fields inside cron(...), one of day-of-month/day-of-week is '?'.
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
@@ -255,6 +268,20 @@ class StackConfig(_Model):
         return role if role.startswith("arn:") else f"arn:aws:iam::{self.accounts.isolated}:role/{role}"
 
 
+def _describe(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown setting; check the spelling against README 'Configuration'"
+    if kind == "missing":
+        return "required setting is missing"
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        return f"must be {_PATTERN_HELP.get(pattern, f'a string matching {pattern}')}"
+    if kind == "string_type":
+        return "must be a string (quote it in the stack file)"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     # Pydantic reports the failing model-validator's own location; with aliases the path is camelCase.
     return ".".join(str(part) for part in loc)
@@ -280,15 +307,14 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
         lines = []
         for error in exc.errors():
             loc = tuple(error["loc"])
-            where = f"{PROJECT}:{_location(loc)}" if loc else PROJECT
-            message = str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown setting"
-            elif error["type"] == "missing":
-                message = "required setting is missing"
+            message = _describe(error)
+            if not loc:
+                # Whole-stack checks name their keys in the message itself.
+                lines.append(f"{PROJECT}:{message}")
+                continue
             given = _value_at(raw, loc)
-            shown = "" if given is None or error["type"] == "missing" else f" = {given!r}"
-            lines.append(f"{where}{shown}: {message}")
+            shown = "" if given is None or isinstance(given, Mapping) else f" = {given!r}"
+            lines.append(f"{PROJECT}:{_location(loc)}{shown}: {message}")
         raise ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines)) from None
     if stack in PRODUCTION_STACKS and config.environment is not Environment.PRODUCTION:
         raise ConfigError(

@@ -114,9 +114,9 @@ class _Mocks(pulumi.runtime.Mocks):
 
 
 class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self, mocks_: pulumi.runtime.Mocks) -> None:
+    def __init__(self, mocks_: pulumi.runtime.Mocks, recorded: list[RegisteredResource]) -> None:
         super().__init__(mocks_)
-        self.recorded: list[RegisteredResource] = []
+        self.recorded = recorded
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
@@ -152,12 +152,19 @@ def _resolve_outputs() -> dict[str, Any]:
 
 
 def register_stack(
-    stack: str, config: Mapping[str, Any] | None = None, program: Path | None = None
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    program: Path | None = None,
+    recorder: list[RegisteredResource] | None = None,
 ) -> StackGraph:
-    """Run the program for ``stack``; ``config`` replaces the stack file's config (for tests)."""
+    """Run the program for ``stack``.
+
+    ``config`` replaces the stack file's config (tests, synthetic stacks); ``recorder``, if given,
+    receives every registration even when the program fails part-way.
+    """
     raw = dict(config) if config is not None else read_stack_config(stack_file(stack))
     mock = _Mocks()
-    monitor = _RecordingMonitor(mock)
+    monitor = _RecordingMonitor(mock, recorder if recorder is not None else [])
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per run
     mocks.set_mocks(mock, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     pulumi.runtime.set_all_config({key: _engine_value(value) for key, value in raw.items()})

@@ -1,0 +1,426 @@
+"""Snapshot bridges for services AWS Backup does not protect (OpenSearch, MemoryDB).
+
+Each bridge owns one bucket in the workload account and a ScheduledJob that exports the service's own
+snapshots into it. The buckets carry no exclusion tag, so the core program's S3 plans select them and
+copy them cross-region and into the air-gapped vault like any other bucket.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+
+EXCLUDE_TAG = "exclude-disaster-recovery-backup"
+RAW_SNAPSHOT_DAYS = 2
+OPENSEARCH_SCHEDULE = "cron(0 2 * * ? *)"
+# Every two hours on even UTC hours; EventBridge Scheduler cron fields: min hour dom month dow year.
+MEMORYDB_SCHEDULE = "cron(0 0/2 * * ? *)"
+METRIC_NAMESPACE = "AwsDrBackup"
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+
+
+@dataclass(frozen=True)
+class BridgeArgs:
+    """Shared settings; ``cluster_name`` names the workload (e.g. the Kubernetes cluster) the bucket serves."""
+
+    prefix: str
+    cluster_name: str
+    account_id: str
+    region: str = "us-east-1"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    log_retention_days: int = 30
+    schedule_expression: str = ""
+    timeout_seconds: int = 300
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"\d{12}", self.account_id):
+            raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
+        if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
+            raise ValueError(f"region must look like us-east-1, got {self.region!r}")
+        if EXCLUDE_TAG in self.tags:
+            raise ValueError(
+                f"tags must not contain {EXCLUDE_TAG!r}: the bridge bucket exists to be selected by the S3 plans"
+            )
+
+    def bucket_name(self, service: str) -> str:
+        name = f"{self.prefix}-{self.cluster_name}-{service}-snapshots"
+        if not _BUCKET_NAME.match(name) or "--" in name:
+            raise ValueError(
+                f"bucket name {name!r} (from prefix and cluster_name) must be 3-63 lowercase letters, digits "
+                "or single hyphens"
+            )
+        return name
+
+    def function_name(self, service: str) -> str:
+        return f"{self.prefix}-{self.cluster_name}-{service}-bridge"
+
+
+@dataclass(frozen=True)
+class OpenSearchBridgeArgs(BridgeArgs):
+    schedule_expression: str = OPENSEARCH_SCHEDULE
+    repository: str = "dr-backup"
+    # VPC-only domains are reachable only from inside their VPC: run the function there.
+    vpc_subnet_ids: Sequence[pulumi.Input[str]] = ()
+    vpc_security_group_ids: Sequence[pulumi.Input[str]] = ()
+
+
+@dataclass(frozen=True)
+class MemoryDbBridgeArgs(BridgeArgs):
+    schedule_expression: str = MEMORYDB_SCHEDULE
+
+
+def _policy(statements: Sequence[Any]) -> pulumi.Output[str]:
+    return pulumi.Output.from_input(list(statements)).apply(
+        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
+    )
+
+
+def _tls_only(bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
+    # A Deny for everyone is the only way a bucket policy can refuse plain HTTP; it grants nothing.
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, bucket_arn.apply(lambda arn: f"{arn}/*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def _metrics_statement() -> dict[str, Any]:
+    return {
+        "Sid": "PublishRunSummary",
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        # PutMetricData has no resource type; the namespace condition is the scope.
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+    }
+
+
+class _SnapshotBucket:
+    """The bucket and its settings, created as children of a bridge component."""
+
+    def __init__(
+        self, parent: pulumi.Resource, name: str, bucket_name: str, ownership: str, tags: Mapping[str, str]
+    ):
+        child = pulumi.ResourceOptions(parent=parent)
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, tags=dict(tags), opts=child)
+        self.versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=self.bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        # SSE-S3: neither the MemoryDB export principal nor the S3 backup role needs a KMS grant.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=child,
+        )
+        self.public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        self.ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=self.bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=ownership),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-raw-snapshots",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=RAW_SNAPSHOT_DAYS),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=RAW_SNAPSHOT_DAYS
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=1
+                    ),
+                ),
+                # Days and ExpiredObjectDeleteMarker cannot share one rule.
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="remove-expired-delete-markers",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                        expired_object_delete_marker=True
+                    ),
+                ),
+            ],
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.versioning]),
+        )
+
+    def attach_policy(
+        self, parent: pulumi.Resource, name: str, statements: Sequence[Any]
+    ) -> aws.s3.BucketPolicy:
+        return aws.s3.BucketPolicy(
+            f"{name}-policy",
+            bucket=self.bucket.id,
+            policy=_policy([_tls_only(self.bucket.arn), *statements]),
+            # The public access block must exist first or S3 may evaluate the policy without it.
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.public_access, self.ownership]),
+        )
+
+
+class OpenSearchBridge(pulumi.ComponentResource):
+    """Daily manual snapshots of every OpenSearch domain into ``<prefix>-<cluster>-opensearch-snapshots``."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    snapshot_role_arn: pulumi.Output[str]
+    job_role_arn: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    schedule_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: OpenSearchBridgeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aws-dr-backup:bridges:OpenSearchBridge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        store = _SnapshotBucket(self, name, args.bucket_name("opensearch"), "BucketOwnerEnforced", tags)
+        bucket_arn = store.bucket.arn
+        store.attach_policy(self, name, [])
+
+        snapshot_role = aws.iam.Role(
+            f"{name}-snapshot-role",
+            description="Assumed by OpenSearch Service to write manual snapshots to the bridge bucket",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "es.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                sort_keys=True,
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-snapshot-role-policy",
+            role=snapshot_role.id,
+            policy=_policy(
+                [
+                    {
+                        "Sid": "ListBridgeBucket",
+                        "Effect": "Allow",
+                        "Action": "s3:ListBucket",
+                        "Resource": bucket_arn,
+                    },
+                    {
+                        "Sid": "ReadWriteSnapshots",
+                        "Effect": "Allow",
+                        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        "Resource": bucket_arn.apply(lambda arn: f"{arn}/*"),
+                    },
+                ]
+            ),
+            opts=child,
+        )
+
+        domains = f"arn:aws:es:{args.region}:{args.account_id}:domain/*"
+        job = ScheduledJob(
+            f"{name}-job",
+            ScheduledJobArgs(
+                function_name=args.function_name("opensearch"),
+                handler="dr_runtime.bridges.opensearch.handler",
+                schedule_expression=args.schedule_expression,
+                account_id=args.account_id,
+                description="Daily manual snapshot of every OpenSearch domain into the bridge bucket",
+                environment={
+                    "DR_OPENSEARCH_BUCKET": store.bucket.bucket,
+                    "DR_OPENSEARCH_SNAPSHOT_ROLE_ARN": snapshot_role.arn,
+                    "DR_OPENSEARCH_REPOSITORY": args.repository,
+                },
+                policy_statements=[
+                    {
+                        "Sid": "ListDomains",
+                        "Effect": "Allow",
+                        "Action": "es:ListDomainNames",
+                        # ListDomainNames has no resource type.
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "DescribeDomains",
+                        "Effect": "Allow",
+                        "Action": "es:DescribeDomains",
+                        "Resource": domains,
+                    },
+                    {
+                        "Sid": "SnapshotApiOnly",
+                        "Effect": "Allow",
+                        "Action": ["es:ESHttpGet", "es:ESHttpPut"],
+                        "Resource": [f"{domains}/_snapshot", f"{domains}/_snapshot/*"],
+                    },
+                    {
+                        "Sid": "PassSnapshotRoleOnly",
+                        "Effect": "Allow",
+                        "Action": "iam:PassRole",
+                        "Resource": snapshot_role.arn,
+                    },
+                    {
+                        "Sid": "CheckBridgeBucket",
+                        "Effect": "Allow",
+                        "Action": "s3:ListBucket",
+                        "Resource": bucket_arn,
+                    },
+                    _metrics_statement(),
+                ],
+                timeout_seconds=args.timeout_seconds,
+                log_retention_days=args.log_retention_days,
+                vpc_subnet_ids=args.vpc_subnet_ids,
+                vpc_security_group_ids=args.vpc_security_group_ids,
+                tags=tags,
+            ),
+            opts=child,
+        )
+
+        self.bucket_name = store.bucket.bucket
+        self.bucket_arn = bucket_arn
+        self.snapshot_role_arn = snapshot_role.arn
+        self.job_role_arn = job.role_arn
+        self.function_name = job.function_name
+        self.schedule_arn = job.schedule_arn
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "snapshot_role_arn": self.snapshot_role_arn,
+                "job_role_arn": self.job_role_arn,
+                "function_name": self.function_name,
+                "schedule_arn": self.schedule_arn,
+            }
+        )
+
+
+class MemoryDbBridge(pulumi.ComponentResource):
+    """Exports of recent MemoryDB snapshots into ``<prefix>-<cluster>-memorydb-snapshots`` every two hours."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+    job_role_arn: pulumi.Output[str]
+    function_name: pulumi.Output[str]
+    schedule_arn: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: MemoryDbBridgeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("aws-dr-backup:bridges:MemoryDbBridge", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        # MemoryDB's export writes with ACLs: it needs "bucket owner preferred", not BucketOwnerEnforced.
+        store = _SnapshotBucket(self, name, args.bucket_name("memorydb"), "BucketOwnerPreferred", tags)
+        bucket_arn = store.bucket.arn
+        objects = bucket_arn.apply(lambda arn: f"{arn}/*")
+        store.attach_policy(
+            self,
+            name,
+            [
+                {
+                    "Sid": "MemoryDbSnapshotExport",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"{args.region}.memorydb-snapshot.amazonaws.com"},
+                    "Action": [
+                        "s3:PutObject",
+                        "s3:GetObject",
+                        "s3:ListBucket",
+                        "s3:GetBucketAcl",
+                        "s3:ListMultipartUploadParts",
+                        "s3:ListBucketMultipartUploads",
+                    ],
+                    "Resource": [bucket_arn, objects],
+                }
+            ],
+        )
+
+        job = ScheduledJob(
+            f"{name}-job",
+            ScheduledJobArgs(
+                function_name=args.function_name("memorydb"),
+                handler="dr_runtime.bridges.memorydb.handler",
+                schedule_expression=args.schedule_expression,
+                account_id=args.account_id,
+                description="Exports recent MemoryDB snapshots into the bridge bucket",
+                environment={"DR_MEMORYDB_BUCKET": store.bucket.bucket},
+                policy_statements=[
+                    {
+                        "Sid": "DiscoverClustersAndSnapshots",
+                        "Effect": "Allow",
+                        "Action": ["memorydb:DescribeClusters", "memorydb:DescribeSnapshots"],
+                        # Listing every cluster and snapshot cannot be narrowed to known ARNs.
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "ExportSnapshots",
+                        "Effect": "Allow",
+                        "Action": ["memorydb:CopySnapshot", "memorydb:TagResource"],
+                        "Resource": f"arn:aws:memorydb:{args.region}:{args.account_id}:snapshot/*",
+                    },
+                    {
+                        "Sid": "ExportTargetBucket",
+                        "Effect": "Allow",
+                        "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketAcl"],
+                        "Resource": bucket_arn,
+                    },
+                    {
+                        "Sid": "CopySnapshotBucketLookup",
+                        "Effect": "Allow",
+                        # CopySnapshot with a target bucket requires it; the action has no resource type.
+                        "Action": "s3:ListAllMyBuckets",
+                        "Resource": "*",
+                    },
+                    _metrics_statement(),
+                ],
+                timeout_seconds=args.timeout_seconds,
+                log_retention_days=args.log_retention_days,
+                tags=tags,
+            ),
+            opts=child,
+        )
+
+        self.bucket_name = store.bucket.bucket
+        self.bucket_arn = bucket_arn
+        self.job_role_arn = job.role_arn
+        self.function_name = job.function_name
+        self.schedule_arn = job.schedule_arn
+        self.register_outputs(
+            {
+                "bucket_name": self.bucket_name,
+                "bucket_arn": self.bucket_arn,
+                "job_role_arn": self.job_role_arn,
+                "function_name": self.function_name,
+                "schedule_arn": self.schedule_arn,
+            }
+        )

@@ -1,0 +1,398 @@
+"""The resource graph the real program registers for the real stack files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from drplan.graph import RegisteredResource, StackGraph
+from drplan.program import register_stack
+from drplan.selection_eval import selects
+
+TYPES = ["s3", "ebs", "efs", "dynamodb", "rds", "aurora", "documentdb", "neptune"]
+WORKLOAD, ISOLATED = "111111111111", "222222222222"
+KEY, VAULT, PLAN, SELECTION = (
+    "aws:kms/key:Key",
+    "aws:backup/vault:Vault",
+    "aws:backup/plan:Plan",
+    "aws:backup/selection:Selection",
+)
+LAG = "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault"
+CLUSTER_ARN = "arn:aws:rds:us-east-1:111111111111:cluster:orders"
+
+
+def one(graph: StackGraph, type_token: str, name: str) -> RegisteredResource:
+    matches = [r for r in graph.resources if r.type == type_token and r.name == name]
+    assert len(matches) == 1, f"{type_token} {name}: {len(matches)} registered"
+    return matches[0]
+
+
+def provider_name(resource: RegisteredResource) -> str:
+    return resource.provider_urn.rsplit("::", 1)[-1]
+
+
+def vault_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:backup:{region}:{account}:backup-vault:{name}"
+
+
+# --- providers -------------------------------------------------------------------------------
+
+
+def test_three_providers_pinned_to_their_accounts(prod: StackGraph) -> None:
+    providers = {r.name: r.inputs for r in prod.by_type("pulumi:providers:aws")}
+    assert set(providers) == {"origin", "cross-region", "archive"}
+    assert providers["origin"]["region"] == "us-east-1"
+    assert providers["cross-region"]["region"] == "us-east-2"
+    assert providers["archive"]["region"] == "us-east-1"
+    for name, account in (("origin", WORKLOAD), ("cross-region", WORKLOAD), ("archive", ISOLATED)):
+        assert json.loads(providers[name]["allowedAccountIds"]) == [account]
+        tags = json.loads(providers[name]["defaultTags"])["tags"]
+        assert tags["environment"] == "production"
+        assert tags["managed-by"] == "pulumi"
+    assume = json.loads(providers["archive"]["assumeRoles"])
+    assert assume[0]["roleArn"] == f"arn:aws:iam::{ISOLATED}:role/AwsDrBackupDeployer"
+    assert "assumeRoles" not in providers["origin"]
+
+
+def test_every_aws_resource_has_an_explicit_provider(prod: StackGraph) -> None:
+    custom = [r for r in prod.resources if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert custom
+    assert [r.name for r in custom if not r.provider] == []
+
+
+# --- keys and vaults -------------------------------------------------------------------------
+
+
+def test_a_key_and_vault_per_type_and_region(prod: StackGraph) -> None:
+    for key in TYPES:
+        for place, provider, region in (
+            ("origin", "origin", "us-east-1"),
+            ("cross-region", "cross-region", "us-east-2"),
+        ):
+            kms = one(prod, KEY, f"{key}-{place}-key")
+            vault = one(prod, VAULT, f"{key}-{place}-vault")
+            assert provider_name(kms) == provider_name(vault) == provider
+            assert kms.inputs["enableKeyRotation"] is True
+            assert kms.inputs["deletionWindowInDays"] == 30
+            assert kms.protect
+            assert vault.protect
+            assert vault.inputs["name"] == f"dr-prod-{key}"
+            assert vault.inputs["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:{WORKLOAD}:key/")
+            assert vault.inputs["forceDestroy"] is False
+    assert len(prod.by_type(KEY)) == len(prod.by_type(VAULT)) == 16
+
+
+def _statements(policy: str) -> list[dict[str, Any]]:
+    return list(json.loads(policy)["Statement"])
+
+
+def test_origin_key_lets_isolated_account_copy_and_grant_only_for_aws_resources(prod: StackGraph) -> None:
+    for key in TYPES:
+        statements = _statements(one(prod, KEY, f"{key}-origin-key").inputs["policy"])
+        principals = [s["Principal"] for s in statements]
+        assert all(p != "*" and p.get("AWS") != "*" for p in principals)
+        grant = next(s for s in statements if "kms:CreateGrant" in s["Action"])
+        assert grant["Principal"] == {"AWS": [f"arn:aws:iam::{ISOLATED}:root"]}
+        assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        use = next(
+            s for s in statements if "kms:Decrypt" in s["Action"] and s["Principal"] == grant["Principal"]
+        )
+        assert "kms:CreateGrant" not in use["Action"]
+        # The cross-region key is used only inside the workload account.
+        dr = _statements(one(prod, KEY, f"{key}-cross-region-key").inputs["policy"])
+        assert [s["Principal"] for s in dr] == [{"AWS": f"arn:aws:iam::{WORKLOAD}:root"}]
+
+
+def test_cross_region_vault_policy_lets_only_workload_account_copy_in(prod: StackGraph) -> None:
+    for key in TYPES:
+        policy = one(prod, "aws:backup/vaultPolicy:VaultPolicy", f"{key}-cross-region-vault-policy")
+        assert provider_name(policy) == "cross-region"
+        [statement] = _statements(policy.inputs["policy"])
+        assert statement["Principal"] == {"AWS": f"arn:aws:iam::{WORKLOAD}:root"}
+        assert statement["Action"] == "backup:CopyIntoBackupVault"
+        assert statement["Resource"] == vault_arn("us-east-2", WORKLOAD, f"dr-prod-{key}")
+
+
+# --- plans and selections --------------------------------------------------------------------
+
+
+def _rule(graph: StackGraph, key: str, plan: str) -> dict[str, Any]:
+    [rule] = one(graph, PLAN, f"{key}-{plan}-plan").inputs["rules"]
+    return dict(rule)
+
+
+def _copies(rule: dict[str, Any]) -> dict[str, float]:
+    return {c["destinationVaultArn"]: c["lifecycle"]["deleteAfter"] for c in rule.get("copyActions", [])}
+
+
+AIR_GAPPED_PROD = vault_arn("us-east-1", ISOLATED, "dr-prod-air-gapped")
+
+
+@pytest.mark.parametrize("key", TYPES)
+def test_prod_partitioned_plans(prod: StackGraph, key: str) -> None:
+    plans = [r for r in prod.by_type(PLAN) if r.parent.endswith(f"::{key}")]
+    assert sorted(r.inputs["name"] for r in plans) == [f"dr-prod-{key}-account-only", f"dr-prod-{key}-full"]
+    continuous = key == "s3"
+    dr_vault = vault_arn("us-east-2", WORKLOAD, f"dr-prod-{key}")
+    for plan, schedule, copies in (
+        ("full", "cron(0 5 ? * * *)", {dr_vault: 3, AIR_GAPPED_PROD: 7}),
+        ("account-only", "cron(0 7 ? * * *)", {AIR_GAPPED_PROD: 7}),
+    ):
+        rule = _rule(prod, key, plan)
+        assert rule["schedule"] == schedule
+        assert rule["scheduleExpressionTimezone"] == "Etc/UTC"
+        assert rule["startWindow"] == 60
+        assert rule["completionWindow"] == 360
+        assert rule["targetVaultName"] == f"dr-prod-{key}"
+        assert rule["enableContinuousBackup"] is continuous
+        assert rule["lifecycle"] == {"deleteAfter": 35 if continuous else 1}
+        assert _copies(rule) == copies
+
+
+@pytest.mark.parametrize("key", [k for k in TYPES if k not in ("documentdb", "neptune")])
+def test_staging_split_plans(staging: StackGraph, key: str) -> None:
+    air_gapped = vault_arn("us-east-1", "444444444444", "dr-staging-air-gapped")
+    cross_region = _rule(staging, key, "cross-region")
+    assert cross_region["schedule"] == "cron(0 5 ? * * *)"
+    assert cross_region["enableContinuousBackup"] is False
+    assert cross_region["lifecycle"] == {"deleteAfter": 1}
+    assert _copies(cross_region) == {vault_arn("us-east-2", "333333333333", f"dr-staging-{key}"): 3}
+    cross_account = _rule(staging, key, "cross-account")
+    assert cross_account["schedule"] == "cron(0 7 ? * * *)"
+    assert cross_account["enableContinuousBackup"] is (key == "s3")
+    assert cross_account["lifecycle"] == {"deleteAfter": 35 if key == "s3" else 1}
+    assert _copies(cross_account) == {air_gapped: 7}
+
+
+def test_selections_use_resources_and_conditions_never_tag_unions(prod: StackGraph) -> None:
+    selections = prod.by_type(SELECTION)
+    assert len(selections) == 16
+    for selection in selections:
+        assert "selectionTags" not in selection.inputs
+        assert selection.inputs["resources"]
+        assert selection.inputs["conditions"]
+        plan = next(p for p in prod.by_type(PLAN) if p.id == selection.inputs["planId"])
+        assert plan.inputs["name"] == selection.inputs["name"]
+        assert selection.inputs["iamRoleArn"].endswith("-AWSBackupRole")
+
+
+def _selection(graph: StackGraph, key: str, plan: str) -> dict[str, Any]:
+    return dict(one(graph, SELECTION, f"{key}-{plan}-selection").inputs)
+
+
+def _plans_selecting(graph: StackGraph, arn: str, tags: dict[str, str]) -> set[str]:
+    return {r.inputs["name"] for r in graph.by_type(SELECTION) if selects(r.inputs, arn, tags)}
+
+
+EBS = "arn:aws:ec2:us-east-1:111111111111:volume/vol-0abc"
+OPT_OUT = {"exclude-disaster-recovery-backup": "true"}
+NO_CROSS_REGION = {"exclude-cross-region-backup": "true"}
+
+
+@pytest.mark.parametrize(
+    ("tags", "plans"),
+    [
+        ({}, {"dr-prod-ebs-full"}),
+        ({"exclude-disaster-recovery-backup": "false"}, {"dr-prod-ebs-full"}),
+        (NO_CROSS_REGION, {"dr-prod-ebs-account-only"}),
+        (OPT_OUT, set()),
+        ({**OPT_OUT, **NO_CROSS_REGION}, set()),
+        ({"kubernetes.io/cluster/platform-prod-1": "owned"}, set()),
+        ({"kubernetes.io/cluster/platform-prod-2": "owned"}, set()),
+        ({"kubernetes.io/cluster/platform-prod-1": "shared"}, {"dr-prod-ebs-full"}),
+        ({"kubernetes.io/cluster/other-cluster": "owned"}, {"dr-prod-ebs-full"}),
+    ],
+)
+def test_partitioned_puts_each_volume_in_at_most_one_plan(
+    prod: StackGraph, tags: dict[str, str], plans: set[str]
+) -> None:
+    assert _plans_selecting(prod, EBS, tags) == plans
+
+
+@pytest.mark.parametrize(
+    ("tags", "plans"),
+    [
+        ({}, {"dr-staging-ebs-cross-region", "dr-staging-ebs-cross-account"}),
+        (NO_CROSS_REGION, {"dr-staging-ebs-cross-account"}),
+        (OPT_OUT, set()),
+        ({"kubernetes.io/cluster/platform-staging": "owned"}, set()),
+    ],
+)
+def test_split_gives_two_plans_unless_opted_out_of_cross_region(
+    staging: StackGraph, tags: dict[str, str], plans: set[str]
+) -> None:
+    assert _plans_selecting(staging, EBS.replace("111111111111", "333333333333"), tags) == plans
+
+
+@pytest.mark.parametrize(
+    ("tags", "plans"),
+    [
+        ({}, {"dr-prod-aurora-full"}),
+        ({"dr-backup-engine": "aurora"}, {"dr-prod-aurora-full"}),
+        ({"dr-backup-engine": "documentdb"}, {"dr-prod-documentdb-full"}),
+        ({"dr-backup-engine": "neptune"}, {"dr-prod-neptune-full"}),
+        ({"dr-backup-engine": "neptune", **NO_CROSS_REGION}, {"dr-prod-neptune-account-only"}),
+        ({"dr-backup-engine": "documentdb", **OPT_OUT}, set()),
+    ],
+)
+def test_each_rds_cluster_lands_in_exactly_one_types_plans(
+    prod: StackGraph, tags: dict[str, str], plans: set[str]
+) -> None:
+    assert _plans_selecting(prod, CLUSTER_ARN, tags) == plans
+
+
+@pytest.mark.parametrize(
+    ("arn", "key"),
+    [
+        ("arn:aws:s3:::orders-bucket", "s3"),
+        ("arn:aws:elasticfilesystem:us-east-1:111111111111:file-system/fs-1", "efs"),
+        ("arn:aws:dynamodb:us-east-1:111111111111:table/orders", "dynamodb"),
+        ("arn:aws:rds:us-east-1:111111111111:db:orders-1", "rds"),
+    ],
+)
+def test_other_types_select_only_their_own_arns(prod: StackGraph, arn: str, key: str) -> None:
+    assert _plans_selecting(prod, arn, {}) == {f"dr-prod-{key}-full"}
+
+
+def test_account_only_selection_conditions(prod: StackGraph) -> None:
+    assert _selection(prod, "ebs", "account-only")["conditions"] == [
+        {
+            "stringEquals": [{"key": "aws:ResourceTag/exclude-cross-region-backup", "value": "true"}],
+            "stringNotEquals": [
+                {"key": "aws:ResourceTag/exclude-disaster-recovery-backup", "value": "true"},
+                {"key": "aws:ResourceTag/kubernetes.io/cluster/platform-prod-1", "value": "owned"},
+                {"key": "aws:ResourceTag/kubernetes.io/cluster/platform-prod-2", "value": "owned"},
+            ],
+        }
+    ]
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+def test_backup_roles_trust_backup_for_this_account_only(prod: StackGraph) -> None:
+    for key in TYPES:
+        role = one(prod, "aws:iam/role:Role", f"{key}-backup-role")
+        [statement] = _statements(role.inputs["assumeRolePolicy"])
+        assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+        assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": WORKLOAD}}
+        attached = {
+            r.inputs["policyArn"]
+            for r in prod.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if r.name.startswith(f"{key}-backup-role-policy-")
+        }
+        expected = {
+            "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+            "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+        }
+        if key == "s3":
+            expected |= {
+                "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+                "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+            }
+        assert attached == expected
+
+
+# --- archive ----------------------------------------------------------------------------------
+
+
+def test_air_gapped_archive_in_isolated_account(prod: StackGraph) -> None:
+    vault = one(prod, LAG, "archive-vault")
+    assert provider_name(vault) == "archive"
+    assert vault.protect
+    assert vault.inputs["minRetentionDays"] == 7
+    assert vault.inputs["maxRetentionDays"] == 35
+    policy = one(prod, "aws:backup/vaultPolicy:VaultPolicy", "archive-vault-policy")
+    [statement] = _statements(policy.inputs["policy"])
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{WORKLOAD}:root"}
+    assert statement["Resource"] == AIR_GAPPED_PROD
+    share = one(prod, "aws:ram/resourceShare:ResourceShare", "archive-share")
+    assert share.inputs["allowExternalPrincipals"] is False
+    association = one(prod, "aws:ram/resourceAssociation:ResourceAssociation", "archive-share-vault")
+    assert association.inputs["resourceArn"] == AIR_GAPPED_PROD
+    principal = one(prod, "aws:ram/principalAssociation:PrincipalAssociation", "archive-share-workload")
+    assert principal.inputs["principal"] == WORKLOAD
+    accepter = one(prod, "aws:ram/resourceShareAccepter:ResourceShareAccepter", "archive-share-accepter")
+    assert provider_name(accepter) == "origin"
+    assert accepter.inputs["shareArn"] == prod.outputs["ramShareArn"]
+
+
+def test_every_air_gapped_copy_is_inside_the_vault_range(prod: StackGraph, staging: StackGraph) -> None:
+    # partitioned: both plans copy to the air-gapped vault; split: only the cross-account plan.
+    for graph, plans_per_type in ((prod, 2), (staging, 1)):
+        lag = graph.by_type(LAG)[0]
+        low, high = lag.inputs["minRetentionDays"], lag.inputs["maxRetentionDays"]
+        arn = graph.outputs["airGappedVaultArn"]
+        copies = [
+            c
+            for plan in graph.by_type(PLAN)
+            for rule in plan.inputs["rules"]
+            for c in rule.get("copyActions", [])
+            if c["destinationVaultArn"] == arn
+        ]
+        assert len(copies) == plans_per_type * len(graph.by_type(VAULT)) // 2
+        assert all(low <= c["lifecycle"]["deleteAfter"] <= high for c in copies)
+
+
+def test_share_acceptance_can_be_turned_off(prod_config: dict[str, Any]) -> None:
+    prod_config["aws-dr-backup:airGappedVault"]["acceptShare"] = False
+    graph = register_stack("prod", config=prod_config)
+    assert graph.by_type("aws:ram/resourceShareAccepter:ResourceShareAccepter") == []
+    assert len(graph.by_type("aws:ram/principalAssociation:PrincipalAssociation")) == 1
+
+
+# --- region settings --------------------------------------------------------------------------
+
+
+def test_region_settings_opt_in_protected_types_in_both_regions(prod: StackGraph) -> None:
+    settings = {provider_name(r): r.inputs for r in prod.by_type("aws:backup/regionSettings:RegionSettings")}
+    assert set(settings) == {"origin", "cross-region"}
+    for inputs in settings.values():
+        assert inputs["resourceTypeOptInPreference"] == dict.fromkeys(
+            ("S3", "EBS", "EFS", "DynamoDB", "RDS", "Aurora", "DocumentDB", "Neptune"), True
+        )
+        assert inputs["resourceTypeManagementPreference"] == {"DynamoDB": True}
+
+
+def test_region_settings_are_switchable(prod_config: dict[str, Any]) -> None:
+    prod_config["aws-dr-backup:regionSettings"] = {"manage": False}
+    graph = register_stack("prod", config=prod_config)
+    assert graph.by_type("aws:backup/regionSettings:RegionSettings") == []
+
+
+# --- staging toggles and outputs ---------------------------------------------------------------
+
+
+def test_staging_registers_nothing_for_switched_off_types(staging: StackGraph) -> None:
+    names = " ".join(r.urn for r in staging.resources)
+    assert "documentdb" not in names
+    assert "neptune" not in names
+    assert len(staging.by_type(VAULT)) == 12
+    for settings in staging.by_type("aws:backup/regionSettings:RegionSettings"):
+        assert set(settings.inputs["resourceTypeOptInPreference"]) == {
+            "S3",
+            "EBS",
+            "EFS",
+            "DynamoDB",
+            "RDS",
+            "Aurora",
+        }
+
+
+def test_stack_outputs(prod: StackGraph) -> None:
+    outputs = prod.outputs
+    assert set(outputs) >= {"vaultArns", "planIds", "airGappedVaultArn", "ramShareArn"}
+    assert outputs["vaultArns"]["ebs"] == {
+        "us-east-1": vault_arn("us-east-1", WORKLOAD, "dr-prod-ebs"),
+        "us-east-2": vault_arn("us-east-2", WORKLOAD, "dr-prod-ebs"),
+    }
+    assert set(outputs["planIds"]["s3"]) == {"full", "account-only"}
+    assert outputs["airGappedVaultArn"] == AIR_GAPPED_PROD
+    assert outputs["ramShareArn"].startswith(f"arn:aws:ram:us-east-1:{ISOLATED}:resource-share/")
+
+
+def test_protected_resources_are_exactly_keys_and_vaults(prod: StackGraph) -> None:
+    protected = {r.type for r in prod.resources if r.protect}
+    assert protected == {KEY, VAULT, LAG}
