@@ -11,7 +11,7 @@ from components.config import ConfigError, Environment, Layout, parse
 from drplan.graph import RegisteredResource
 from drplan.program import register_stack
 
-Mutation = Callable[[dict[str, Any]], None]
+Mutation = Callable[[dict[str, Any]], object]
 NS = "aws-dr-backup:"
 
 
