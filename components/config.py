@@ -33,6 +33,9 @@ _REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 _TAG_KEY = r"^[\w.:/=+@ -]+$"
 _PREFIX = r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$"
 _CLUSTER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+_BUCKET_PART = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_TOPIC_ARN = r"^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$"
 # What each constrained string must look like, in words, for the error message.
 _PATTERN_HELP = {
     _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
@@ -40,6 +43,9 @@ _PATTERN_HELP = {
     _PREFIX: "3-20 characters: lower-case letters, digits and hyphens, starting with a letter",
     _CLUSTER: "a Kubernetes cluster name (letters, digits, '-' and '_')",
     _TAG_KEY: "a tag key (letters, digits, spaces and _.:/=+-@)",
+    _EMAIL: "an e-mail address",
+    _TOPIC_ARN: "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
+    _BUCKET_PART: "lower-case letters, digits and hyphens (it becomes part of an S3 bucket name)",
 }
 AccountId = Annotated[str, StringConstraints(pattern=_ACCOUNT)]
 Region = Annotated[str, StringConstraints(pattern=_REGION)]
@@ -49,6 +55,10 @@ ClusterName = Annotated[str, StringConstraints(pattern=_CLUSTER)]
 # AWS Backup cron: six fields inside cron(...), one of day-of-month/day-of-week is '?'.
 _CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
 _ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def bridge_bucket_name(prefix: str, cluster_name: str, service: str) -> str:
+    return f"{prefix}-{cluster_name}-{service}-snapshots"
 
 
 def check_cron(expression: str, field: str) -> None:
@@ -193,6 +203,73 @@ class RegionSettings(_Model):
     account-wide settings: turn off where another stack owns them."""
 
 
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+MAX_BUCKET_NAME = 63
+
+
+class Bridge(_Model):
+    """A snapshot bridge for a service AWS Backup cannot protect."""
+
+    cluster_name: Annotated[str, StringConstraints(pattern=_BUCKET_PART)]
+    """Names the bucket ``<prefix>-<clusterName>-<service>-snapshots``."""
+    schedule: str | None = None
+    """EventBridge Scheduler expression; the bridge's default when unset."""
+    vpc_subnet_ids: tuple[str, ...] = ()
+    vpc_security_group_ids: tuple[str, ...] = ()
+
+
+class Bridges(_Model):
+    opensearch: Bridge | None = None
+    memorydb: Bridge | None = None
+    log_retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _retention(self) -> Self:
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"logRetentionDays ({self.log_retention_days}) must be one of CloudWatch Logs' periods: "
+                + ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
+            )
+        return self
+
+
+class Alerts(_Model):
+    emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
+    topic_arns: tuple[Annotated[str, StringConstraints(pattern=_TOPIC_ARN)], ...] = ()
+    """Existing SNS topics that receive every alert too (e.g. a paging integration)."""
+
+
+class RestoreTesting(_Model):
+    enabled: bool = True
+    schedule: str = "cron(0 10 ? * SAT *)"
+    start_window_hours: int = Field(default=24, ge=1, le=168)
+    selection_window_days: int = Field(default=7, ge=1, le=365)
+    validation_window_hours: int = Field(default=4, ge=0, le=168)
+
+    @model_validator(mode="after")
+    def _cron(self) -> Self:
+        check_cron(self.schedule, "schedule")
+        return self
+
+
+class Operations(_Model):
+    alerts: Alerts = Alerts()
+    long_running_job_minutes: int = Field(default=330, ge=15)
+    """Alert when a backup or copy job has run longer than this; must be below the completion window."""
+    coverage_schedule: str = "cron(0 9 * * ? *)"
+    recent_backup_hours: int = Field(default=26, ge=1, le=24 * 35)
+    restore_testing: RestoreTesting = RestoreTesting()
+    audit: bool = True
+
+    @model_validator(mode="after")
+    def _cron(self) -> Self:
+        check_cron(self.coverage_schedule, "coverageSchedule")
+        return self
+
+
 class StackConfig(_Model):
     """The whole validated configuration of one stack."""
 
@@ -212,6 +289,8 @@ class StackConfig(_Model):
     kubernetes_clusters: tuple[ClusterName, ...] = ()
     resource_types: dict[str, TypeToggle] = {}
     region_settings: RegionSettings = RegionSettings()
+    bridges: Bridges = Bridges()
+    operations: Operations = Operations()
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
@@ -246,6 +325,21 @@ class StackConfig(_Model):
                 f"kubernetesClusters has {len(self.kubernetes_clusters)} entries; at most {budget} fit in "
                 f"one backup selection ({MAX_SELECTION_CONDITIONS} conditions)"
             )
+        threshold = self.operations.long_running_job_minutes
+        if threshold >= self.windows.completion_minutes:
+            raise ValueError(
+                f"operations.longRunningJobMinutes ({threshold}) must be below windows.completionMinutes "
+                f"({self.windows.completion_minutes}): AWS cancels a job at the completion window, so the "
+                "alert must come first"
+            )
+        for service, bridge in (("opensearch", self.bridges.opensearch), ("memorydb", self.bridges.memorydb)):
+            if bridge is not None:
+                bucket = bridge_bucket_name(self.prefix, bridge.cluster_name, service)
+                if len(bucket) > MAX_BUCKET_NAME:
+                    raise ValueError(
+                        f"bridges.{service}.clusterName ({bridge.cluster_name}) makes the bucket name {bucket} "
+                        f"{len(bucket)} characters long; S3 allows {MAX_BUCKET_NAME}"
+                    )
         role = self.isolated_account_role
         if role.startswith("arn:"):
             match = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/[\w+=,.@/-]+", role)

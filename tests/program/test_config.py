@@ -170,6 +170,39 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
         ("aws-dr-backup:environment = 'staging'", "stack 'prod' must be 'production'"),
     ),
     (
+        "watchdog-threshold-not-below-completion-window",
+        _set("operations.longRunningJobMinutes", 360),
+        ("operations.longRunningJobMinutes (360) must be below windows.completionMinutes (360)",),
+    ),
+    (
+        "bridge-bucket-name-too-long",
+        _set("bridges.opensearch.clusterName", "a-very-long-kubernetes-cluster-name-x"),
+        ("bridges.opensearch.clusterName (a-very-long-kubernetes-cluster-name-x)", "S3 allows 63"),
+    ),
+    (
+        "bridge-cluster-name-upper-case",
+        _set("bridges.memorydb.clusterName", "Cache"),
+        ("aws-dr-backup:bridges.memorydb.clusterName = 'Cache'", "lower-case letters, digits and hyphens"),
+    ),
+    (
+        "log-retention-not-a-cloudwatch-period",
+        _set("bridges.logRetentionDays", 10),
+        (
+            "aws-dr-backup:bridges",
+            "logRetentionDays (10) must be one of CloudWatch Logs' periods: 1, 3, 5, 7, 14",
+        ),
+    ),
+    (
+        "alert-email-malformed",
+        _set("operations.alerts.emails", ["oncall.example.com"]),
+        ("aws-dr-backup:operations.alerts.emails.0 = 'oncall.example.com'", "must be an e-mail address"),
+    ),
+    (
+        "restore-testing-validation-window-over-a-week",
+        _set("operations.restoreTesting.validationWindowHours", 200),
+        ("aws-dr-backup:operations.restoreTesting.validationWindowHours = 200", "less than or equal to 168"),
+    ),
+    (
         "missing-accounts",
         lambda config: config.pop(NS + "accounts"),
         ("aws-dr-backup:accounts: required setting is missing",),
