@@ -325,6 +325,18 @@ class StackConfig(_Model):
                 f"kubernetesClusters has {len(self.kubernetes_clusters)} entries; at most {budget} fit in "
                 f"one backup selection ({MAX_SELECTION_CONDITIONS} conditions)"
             )
+        opt_outs = {self.opt_out_tags.all, self.opt_out_tags.cross_region} & set(self.tags)
+        if opt_outs:
+            raise ValueError(
+                f"tags must not set {sorted(opt_outs)[0]}: the providers apply stack tags to every resource, "
+                "so the stack's own buckets would opt out of their protection"
+            )
+        s3_active = self.resource_types.get("s3", TypeToggle()).active
+        if not s3_active and (self.bridges.opensearch or self.bridges.memorydb):
+            raise ValueError(
+                "resourceTypes.s3.active is false, but bridges are configured: their snapshot buckets are "
+                "only protected by the S3 plans; switch S3 on or remove the bridges"
+            )
         threshold = self.operations.long_running_job_minutes
         if threshold >= self.windows.completion_minutes:
             raise ValueError(

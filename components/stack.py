@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pulumi
 
 from components import layout, providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
-from components.config import StackConfig
+from components.bridges import MemoryDbBridge, MemoryDbBridgeArgs, OpenSearchBridge, OpenSearchBridgeArgs
+from components.config import Bridge, StackConfig
 from components.protection import ResourceTypeProtection, ResourceTypeProtectionArgs
 
 
@@ -53,7 +56,61 @@ def build(config: StackConfig) -> None:
         vaults[rtype.key] = protection.vault_arns
         plans[rtype.key] = protection.plan_ids
 
+    bridge_buckets = _bridges(config, places.origin)
+
     pulumi.export("vaultArns", vaults)
     pulumi.export("planIds", plans)
     pulumi.export("airGappedVaultArn", archive.vault_arn)
     pulumi.export("ramShareArn", archive.share_arn)
+    if bridge_buckets:
+        pulumi.export("bridgeBuckets", bridge_buckets)
+
+
+class _BridgeSettings(TypedDict, total=False):
+    prefix: str
+    cluster_name: str
+    account_id: str
+    region: str
+    tags: dict[str, str]
+    log_retention_days: int
+    schedule_expression: str
+
+
+def _bridge_settings(config: StackConfig, bridge: Bridge) -> _BridgeSettings:
+    settings: _BridgeSettings = {
+        "prefix": config.prefix,
+        "cluster_name": bridge.cluster_name,
+        "account_id": config.accounts.workload,
+        "region": config.regions.primary,
+        "tags": dict(config.tags),
+        "log_retention_days": config.bridges.log_retention_days,
+    }
+    if bridge.schedule is not None:
+        settings["schedule_expression"] = bridge.schedule
+    return settings
+
+
+def _bridges(config: StackConfig, origin: pulumi.ProviderResource) -> dict[str, pulumi.Output[str]]:
+    """Snapshot bridges in the workload account's primary region; their buckets fall in the S3 plans."""
+    buckets: dict[str, pulumi.Output[str]] = {}
+    opts = pulumi.ResourceOptions(provider=origin)
+    opensearch, memorydb = config.bridges.opensearch, config.bridges.memorydb
+    if opensearch is not None:
+        bridge = OpenSearchBridge(
+            "opensearch-bridge",
+            OpenSearchBridgeArgs(
+                **_bridge_settings(config, opensearch),
+                vpc_subnet_ids=opensearch.vpc_subnet_ids,
+                vpc_security_group_ids=opensearch.vpc_security_group_ids,
+            ),
+            opts=opts,
+        )
+        buckets["opensearch"] = bridge.bucket_name
+    if memorydb is not None:
+        memorydb_bridge = MemoryDbBridge(
+            "memorydb-bridge",
+            MemoryDbBridgeArgs(**_bridge_settings(config, memorydb)),
+            opts=opts,
+        )
+        buckets["memorydb"] = memorydb_bridge.bucket_name
+    return buckets

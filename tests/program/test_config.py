@@ -203,6 +203,11 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
         ("aws-dr-backup:operations.restoreTesting.validationWindowHours = 200", "less than or equal to 168"),
     ),
     (
+        "stack-tags-opt-out",
+        _set("tags", {"exclude-disaster-recovery-backup": "true"}),
+        ("tags must not set exclude-disaster-recovery-backup",),
+    ),
+    (
         "missing-accounts",
         lambda config: config.pop(NS + "accounts"),
         ("aws-dr-backup:accounts: required setting is missing",),
@@ -232,6 +237,14 @@ def test_staging_may_switch_types_off(staging_config: dict[str, Any]) -> None:
     config = parse(raw, "staging")
     assert config.environment is Environment.STAGING
     assert [t.key for t in config.active_types] == ["s3", "ebs", "efs", "dynamodb", "rds", "aurora"]
+
+
+def test_bridges_need_s3_protection(staging_config: dict[str, Any]) -> None:
+    staging_config[NS + "resourceTypes"]["s3"] = {"active": False}
+    registered: list[RegisteredResource] = []
+    with pytest.raises(ConfigError, match=r"resourceTypes.s3.active is false, but bridges are configured"):
+        register_stack("staging", config=staging_config, recorder=registered)
+    assert registered == []
 
 
 def test_prod_defaults_to_partitioned_layout(prod_config: dict[str, Any]) -> None:

@@ -396,3 +396,38 @@ def test_stack_outputs(prod: StackGraph) -> None:
 def test_protected_resources_are_exactly_keys_and_vaults(prod: StackGraph) -> None:
     protected = {r.type for r in prod.resources if r.protect}
     assert protected == {KEY, VAULT, LAG}
+
+
+# --- bridges ----------------------------------------------------------------------------------
+
+
+def _effective_tags(graph: StackGraph, resource: RegisteredResource) -> dict[str, str]:
+    provider = next(p for p in graph.by_type("pulumi:providers:aws") if p.urn == resource.provider_urn)
+    defaults = json.loads(provider.inputs.get("defaultTags", "{}")).get("tags", {})
+    return {**defaults, **resource.inputs.get("tags", {})}
+
+
+@pytest.mark.parametrize("service", ["opensearch", "memorydb"])
+def test_s3_plans_protect_the_bridge_buckets(prod: StackGraph, service: str) -> None:
+    bucket = next(
+        r
+        for r in prod.by_type("aws:s3/bucket:Bucket")
+        if r.inputs["bucket"].endswith(f"-{service}-snapshots")
+    )
+    assert bucket.inputs["bucket"] == f"dr-prod-platform-prod-1-{service}-snapshots"
+    assert provider_name(bucket) == "origin"
+    tags = _effective_tags(prod, bucket)
+    assert "exclude-disaster-recovery-backup" not in tags
+    assert _plans_selecting(prod, f"arn:aws:s3:::{bucket.inputs['bucket']}", tags) == {"dr-prod-s3-full"}
+    assert prod.outputs["bridgeBuckets"][service] == bucket.inputs["bucket"]
+
+
+def test_staging_builds_only_the_configured_bridge(staging: StackGraph) -> None:
+    assert [r.type for r in staging.resources if r.type.startswith("aws-dr-backup:bridges:")] == [
+        "aws-dr-backup:bridges:MemoryDbBridge"
+    ]
+    buckets = {r.inputs["bucket"] for r in staging.by_type("aws:s3/bucket:Bucket")}
+    assert buckets == {"dr-staging-platform-staging-memorydb-snapshots"}
+    # In split layout the bucket is in both S3 plans.
+    arn = "arn:aws:s3:::dr-staging-platform-staging-memorydb-snapshots"
+    assert _plans_selecting(staging, arn, {}) == {"dr-staging-s3-cross-region", "dr-staging-s3-cross-account"}
