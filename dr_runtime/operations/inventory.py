@@ -54,6 +54,8 @@ PAGE_SIZES = {
     "describe_db_instances": {"MaxRecords": 100},
     "describe_db_clusters": {"MaxRecords": 100},
     "list_protected_resources": {"MaxResults": 1000},
+    "list_backup_jobs": {"MaxResults": 1000},
+    "list_copy_jobs": {"MaxResults": 1000},
 }
 GONE_STATES = frozenset({"deleting", "deleted"})
 

@@ -206,6 +206,8 @@ def find_long_running(
 class AlertLedger(Protocol):
     """Decides whether this run sends the alert for a job, so each job alerts once."""
 
+    skip_reason: str
+
     def claim(self, job: LongRunningJob) -> bool: ...
 
     def release(self, job: LongRunningJob) -> None: ...
@@ -218,6 +220,8 @@ class DynamoDbLedger:
     when publishing fails lets the next run retry. A run that is missed entirely only delays the
     alert: the job is still older than the threshold and unclaimed at the next run.
     """
+
+    skip_reason = "alerted by an earlier run"
 
     def __init__(self, dynamodb: Any, table: str, now: datetime, keep: timedelta) -> None:
         self.dynamodb = dynamodb
@@ -254,6 +258,8 @@ class IntervalLedger:
     Runs use the schedule's own time, so consecutive runs' intervals tile exactly and a retried
     invocation decides the same way. A run that never happens loses that interval's alerts.
     """
+
+    skip_reason = "crossed the threshold before this run's interval"
 
     def __init__(self, threshold: timedelta, interval: timedelta) -> None:
         self.threshold = threshold
@@ -334,7 +340,7 @@ def _alert(
 ) -> None:
     try:
         if not ledger.claim(job):
-            summary.skipped[job.job_id] = "alerted by an earlier run"
+            summary.skipped[job.job_id] = ledger.skip_reason
             return
     except (ClientError, BotoCoreError) as error:
         summary.failed[job.job_id] = f"claim: {error}"

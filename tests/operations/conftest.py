@@ -1,0 +1,104 @@
+"""Fixtures for the operations jobs: moto for the services it models, Stubber for the rest, and a fake
+HTTP layer for throttling (Stubber answers before botocore's retry loop, so it cannot exercise retries)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from io import BytesIO
+from typing import Any
+
+import botocore.endpoint
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from dr_runtime.aws import client
+
+REGION = "us-east-1"
+ACCOUNT = "111111111111"
+
+
+class Clients:
+    """A client factory as the jobs take it: one real client per service, optionally stubbed."""
+
+    def __init__(self, region: str = REGION) -> None:
+        self.region = region
+        self.made: dict[str, Any] = {}
+        self.stubbers: dict[str, Stubber] = {}
+
+    def __call__(self, service: str) -> Any:
+        if service not in self.made:
+            self.made[service] = client(service, self.region)
+        return self.made[service]
+
+    def stub(self, service: str) -> Stubber:
+        if service not in self.stubbers:
+            stubber = Stubber(self(service))
+            stubber.activate()
+            self.stubbers[service] = stubber
+        return self.stubbers[service]
+
+    def assert_stubs_used(self) -> None:
+        for stubber in self.stubbers.values():
+            stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)
+
+
+@pytest.fixture
+def clients(aws_env: None) -> Iterator[Clients]:
+    with mock_aws():
+        made = Clients()
+        yield made
+
+
+class _Raw(BytesIO):
+    def stream(self, **kwargs: Any) -> Iterator[bytes]:
+        chunk = self.read()
+        while chunk:
+            yield chunk
+            chunk = self.read()
+
+
+class FakeHttp:
+    """Answers a client's HTTP requests from a queue, after signing and before the network, so that
+    botocore's parsing and standard-mode retries run for real."""
+
+    def __init__(self, api: Any) -> None:
+        self.queue: list[tuple[int, dict[str, str], bytes]] = []
+        self.requests: list[str] = []
+        api.meta.events.register_first("before-send", self._send)
+
+    def add(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self.queue.append(
+            (status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
+        )
+
+    def _send(self, request: Any, **kwargs: Any) -> AWSResponse:
+        self.requests.append(request.url)
+        status, headers, body = self.queue.pop(0)
+        return AWSResponse(request.url, status, headers, _Raw(body))
+
+
+@pytest.fixture
+def retry_sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Records the back-off botocore asks for instead of sleeping."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(botocore.endpoint.time, "sleep", sleeps.append)
+    return sleeps
+
+
+@pytest.fixture
+def fake_http() -> type[FakeHttp]:
+    return FakeHttp

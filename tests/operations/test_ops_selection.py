@@ -1,0 +1,56 @@
+"""The selections' tag semantics, one row per tag combination."""
+
+from __future__ import annotations
+
+import pytest
+
+from dr_runtime.operations.selection import Decision, SelectionConfig, decide
+from dr_runtime.operations.settings import ConfigError
+
+CONFIG = SelectionConfig(kubernetes_clusters=("prod", "batch"))
+OPT_OUT = "exclude-disaster-recovery-backup"
+XREGION = "exclude-cross-region-backup"
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "tags", "expected"),
+    [
+        ("S3", {}, Decision.SELECTED),
+        ("S3", {OPT_OUT: "true"}, Decision.OPTED_OUT),
+        ("S3", {OPT_OUT: "false"}, Decision.SELECTED),
+        # Selection operators are case-sensitive, so "True" does not opt out.
+        ("S3", {OPT_OUT: "True"}, Decision.SELECTED),
+        ("S3", {XREGION: "true"}, Decision.SELECTED_NO_CROSS_REGION),
+        ("S3", {XREGION: "false"}, Decision.SELECTED),
+        ("S3", {OPT_OUT: "true", XREGION: "true"}, Decision.OPTED_OUT),
+        ("EBS", {"kubernetes.io/cluster/prod": "owned"}, Decision.KUBERNETES_EXCLUDED),
+        ("EBS", {"kubernetes.io/cluster/batch": "owned"}, Decision.KUBERNETES_EXCLUDED),
+        ("EBS", {"kubernetes.io/cluster/staging": "owned"}, Decision.SELECTED),
+        ("EBS", {"kubernetes.io/cluster/prod": "shared"}, Decision.SELECTED),
+        ("EBS", {"kubernetes.io/cluster/prod": "owned", OPT_OUT: "true"}, Decision.OPTED_OUT),
+        ("EBS", {"kubernetes.io/cluster/prod": "owned", XREGION: "true"}, Decision.KUBERNETES_EXCLUDED),
+        ("EBS", {"kubernetes.io/cluster/prod": "shared", XREGION: "true"}, Decision.SELECTED_NO_CROSS_REGION),
+        # The Kubernetes rule is for EBS volumes only.
+        ("EFS", {"kubernetes.io/cluster/prod": "owned"}, Decision.SELECTED),
+    ],
+)
+def test_decide(resource_type: str, tags: dict[str, str], expected: Decision) -> None:
+    assert decide(resource_type, tags, CONFIG).decision is expected
+
+
+def test_custom_tag_keys() -> None:
+    config = SelectionConfig(opt_out_tag="backup-skip", cross_region_opt_out_tag="backup-local-only")
+    assert decide("RDS", {"backup-skip": "true"}, config).decision is Decision.OPTED_OUT
+    assert decide("RDS", {OPT_OUT: "true"}, config).decision is Decision.SELECTED
+    assert decide("RDS", {"backup-local-only": "true"}, config).decision is Decision.SELECTED_NO_CROSS_REGION
+
+
+def test_no_configured_cluster_means_no_kubernetes_exclusion() -> None:
+    verdict = decide("EBS", {"kubernetes.io/cluster/prod": "owned"}, SelectionConfig())
+    assert verdict.decision is Decision.SELECTED
+
+
+@pytest.mark.parametrize("name", ["", "prod*", "a/b"])
+def test_cluster_names_must_be_exact(name: str) -> None:
+    with pytest.raises(ConfigError, match="kubernetes_clusters"):
+        SelectionConfig(kubernetes_clusters=(name,))
