@@ -8,6 +8,7 @@ import boto3
 from botocore.config import Config
 
 # Standard retry mode backs off on throttling (ThrottlingException, TooManyRequests, 5xx) with jitter.
+# `max_attempts` counts retries after the first call, so a request is tried up to 9 times.
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="aws-dr-backup")
 
 
