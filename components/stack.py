@@ -10,6 +10,7 @@ from components import layout, providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
 from components.bridges import MemoryDbBridge, MemoryDbBridgeArgs, OpenSearchBridge, OpenSearchBridgeArgs
 from components.config import Bridge, StackConfig
+from components.operations import Operations, OperationsArgs
 from components.protection import ResourceTypeProtection, ResourceTypeProtectionArgs
 
 
@@ -35,6 +36,7 @@ def build(config: StackConfig) -> None:
         region_settings.opt_in("region-settings-dr", types, places.cross_region)
 
     vaults: dict[str, dict[str, pulumi.Output[str]]] = {}
+    keys: dict[str, dict[str, pulumi.Output[str]]] = {}
     plans: dict[str, dict[str, pulumi.Output[str]]] = {}
     for rtype in types:
         protection = ResourceTypeProtection(
@@ -54,6 +56,7 @@ def build(config: StackConfig) -> None:
             opts=pulumi.ResourceOptions(provider=places.origin),
         )
         vaults[rtype.key] = protection.vault_arns
+        keys[rtype.key] = protection.key_arns
         plans[rtype.key] = protection.plan_ids
 
     bridge_buckets = _bridges(config, places.origin)
@@ -64,6 +67,59 @@ def build(config: StackConfig) -> None:
     pulumi.export("ramShareArn", archive.share_arn)
     if bridge_buckets:
         pulumi.export("bridgeBuckets", bridge_buckets)
+
+    # --- operations (issue 5): alerts, watchdog, coverage, dashboard, restore tests, audit ---------
+    operations = _operations(config, places, vaults, keys, archive.vault_arn)
+    pulumi.export("alertTopicArns", operations.topic_arns)
+    pulumi.export("operationsDashboard", operations.dashboard_name)
+
+
+def _operations(
+    config: StackConfig,
+    places: providers.Providers,
+    vaults: dict[str, dict[str, pulumi.Output[str]]],
+    keys: dict[str, dict[str, pulumi.Output[str]]],
+    air_gapped_vault_arn: pulumi.Output[str],
+) -> Operations:
+    """Operations in the workload account: alerts in both regions, everything else in the primary."""
+    ops = config.operations
+    restore = ops.restore_testing
+    return Operations(
+        "operations",
+        OperationsArgs(
+            prefix=config.prefix,
+            workload_account=config.accounts.workload,
+            isolated_account=config.accounts.isolated,
+            primary_region=config.regions.primary,
+            dr_region=config.regions.dr,
+            types=config.active_types,
+            vault_arns=vaults,
+            key_arns=keys,
+            air_gapped_vault_arn=air_gapped_vault_arn,
+            dr_provider=places.cross_region,
+            completion_window_minutes=config.windows.completion_minutes,
+            min_retention_days=config.retention.in_region.delete_after_days,
+            opt_out_tag=config.opt_out_tags.all,
+            cross_region_opt_out_tag=config.opt_out_tags.cross_region,
+            opt_out_value=config.opt_out_tags.value,
+            kubernetes_clusters=config.kubernetes_clusters,
+            alert_emails=ops.alerts.emails,
+            alert_topic_arns=ops.alerts.topic_arns,
+            long_running_job_minutes=ops.long_running_job_minutes,
+            coverage_schedule=ops.coverage_schedule,
+            recent_backup_hours=ops.recent_backup_hours,
+            restore_testing=restore.enabled,
+            restore_testing_schedule=restore.schedule,
+            restore_testing_timezone=config.schedules.timezone,
+            restore_start_window_hours=restore.start_window_hours,
+            restore_selection_window_days=restore.selection_window_days,
+            restore_validation_window_hours=restore.validation_window_hours,
+            audit=ops.audit,
+            log_retention_days=config.bridges.log_retention_days,
+            tags=dict(config.tags),
+        ),
+        opts=pulumi.ResourceOptions(provider=places.origin),
+    )
 
 
 class _BridgeSettings(TypedDict, total=False):

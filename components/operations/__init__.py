@@ -1,0 +1,247 @@
+"""Operations (issue 5): alerts, the long-running-job watchdog, coverage, dashboard, restore tests, audit.
+
+``Operations`` composes the modules of this package; see README.md here for what runs where and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components import catalog
+from components.operations import alarms, alerts, coverage, dashboard, watchdog
+from components.operations.audit import Audit, AuditArgs
+from components.operations.common import region_code
+from components.operations.restore_testing import RestorePlanSpec, RestoreTesting, RestoreTestingArgs
+
+COMPONENT_TYPE = "aws-dr-backup:operations:Operations"
+# Alarm periods: the watchdog runs every 15 minutes, coverage about daily.
+_WATCHDOG_ALARM_PERIOD = 900
+_COVERAGE_ALARM_PERIOD = 3600
+
+
+@dataclass(frozen=True)
+class OperationsArgs:
+    prefix: str
+    workload_account: str
+    isolated_account: str
+    primary_region: str
+    dr_region: str
+    types: tuple[catalog.ResourceType, ...]
+    """The active resource types."""
+    vault_arns: Mapping[str, Mapping[str, pulumi.Input[str]]]
+    """Type key -> region -> vault ARN (``ResourceTypeProtection.vault_arns``)."""
+    key_arns: Mapping[str, Mapping[str, pulumi.Input[str]]]
+    """Type key -> region -> vault key ARN (``ResourceTypeProtection.key_arns``)."""
+    air_gapped_vault_arn: pulumi.Input[str]
+    dr_provider: pulumi.ProviderResource
+    """Workload account, DR region (the component's own provider is the primary region's)."""
+    completion_window_minutes: int
+    min_retention_days: int
+    """The plans' in-region retention: the audit's minimum-retention controls check it."""
+    opt_out_tag: str
+    cross_region_opt_out_tag: str
+    opt_out_value: str
+    kubernetes_clusters: tuple[str, ...] = ()
+    alert_emails: tuple[str, ...] = ()
+    alert_topic_arns: tuple[str, ...] = ()
+    """Existing topics; each receives the EventBridge alerts of its own region (primary or DR)."""
+    long_running_job_minutes: int = 330
+    coverage_schedule: str = "cron(0 9 * * ? *)"
+    recent_backup_hours: int = 26
+    restore_testing: bool = True
+    restore_testing_schedule: str = "cron(0 10 ? * SAT *)"
+    restore_testing_timezone: str = "Etc/UTC"
+    restore_start_window_hours: int = 24
+    restore_selection_window_days: int = 7
+    restore_validation_window_hours: int = 4
+    audit: bool = True
+    create_reports_role: bool = True
+    """False where the account already has AWSServiceRoleForBackupReports."""
+    log_retention_days: int = 30
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        regions = {self.primary_region, self.dr_region}
+        if len(regions) != 2:
+            raise ValueError("primary_region and dr_region must differ")
+        keys = {t.key for t in self.types}
+        for label, per_type in (("vault_arns", self.vault_arns), ("key_arns", self.key_arns)):
+            if set(per_type) != keys:
+                raise ValueError(f"{label} must name exactly the active types {sorted(keys)}")
+            for key, by_region in per_type.items():
+                if set(by_region) != regions:
+                    raise ValueError(f"{label}[{key!r}] must have an entry for {sorted(regions)}")
+        outside = [arn for arn in self.alert_topic_arns if alerts.topic_region(arn) not in regions]
+        if outside:
+            raise ValueError(
+                f"alert topics {outside} are outside {sorted(regions)}: EventBridge publishes to SNS "
+                "topics in the rule's own region only"
+            )
+
+    def vaults_in(self, region: str) -> dict[str, pulumi.Input[str]]:
+        """Type label -> vault ARN in ``region``."""
+        return {t.label: self.vault_arns[t.key][region] for t in self.types}
+
+
+class Operations(pulumi.ComponentResource):
+    """Create with the primary region's provider (workload account) in ``opts``."""
+
+    topic_arns: dict[str, pulumi.Output[str]]
+    dashboard_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: OperationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        primary, dr = args.primary_region, args.dr_region
+
+        channels: dict[str, alerts.RegionAlerts] = {}
+        for region, provider in ((primary, None), (dr, args.dr_provider)):
+            channels[region] = alerts.RegionAlerts(
+                alerts.alerts_name(region),
+                alerts.RegionAlertsArgs(
+                    prefix=args.prefix,
+                    account=args.workload_account,
+                    region=region,
+                    emails=args.alert_emails,
+                    external_topic_arns=tuple(
+                        arn for arn in args.alert_topic_arns if alerts.topic_region(arn) == region
+                    ),
+                    key_arns=[args.key_arns[t.key][region] for t in args.types],
+                    tags=tags,
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=provider),
+            )
+        alert_topic = channels[primary]
+
+        watchdog_job, _ledger = watchdog.create(
+            "watchdog",
+            watchdog.WatchdogArgs(
+                prefix=args.prefix,
+                account=args.workload_account,
+                region=primary,
+                topic_arn=alert_topic.topic_arn,
+                topic_key_arn=alert_topic.key_arn,
+                threshold_minutes=args.long_running_job_minutes,
+                completion_window_minutes=args.completion_window_minutes,
+                # The ledger holds alert markers only; the DynamoDB plans would otherwise copy it.
+                ledger_tags={**tags, args.opt_out_tag: args.opt_out_value},
+                tags=tags,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=child,
+        )
+        coverage_job = coverage.create(
+            "coverage",
+            coverage.CoverageArgs(
+                prefix=args.prefix,
+                account=args.workload_account,
+                region=primary,
+                schedule_expression=args.coverage_schedule,
+                types=args.types,
+                recent_hours=args.recent_backup_hours,
+                opt_out_tag=args.opt_out_tag,
+                cross_region_opt_out_tag=args.cross_region_opt_out_tag,
+                kubernetes_clusters=args.kubernetes_clusters,
+                tags=tags,
+                log_retention_days=args.log_retention_days,
+            ),
+            opts=child,
+        )
+        same_account_primary = [
+            arn
+            for arn in args.alert_topic_arns
+            if alerts.topic_region(arn) == primary and alerts.topic_account(arn) == args.workload_account
+        ]
+        alarms.create(
+            "alarms",
+            args.prefix,
+            [alert_topic.topic_arn, *same_account_primary],
+            {
+                "watchdog": (watchdog_job.function_name, _WATCHDOG_ALARM_PERIOD),
+                "coverage": (coverage_job.function_name, _COVERAGE_ALARM_PERIOD),
+            },
+            tags,
+            opts=child,
+        )
+
+        board = dashboard.create(
+            "dashboard",
+            args.prefix,
+            primary,
+            [dashboard.DashboardType(label=t.label, backup_name=t.backup_name) for t in args.types],
+            {region: args.vaults_in(region) for region in (primary, dr)},
+            opts=child,
+        )
+
+        if args.restore_testing:
+            RestoreTesting(
+                "restore-testing",
+                RestoreTestingArgs(
+                    prefix=args.prefix,
+                    account=args.workload_account,
+                    types=args.types,
+                    plans=(
+                        RestorePlanSpec(
+                            key=region_code(primary),
+                            vault_arns=list(args.vaults_in(primary).values()),
+                            provider=None,
+                            continuous=any(t.continuous_cross_account for t in args.types),
+                        ),
+                        RestorePlanSpec(
+                            key=region_code(dr),
+                            vault_arns=list(args.vaults_in(dr).values()),
+                            provider=args.dr_provider,
+                        ),
+                        # Shared to this account through RAM; tests what an account-compromise
+                        # recovery restores from.
+                        RestorePlanSpec(
+                            key="air_gapped", vault_arns=[args.air_gapped_vault_arn], provider=None
+                        ),
+                    ),
+                    schedule=args.restore_testing_schedule,
+                    timezone=args.restore_testing_timezone,
+                    start_window_hours=args.restore_start_window_hours,
+                    selection_window_days=args.restore_selection_window_days,
+                    validation_window_hours=args.restore_validation_window_hours,
+                    opt_out_tag=args.opt_out_tag,
+                    opt_out_value=args.opt_out_value,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+
+        framework_arn: pulumi.Output[str] | None = None
+        if args.audit:
+            audit = Audit(
+                "audit",
+                AuditArgs(
+                    prefix=args.prefix,
+                    account=args.workload_account,
+                    region=primary,
+                    dr_region=dr,
+                    isolated_account=args.isolated_account,
+                    types=args.types,
+                    min_retention_days=args.min_retention_days,
+                    # A daily point may finish up to a completion window after it was scheduled.
+                    recovery_point_max_age_hours=args.recent_backup_hours
+                    + -(-args.completion_window_minutes // 60),
+                    create_reports_role=args.create_reports_role,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            framework_arn = audit.framework_arn
+
+        self.topic_arns = {region: channel.topic_arn for region, channel in channels.items()}
+        self.dashboard_name = board.dashboard_name
+        self.register_outputs(
+            {
+                "topicArns": self.topic_arns,
+                "dashboardName": self.dashboard_name,
+                "frameworkArn": framework_arn,
+            }
+        )

@@ -1,0 +1,66 @@
+"""CloudWatch alarms that watch the operations jobs themselves: a silent watchdog alerts nobody."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from components.operations.watchdog import METRIC_NAMESPACE
+
+
+def create(
+    name: str,
+    prefix: str,
+    actions: Sequence[pulumi.Input[str]],
+    functions: dict[str, tuple[pulumi.Input[str], int]],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> list[aws.cloudwatch.MetricAlarm]:
+    """``functions``: job key -> (Lambda function name, alarm period in seconds)."""
+    alarms = [
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-{job}-errors",
+            name=f"{prefix}-backup-{job}-errors",
+            alarm_description=(
+                f"The {job} job failed (a listing, an alert or its settings); see its log group and "
+                "dead-letter queue"
+            ),
+            namespace="AWS/Lambda",
+            metric_name="Errors",
+            dimensions={"FunctionName": function},
+            statistic="Sum",
+            period=period,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=list(actions),
+            tags=tags,
+            opts=opts,
+        )
+        for job, (function, period) in functions.items()
+    ]
+    # The watchdog publishes LongRunningJobs on every run whose listings succeeded: no data for an
+    # hour means it is not running or cannot list jobs, so long-running jobs would go unreported.
+    alarms.append(
+        aws.cloudwatch.MetricAlarm(
+            f"{name}-watchdog-silent",
+            name=f"{prefix}-backup-watchdog-silent",
+            alarm_description="The long-running-job watchdog has not reported for an hour",
+            namespace=METRIC_NAMESPACE,
+            metric_name="LongRunningJobs",
+            statistic="SampleCount",
+            period=1800,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",
+            alarm_actions=list(actions),
+            tags=tags,
+            opts=opts,
+        )
+    )
+    return alarms

@@ -1,0 +1,249 @@
+"""AWS Backup Audit Manager: a framework with this design's controls and compliance reports to S3.
+
+Control names and parameters: aws-backup-facts.md §7 (create-frameworks-api.html). Frameworks are
+evaluated by AWS Config recording in the same region, so AWS Config must record there. The report
+bucket policy names the ``AWSServiceRoleForBackupReports`` service-linked role, which does not exist
+until created: the role is a resource here, and the bucket policy depends on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import catalog
+from components.operations.common import backup_name
+
+REPORTS_SERVICE = "reports.backup.amazonaws.com"
+REPORTS_ROLE_PATH = "aws-service-role/reports.backup.amazonaws.com/AWSServiceRoleForBackupReports"
+REPORT_TEMPLATES = ("CONTROL_COMPLIANCE_REPORT", "RESOURCE_COMPLIANCE_REPORT")
+NONCURRENT_REPORT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class AuditArgs:
+    prefix: str
+    account: str
+    region: str
+    dr_region: str
+    isolated_account: str
+    types: Sequence[catalog.ResourceType]
+    min_retention_days: int
+    """The shortest retention the plans give an in-region recovery point."""
+    recovery_point_max_age_hours: int
+    """How old the newest recovery point (and air-gapped copy) of a resource may be."""
+    create_reports_role: bool = True
+    """False where the account already has AWSServiceRoleForBackupReports (creating it again fails)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _params(**values: str | int) -> list[aws.backup.FrameworkControlInputParameterArgs]:
+    return [aws.backup.FrameworkControlInputParameterArgs(name=k, value=str(v)) for k, v in values.items()]
+
+
+def controls(args: AuditArgs) -> list[aws.backup.FrameworkControlArgs]:
+    scope = aws.backup.FrameworkControlScopeArgs(
+        compliance_resource_types=[t.backup_name for t in args.types]
+    )
+    max_age = args.recovery_point_max_age_hours
+    return [
+        aws.backup.FrameworkControlArgs(name="BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", scope=scope),
+        aws.backup.FrameworkControlArgs(
+            # Resources tagged out of the cross-region copy show up non-compliant here, by design.
+            name="BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION",
+            input_parameters=_params(crossRegionList=args.dr_region),
+            scope=scope,
+        ),
+        aws.backup.FrameworkControlArgs(
+            name="BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT",
+            input_parameters=_params(crossAccountList=args.isolated_account),
+            scope=scope,
+        ),
+        aws.backup.FrameworkControlArgs(
+            name="RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT",
+            input_parameters=_params(recoveryPointAgeUnit="hours", recoveryPointAgeValue=max_age),
+            scope=scope,
+        ),
+        aws.backup.FrameworkControlArgs(
+            name="BACKUP_LAST_RECOVERY_POINT_CREATED",
+            input_parameters=_params(recoveryPointAgeUnit="hours", recoveryPointAgeValue=max_age),
+            scope=scope,
+        ),
+        aws.backup.FrameworkControlArgs(
+            name="BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
+            input_parameters=_params(requiredRetentionDays=args.min_retention_days),
+        ),
+        aws.backup.FrameworkControlArgs(
+            # Every plan runs daily and keeps its in-region recovery point for the configured minimum.
+            name="BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
+            input_parameters=_params(
+                requiredFrequencyUnit="days",
+                requiredFrequencyValue=1,
+                requiredRetentionDays=args.min_retention_days,
+            ),
+        ),
+        aws.backup.FrameworkControlArgs(name="BACKUP_RECOVERY_POINT_ENCRYPTED"),
+    ]
+
+
+def framework_name(prefix: str) -> str:
+    return backup_name(prefix, "dr_backup_controls", limit=256)
+
+
+def report_plan_name(prefix: str, template: str) -> str:
+    return backup_name(prefix, template.removesuffix("_REPORT").lower(), limit=256)
+
+
+def bucket_name(prefix: str, account: str, region: str) -> str:
+    return f"{prefix}-backup-reports-{account}-{region}"
+
+
+def reports_role_arn(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/{REPORTS_ROLE_PATH}"
+
+
+def bucket_policy_statements(bucket_arn: str, role_arn: str) -> list[dict[str, Any]]:
+    # Statement from the AWS Backup report-plan documentation (facts §7).
+    return [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "BackupReportsDeliver",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn},
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+        },
+    ]
+
+
+class Audit(pulumi.ComponentResource):
+    framework_arn: pulumi.Output[str]
+    bucket_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AuditArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("aws-dr-backup:operations:Audit", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.tags)
+        framework = aws.backup.Framework(
+            f"{name}-framework",
+            name=framework_name(args.prefix),
+            description=f"{args.prefix}: every resource protected in-region, cross-region and air-gapped",
+            controls=controls(args),
+            tags=tags,
+            opts=child,
+        )
+
+        bucket = aws.s3.Bucket(
+            f"{name}-reports",
+            bucket=bucket_name(args.prefix, args.account, args.region),
+            tags=tags,
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-reports-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-reports-encryption",
+            bucket=bucket.id,
+            # SSE-S3: the reports role then needs no key grant (SSE-KMS would need one in the key policy).
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    )
+                )
+            ],
+            opts=child,
+        )
+        public_access = aws.s3.BucketPublicAccessBlock(
+            f"{name}-reports-public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        ownership = aws.s3.BucketOwnershipControls(
+            f"{name}-reports-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-reports-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-overwritten-reports",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_REPORT_DAYS
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
+
+        depends: list[pulumi.Resource] = [public_access, ownership]
+        if args.create_reports_role:
+            # The policy names this role, which IAM rejects ("Invalid principal") until it exists.
+            depends.append(
+                aws.iam.ServiceLinkedRole(
+                    f"{name}-reports-role",
+                    aws_service_name=REPORTS_SERVICE,
+                    description="AWS Backup Audit Manager delivers reports with this role",
+                    opts=child,
+                )
+            )
+        policy = aws.s3.BucketPolicy(
+            f"{name}-reports-policy",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": bucket_policy_statements(arn, reports_role_arn(args.account)),
+                    },
+                    sort_keys=True,
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+        for template in REPORT_TEMPLATES:
+            aws.backup.ReportPlan(
+                f"{name}-{template.lower().replace('_', '-')}",
+                name=report_plan_name(args.prefix, template),
+                description=f"{template} for {framework_name(args.prefix)}",
+                report_delivery_channel=aws.backup.ReportPlanReportDeliveryChannelArgs(
+                    s3_bucket_name=bucket.bucket, formats=["CSV", "JSON"], s3_key_prefix="audit"
+                ),
+                report_setting=aws.backup.ReportPlanReportSettingArgs(
+                    report_template=template, framework_arns=[framework.arn], number_of_frameworks=1
+                ),
+                tags=tags,
+                # The first delivery must find the bucket policy in place.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+
+        self.framework_arn = framework.arn
+        self.bucket_name = bucket.bucket
+        self.register_outputs({"frameworkArn": framework.arn, "bucketName": bucket.bucket})

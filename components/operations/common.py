@@ -1,0 +1,66 @@
+"""Small helpers shared by the operations modules: policy documents and AWS naming rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pulumi
+
+# Names of AWS Backup frameworks, report plans and restore-testing plans/selections: letters, digits and
+# underscores only (aws-backup-facts.md §7, §8). Pulumi's auto-names add a hyphenated suffix, so every
+# such resource gets an explicit name built here.
+_BACKUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def backup_name(*parts: str, limit: int = 50) -> str:
+    """``dr-prod`` + ``restore`` -> ``dr_prod_restore``; raises if the result is not a valid name."""
+    name = "_".join(re.sub(r"[^A-Za-z0-9]+", "_", part).strip("_") for part in parts if part)
+    if not _BACKUP_NAME.match(name) or len(name) > limit:
+        raise ValueError(
+            f"{name!r} is not a valid AWS Backup name (a letter, then letters, digits or '_', at most {limit})"
+        )
+    return name
+
+
+def region_code(region: str) -> str:
+    """``us-east-2`` -> ``use2``: short enough for names with length limits."""
+    area, direction, number = region.split("-")[-3:]
+    return f"{area}{direction[0]}{number}"
+
+
+def policy_json(statements: Sequence[Any]) -> pulumi.Output[str]:
+    """An IAM/resource policy document; Outputs anywhere inside the statements are resolved."""
+    return pulumi.Output.from_input(list(statements)).apply(
+        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
+    )
+
+
+def service_trust(service: str, account: str) -> str:
+    """Trust policy for a service role, pinned to one account against the confused-deputy problem."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": service},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def vault_name_from_arn(arn: str) -> str:
+    """``arn:aws:backup:<region>:<account>:backup-vault:<name>`` -> ``<name>``."""
+    return arn.rsplit(":", 1)[-1]
+
+
+def key_id_from_arn(arn: str) -> str:
+    """``arn:aws:kms:<region>:<account>:key/<id>`` -> ``<id>``."""
+    return arn.rsplit("/", 1)[-1]

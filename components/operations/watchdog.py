@@ -1,0 +1,139 @@
+"""The long-running-job watchdog (``dr_runtime.operations.watchdog``) as a ScheduledJob every 15 minutes.
+
+It runs in the primary region only: backup jobs run there, and copy jobs (cross-region and into the
+air-gapped vault) are listed in their source region, which is the primary region too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.operations.common import region_code
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+
+HANDLER = "dr_runtime.operations.watchdog.handler"
+INTERVAL_MINUTES = 15
+SCHEDULE = f"rate({INTERVAL_MINUTES} minutes)"
+METRIC_NAMESPACE = "AwsDrBackup"
+# EventBridge Scheduler fills this in per invocation, so a retried run judges job ages at the same
+# instant as the original run.
+SCHEDULED_TIME_INPUT = '{"time": "<aws.scheduler.scheduled-time>"}'
+
+
+@dataclass(frozen=True)
+class WatchdogArgs:
+    prefix: str
+    account: str
+    region: str
+    topic_arn: pulumi.Input[str]
+    topic_key_arn: pulumi.Input[str]
+    threshold_minutes: int
+    completion_window_minutes: int
+    ledger_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the ledger table (the stack's tags plus the opt-out tag: it holds nothing worth a backup)."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    log_retention_days: int = 30
+
+    def __post_init__(self) -> None:
+        # The handler refuses these settings at run time; refuse them before deploying instead.
+        if self.threshold_minutes + INTERVAL_MINUTES > self.completion_window_minutes:
+            raise ValueError(
+                f"long-running threshold ({self.threshold_minutes} min) plus the watchdog interval "
+                f"({INTERVAL_MINUTES} min) must not exceed the completion window "
+                f"({self.completion_window_minutes} min): AWS expires the job before a run can alert"
+            )
+
+
+def metrics_statement() -> dict[str, Any]:
+    return {
+        "Sid": "PublishMetrics",
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        # PutMetricData has no resource type; the namespace condition is the scope.
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+    }
+
+
+def statements(
+    region: str, topic_arn: pulumi.Input[str], topic_key_arn: pulumi.Input[str], ledger_arn: pulumi.Input[str]
+) -> list[dict[str, Any]]:
+    """Exactly the calls the handler makes: list jobs, claim/release ledger items, publish, metrics."""
+    return [
+        {
+            "Sid": "ListBackupAndCopyJobs",
+            "Effect": "Allow",
+            "Action": ["backup:ListBackupJobs", "backup:ListCopyJobs"],
+            # List actions have no resource type.
+            "Resource": "*",
+        },
+        {
+            "Sid": "ClaimJobsInLedger",
+            "Effect": "Allow",
+            "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem"],
+            "Resource": ledger_arn,
+        },
+        {"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
+        {
+            # Publishing to a KMS-encrypted topic needs the publisher to be able to use its key.
+            "Sid": "EncryptAlertsForTopic",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": topic_key_arn,
+            "Condition": {"StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"}},
+        },
+        metrics_statement(),
+    ]
+
+
+def function_name(prefix: str) -> str:
+    return f"{prefix}-backup-watchdog"
+
+
+def create(
+    name: str, args: WatchdogArgs, opts: pulumi.ResourceOptions | None = None
+) -> tuple[ScheduledJob, aws.dynamodb.Table]:
+    # One item per alerted job (conditional put), expiring after the job can no longer be running.
+    ledger = aws.dynamodb.Table(
+        f"{name}-ledger",
+        name=f"{args.prefix}-watchdog-ledger-{region_code(args.region)}",
+        billing_mode="PAY_PER_REQUEST",
+        hash_key="job_id",
+        attributes=[aws.dynamodb.TableAttributeArgs(name="job_id", type="S")],
+        ttl=aws.dynamodb.TableTtlArgs(attribute_name="expires_at", enabled=True),
+        tags=dict(args.ledger_tags),
+        opts=opts,
+    )
+    job = ScheduledJob(
+        name,
+        ScheduledJobArgs(
+            function_name=function_name(args.prefix),
+            handler=HANDLER,
+            schedule_expression=SCHEDULE,
+            schedule_input=SCHEDULED_TIME_INPUT,
+            account_id=args.account,
+            description="Alerts once per AWS Backup backup or copy job running longer than the threshold",
+            environment={
+                "DR_ALERT_TOPIC_ARN": args.topic_arn,
+                "DR_WATCHDOG_THRESHOLD_MINUTES": str(args.threshold_minutes),
+                "DR_COMPLETION_WINDOW_MINUTES": str(args.completion_window_minutes),
+                "DR_WATCHDOG_INTERVAL_MINUTES": str(INTERVAL_MINUTES),
+                "DR_WATCHDOG_LEDGER_TABLE": ledger.name,
+                "DR_PUBLISH_METRICS": "true",
+            },
+            policy_statements=statements(args.region, args.topic_arn, args.topic_key_arn, ledger.arn),
+            # A run must finish well inside its 15-minute interval.
+            timeout_seconds=300,
+            log_retention_days=args.log_retention_days,
+            # A retry after the next run started would only repeat its work.
+            retry_max_event_age_seconds=INTERVAL_MINUTES * 60,
+            tags=args.tags,
+        ),
+        opts=opts,
+    )
+    return job, ledger
