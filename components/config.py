@@ -208,6 +208,7 @@ LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 MAX_BUCKET_NAME = 63
+WATCHDOG_INTERVAL_MINUTES = 15
 
 
 class Bridge(_Model):
@@ -224,16 +225,6 @@ class Bridge(_Model):
 class Bridges(_Model):
     opensearch: Bridge | None = None
     memorydb: Bridge | None = None
-    log_retention_days: int = 30
-
-    @model_validator(mode="after")
-    def _retention(self) -> Self:
-        if self.log_retention_days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"logRetentionDays ({self.log_retention_days}) must be one of CloudWatch Logs' periods: "
-                + ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
-            )
-        return self
 
 
 class Alerts(_Model):
@@ -257,6 +248,8 @@ class RestoreTesting(_Model):
 
 class Operations(_Model):
     alerts: Alerts = Alerts()
+    create_reports_role: bool = True
+    """Create the Backup Audit Manager reports service-linked role; turn off where the account has it."""
     long_running_job_minutes: int = Field(default=330, ge=15)
     """Alert when a backup or copy job has run longer than this; must be below the completion window."""
     coverage_schedule: str = "cron(0 9 * * ? *)"
@@ -291,6 +284,8 @@ class StackConfig(_Model):
     region_settings: RegionSettings = RegionSettings()
     bridges: Bridges = Bridges()
     operations: Operations = Operations()
+    log_retention_days: int = 30
+    """Retention of every scheduled job's logs (bridges, watchdog, coverage)."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
@@ -338,11 +333,23 @@ class StackConfig(_Model):
                 "only protected by the S3 plans; switch S3 on or remove the bridges"
             )
         threshold = self.operations.long_running_job_minutes
-        if threshold >= self.windows.completion_minutes:
+        if threshold + WATCHDOG_INTERVAL_MINUTES > self.windows.completion_minutes:
             raise ValueError(
-                f"operations.longRunningJobMinutes ({threshold}) must be below windows.completionMinutes "
-                f"({self.windows.completion_minutes}): AWS cancels a job at the completion window, so the "
-                "alert must come first"
+                f"operations.longRunningJobMinutes ({threshold}) must be at most windows.completionMinutes "
+                f"({self.windows.completion_minutes}) minus the watchdog's {WATCHDOG_INTERVAL_MINUTES}-minute "
+                "interval: AWS cancels a job at the completion window, so a watchdog run must see it first"
+            )
+        regions = {self.regions.primary, self.regions.dr}
+        for arn in self.operations.alerts.topic_arns:
+            if arn.split(":")[3] not in regions:
+                raise ValueError(
+                    f"operations.alerts.topicArns has {arn}: EventBridge delivers only to topics in the rule's "
+                    f"own region, so it must be in {self.regions.primary} or {self.regions.dr}"
+                )
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"logRetentionDays ({self.log_retention_days}) must be one of CloudWatch Logs' periods: "
+                + ", ".join(str(d) for d in sorted(LOG_RETENTION_DAYS))
             )
         for service, bridge in (("opensearch", self.bridges.opensearch), ("memorydb", self.bridges.memorydb)):
             if bridge is not None:

@@ -115,7 +115,8 @@ def _operations(
             restore_selection_window_days=restore.selection_window_days,
             restore_validation_window_hours=restore.validation_window_hours,
             audit=ops.audit,
-            log_retention_days=config.bridges.log_retention_days,
+            log_retention_days=config.log_retention_days,
+            create_reports_role=ops.create_reports_role,
             tags=dict(config.tags),
         ),
         opts=pulumi.ResourceOptions(provider=places.origin),
@@ -139,7 +140,7 @@ def _bridge_settings(config: StackConfig, bridge: Bridge) -> _BridgeSettings:
         "account_id": config.accounts.workload,
         "region": config.regions.primary,
         "tags": dict(config.tags),
-        "log_retention_days": config.bridges.log_retention_days,
+        "log_retention_days": config.log_retention_days,
     }
     if bridge.schedule is not None:
         settings["schedule_expression"] = bridge.schedule

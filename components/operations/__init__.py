@@ -74,12 +74,6 @@ class OperationsArgs:
             for key, by_region in per_type.items():
                 if set(by_region) != regions:
                     raise ValueError(f"{label}[{key!r}] must have an entry for {sorted(regions)}")
-        outside = [arn for arn in self.alert_topic_arns if alerts.topic_region(arn) not in regions]
-        if outside:
-            raise ValueError(
-                f"alert topics {outside} are outside {sorted(regions)}: EventBridge publishes to SNS "
-                "topics in the rule's own region only"
-            )
 
     def vaults_in(self, region: str) -> dict[str, pulumi.Input[str]]:
         """Type label -> vault ARN in ``region``."""

@@ -126,9 +126,3 @@ def test_existing_topics_get_their_regions_alerts(prod_stack_config: dict[str, A
     # Alarms (primary region) notify the same-account existing topic too.
     for alarm in graph.by_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
         assert same_account in alarm.inputs["alarmActions"]
-
-
-def test_existing_topic_outside_the_workload_regions_is_rejected(prod_stack_config: dict[str, Any]) -> None:
-    prod_stack_config[NS + "operations"]["alerts"]["topicArns"] = [f"arn:aws:sns:eu-west-1:{WORKLOAD}:paging"]
-    with pytest.raises(ValueError, match="outside"):
-        register_stack("prod", config=prod_stack_config)

@@ -172,7 +172,20 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "watchdog-threshold-not-below-completion-window",
         _set("operations.longRunningJobMinutes", 360),
-        ("operations.longRunningJobMinutes (360) must be below windows.completionMinutes (360)",),
+        ("operations.longRunningJobMinutes (360) must be at most windows.completionMinutes (360) minus",),
+    ),
+    (
+        "watchdog-threshold-leaves-no-run-before-the-window-ends",
+        _set("operations.longRunningJobMinutes", 350),
+        ("operations.longRunningJobMinutes (350)", "15-minute interval"),
+    ),
+    (
+        "alert-topic-in-another-region",
+        _set("operations.alerts.topicArns", ["arn:aws:sns:eu-west-1:111111111111:paging"]),
+        (
+            "operations.alerts.topicArns has arn:aws:sns:eu-west-1:111111111111:paging",
+            "us-east-1 or us-east-2",
+        ),
     ),
     (
         "bridge-bucket-name-too-long",
@@ -186,11 +199,8 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "log-retention-not-a-cloudwatch-period",
-        _set("bridges.logRetentionDays", 10),
-        (
-            "aws-dr-backup:bridges",
-            "logRetentionDays (10) must be one of CloudWatch Logs' periods: 1, 3, 5, 7, 14",
-        ),
+        _set("logRetentionDays", 10),
+        ("aws-dr-backup:logRetentionDays (10) must be one of CloudWatch Logs' periods: 1, 3, 5, 7, 14",),
     ),
     (
         "alert-email-malformed",
