@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pulumi_policy import (
@@ -172,8 +173,28 @@ class StackView:
     resources: tuple[ResourceView, ...]
     by_urn: Mapping[str, ResourceView]
 
+    @cached_property
+    def _by_type(self) -> dict[str, list[ResourceView]]:
+        index: dict[str, list[ResourceView]] = {}
+        for r in self.resources:
+            index.setdefault(r.type, []).append(r)
+        return index
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[ResourceView]]:
+        """Resources by their known ``name`` input (AWS names such as a vault's)."""
+        index: dict[str, list[ResourceView]] = {}
+        for r in self.resources:
+            name = r.props.get("name")
+            if isinstance(name, str) and not is_unknown(name):
+                index.setdefault(name, []).append(r)
+        return index
+
     def of(self, types: frozenset[str]) -> list[ResourceView]:
-        return [r for r in self.resources if r.type in types]
+        return [r for t in sorted(types) for r in self._by_type.get(t, ())]
+
+    def named(self, name: str, types: frozenset[str]) -> list[ResourceView]:
+        return [r for r in self._by_name.get(name, ()) if r.type in types]
 
 
 StackCheck = Callable[[StackView, Settings], Iterable[Finding]]
@@ -189,7 +210,9 @@ class StackRule(RuleMeta):
 Rule = ResourceRule | StackRule
 
 
-def _run(check: Callable[[], Iterable[Finding]], subject: ResourceView | None, rule_name: str) -> list[Finding]:
+def _run(
+    check: Callable[[], Iterable[Finding]], subject: ResourceView | None, rule_name: str
+) -> list[Finding]:
     findings: list[Finding] = []
     try:
         findings.extend(check())
@@ -198,7 +221,9 @@ def _run(check: Callable[[], Iterable[Finding]], subject: ResourceView | None, r
     return findings
 
 
-def _report(findings: Iterable[Finding], settings: Settings, report: ReportViolation, default_urn: str) -> None:
+def _report(
+    findings: Iterable[Finding], settings: Settings, report: ReportViolation, default_urn: str
+) -> None:
     for finding in findings:
         res = finding.resource
         if res is not None and settings.is_exempt(res.name, res.urn):
@@ -221,10 +246,12 @@ def _view_from_args(args: ResourceValidationArgs) -> ResourceView:
     )
 
 
-def _view_from_resource(res: PolicyResource) -> ResourceView:
+def _view_from_resource(res: PolicyResource, providers: dict[str, ProviderView]) -> ResourceView:
     provider = NO_PROVIDER
     if res.provider is not None:
-        provider = provider_view(res.provider.urn, unwrap(res.provider.props))
+        provider = providers.get(res.provider.urn) or providers.setdefault(
+            res.provider.urn, provider_view(res.provider.urn, unwrap(res.provider.props))
+        )
     return ResourceView(
         type=res.resource_type,
         name=res.name,
@@ -284,7 +311,8 @@ def _stack_policy(rule: StackRule, common: dict[str, Any]) -> Policy:
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
         settings = Settings(rule.config_keys, args.get_config())
-        views = tuple(_view_from_resource(r) for r in args.resources if r.resource_type in wanted)
+        providers: dict[str, ProviderView] = {}
+        views = tuple(_view_from_resource(r, providers) for r in args.resources if r.resource_type in wanted)
         if not any(v.type in rule.tokens for v in views):
             return
         stack = StackView(resources=views, by_urn={v.urn: v for v in views})

@@ -15,7 +15,7 @@ from pulumi_policy import EnforcementLevel, Severity
 
 from . import tokens
 from .config import Settings
-from .framework import Finding, ResourceRule, ResourceView, cannot_verify
+from .framework import Finding, ResourceRule, ResourceView, Rule, cannot_verify
 from .values import UnknownValue, as_number, contains_unknown, get, get_list
 
 AWS_DEFAULT_COMPLETION = 10080
@@ -56,7 +56,9 @@ def check_start(plan: ResourceView, settings: Settings) -> Iterator[Finding]:
             raw_start = get(plan.props, "rules", i, "startWindow")
             raw_completion = get(plan.props, "rules", i, "completionWindow")
         except UnknownValue as unknown:
-            yield cannot_verify(plan, unknown, "The start window must be compared with the completion window.")
+            yield cannot_verify(
+                plan, unknown, "The start window must be compared with the completion window."
+            )
             continue
         start = AWS_DEFAULT_START if raw_start is None else as_number(raw_start)
         completion = AWS_DEFAULT_COMPLETION if raw_completion is None else as_number(raw_completion)
@@ -109,7 +111,7 @@ def remediate_start(plan: ResourceView, settings: Settings) -> dict[str, Any] | 
     return _remediated(plan, settings, fix_start=True)
 
 
-RULES = [
+RULES: list[Rule] = [
     ResourceRule(
         name="aws-backup-plan-completion-window",
         description=(

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import tokens
 from .framework import ResourceView, StackView
-from .values import get, get_list, is_unknown
+from .values import get_list, is_unknown
 
 _VAULT_ARN = re.compile(r"^arn:aws[a-z-]*:backup:([a-z0-9-]+):(\d{12}):backup-vault:(.+)$")
 
@@ -58,11 +58,6 @@ def vault_ref(resource: ResourceView) -> VaultRef:
     )
 
 
-def _known_name(resource: ResourceView) -> str | None:
-    name = resource.props.get("name")
-    return name if isinstance(name, str) and not is_unknown(name) else None
-
-
 def _compatible(candidate: ResourceView, region: str | None, account: str | None) -> bool:
     if region is not None and candidate.region is not None and candidate.region != region:
         return False
@@ -93,7 +88,9 @@ def same_region(a: VaultRef, b: VaultRef) -> bool | None:
     return None
 
 
-def _dependency_vaults(stack: StackView, owner: ResourceView, prop: str, types: frozenset[str]) -> list[ResourceView]:
+def _dependency_vaults(
+    stack: StackView, owner: ResourceView, prop: str, types: frozenset[str]
+) -> list[ResourceView]:
     found = [stack.by_urn[u] for u in owner.depends_on(prop) if u in stack.by_urn]
     return [r for r in found if r.type in types]
 
@@ -101,9 +98,8 @@ def _dependency_vaults(stack: StackView, owner: ResourceView, prop: str, types: 
 def target_vaults(stack: StackView, plan: ResourceView, rule: Mapping[str, Any]) -> list[VaultRef]:
     """Candidates for a plan rule's ``targetVaultName`` (raises UnknownValue only via ``get`` callers)."""
     name = rule.get("targetVaultName")
-    vaults = stack.of(tokens.STANDARD_VAULTS)
     if isinstance(name, str) and not is_unknown(name):
-        matches = [v for v in vaults if _known_name(v) == name]
+        matches = stack.named(name, tokens.STANDARD_VAULTS)
         narrowed = [v for v in matches if _compatible(v, plan.region, plan.provider.account)]
         if len(narrowed) > 1:
             narrowed = [v for v in narrowed if v.provider.urn == plan.provider.urn] or narrowed
@@ -130,18 +126,32 @@ def _external(arn: str, known: Iterable[Mapping[str, Any]]) -> VaultRef:
     )
 
 
+@dataclass(frozen=True)
+class Destinations:
+    per_action: list[list[VaultRef]]
+    """For each copy action, the vaults it may copy into (exactly one: resolved; none: unknown)."""
+    pool: tuple[VaultRef, ...] = ()
+    """Candidates shared by the copy actions whose destination is unknown at preview."""
+    unknown: tuple[int, ...] = ()
+    """Indexes of the copy actions whose destination is unknown (they draw from ``pool``)."""
+
+    @property
+    def pool_is_exact(self) -> bool:
+        """Every pooled vault is the destination of one unknown copy action (so the set is known)."""
+        return bool(self.unknown) and len(self.pool) == len(self.unknown)
+
+
 def copy_destinations(
     stack: StackView,
     plan: ResourceView,
     rule: Mapping[str, Any],
     targets: list[VaultRef],
     known_external: Iterable[Mapping[str, Any]] = (),
-) -> list[list[VaultRef]]:
-    """For each copy action of a plan rule, the vaults it may copy into (one entry: resolved)."""
+) -> Destinations:
+    """Where each copy action of a plan rule copies to."""
     actions = rule.get("copyActions")
     if not isinstance(actions, list):
-        return []
-    vaults = stack.of(tokens.VAULTS)
+        return Destinations(per_action=[])
     result: list[list[VaultRef] | None] = []
     claimed: set[str] = {t.resource.urn for t in targets if t.resource is not None}
     for action in actions:
@@ -152,7 +162,7 @@ def copy_destinations(
                 result.append([_external(arn, known_external)])
                 continue
             region, account, name = parsed
-            matches = [v for v in vaults if _known_name(v) == name and _compatible(v, region, account)]
+            matches = [v for v in stack.named(name, tokens.VAULTS) if _compatible(v, region, account)]
             if matches:
                 claimed.update(v.urn for v in matches)
                 result.append([vault_ref(v) for v in matches])
@@ -161,17 +171,22 @@ def copy_destinations(
         else:
             result.append(None)
     unresolved = [i for i, r in enumerate(result) if r is None]
-    if unresolved:
-        deps = [v for v in _dependency_vaults(stack, plan, "rules", tokens.VAULTS) if v.urn not in claimed]
-        candidates = [vault_ref(v) for v in deps]
-        for i in unresolved:
-            result[i] = list(candidates)
-    return [r if r is not None else [] for r in result]
+    if not unresolved:
+        return Destinations(per_action=[r or [] for r in result])
+    deps = [v for v in _dependency_vaults(stack, plan, "rules", tokens.VAULTS) if v.urn not in claimed]
+    pool = tuple(vault_ref(v) for v in deps)
+    return Destinations(
+        per_action=[r if r is not None else list(pool) for r in result], pool=pool, unknown=tuple(unresolved)
+    )
 
 
 def plan_of_selection(stack: StackView, selection: ResourceView) -> list[ResourceView]:
     """The plan a selection belongs to, via the dependency of its ``planId`` input."""
-    return [stack.by_urn[u] for u in selection.depends_on("planId") if u in stack.by_urn and stack.by_urn[u].type in tokens.PLANS]
+    return [
+        stack.by_urn[u]
+        for u in selection.depends_on("planId")
+        if u in stack.by_urn and stack.by_urn[u].type in tokens.PLANS
+    ]
 
 
 def plan_rules(plan: ResourceView) -> list[Any]:

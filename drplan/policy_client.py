@@ -1,0 +1,498 @@
+"""Run a CrossGuard policy pack the way the Pulumi CLI does and talk to it over its Analyzer gRPC interface.
+
+The CLI starts a Python pack as ``python -u -m pulumi.policy <engine address> <pack directory>`` (the
+``pulumi-analyzer-policy-python`` shim), with the pack directory as working directory; the pack's
+``PolicyPack(...)`` starts a gRPC server on a free port and prints the port on stdout. The engine then
+calls ``GetAnalyzerInfo``, ``Configure``, ``Analyze`` (each resource), ``Remediate`` and
+``AnalyzeStack`` (all resources).
+
+The engine address is only parsed by that shim: ``pulumi_policy`` never dials it (its ``pulumi.log``
+calls go to stderr without a configured engine), so no stub Engine server is needed; the client passes
+a placeholder address.
+
+:class:`PolicyPackClient` converts the shared graph model (:mod:`drplan.graph`) into the engine's
+protobufs (properties as a ``google.protobuf.Struct`` with camelCase keys, unknowns as the engine's
+sentinel, the provider as ``AnalyzerProviderResource``, options with ``protect`` and parent, and for
+stacks the dependencies and property dependencies) and returns plain dataclasses.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Self
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+
+from drplan.graph import RegisteredResource, StackGraph
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PACK_DIR = REPO_ROOT / "policies"
+
+ENGINE_ADDRESS_PLACEHOLDER = "127.0.0.1:0"
+_MAX_MESSAGE = 1024 * 1024 * 512
+_CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", _MAX_MESSAGE),
+    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+]
+
+_LEVEL_TO_PROTO = {
+    "advisory": analyzer_pb2.ADVISORY,
+    "mandatory": analyzer_pb2.MANDATORY,
+    "remediate": analyzer_pb2.REMEDIATE,
+    "disabled": analyzer_pb2.DISABLED,
+}
+_PROTO_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PROTO.items()}
+_SEVERITY = {
+    analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
+    analyzer_pb2.POLICY_SEVERITY_LOW: "low",
+    analyzer_pb2.POLICY_SEVERITY_MEDIUM: "medium",
+    analyzer_pb2.POLICY_SEVERITY_HIGH: "high",
+    analyzer_pb2.POLICY_SEVERITY_CRITICAL: "critical",
+}
+_POLICY_TYPE = {
+    analyzer_pb2.POLICY_TYPE_RESOURCE: "resource",
+    analyzer_pb2.POLICY_TYPE_STACK: "stack",
+}
+
+
+class PolicyPackError(RuntimeError):
+    """The pack did not start, or a call to it failed."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy_name: str
+    enforcement_level: str
+    """``advisory``, ``mandatory``, ``remediate`` or ``disabled``."""
+    message: str
+    urn: str
+    description: str = ""
+    severity: str = ""
+    policy_pack_name: str = ""
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    policy_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    violations: tuple[Violation, ...]
+    not_applicable: tuple[NotApplicable, ...] = ()
+
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement_level == "mandatory"]
+
+    def of(self, policy_name: str) -> list[Violation]:
+        return [v for v in self.violations if v.policy_name == policy_name]
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    description: str
+    enforcement_level: str
+    kind: str
+    """``resource`` or ``stack``."""
+    config_schema: dict[str, dict[str, Any]]
+    required_config: tuple[str, ...]
+    remediation_steps: str
+    severity: str
+    display_name: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    version: str
+    description: str
+    display_name: str
+    supports_config: bool
+    policies: tuple[PolicyInfo, ...]
+
+    def policy(self, name: str) -> PolicyInfo:
+        for p in self.policies:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Remediation:
+    policy_name: str
+    properties: dict[str, Any] | None
+    """The resource's full new inputs, or ``None`` when the policy only reported a diagnostic."""
+    diagnostic: str
+
+
+# --- graph model -> protobuf -------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    struct = struct_pb2.Struct()
+    struct.update(_plain(props))
+    return struct
+
+
+def split_provider_ref(ref: str) -> tuple[str, str]:
+    """``<provider urn>::<provider id>`` -> (urn, id)."""
+    if not ref:
+        return "", ""
+    urn, _, ident = ref.rpartition("::")
+    return (urn, ident) if urn else (ref, "")
+
+
+def urn_type_and_name(urn: str) -> tuple[str, str]:
+    """``urn:pulumi:stack::project::parent$type::name`` -> (type, name)."""
+    parts = urn.split("::", 3)
+    if len(parts) < 4:
+        return "", ""
+    return parts[2].rsplit("$", 1)[-1], parts[3]
+
+
+def to_provider(
+    resource: RegisteredResource, known: Mapping[str, RegisteredResource]
+) -> analyzer_pb2.AnalyzerProviderResource | None:
+    provider_urn, _ = split_provider_ref(resource.provider)
+    if not provider_urn:
+        return None
+    provider = known.get(provider_urn)
+    type_, name = urn_type_and_name(provider_urn)
+    return analyzer_pb2.AnalyzerProviderResource(
+        type=provider.type if provider else type_,
+        urn=provider_urn,
+        name=provider.name if provider else name,
+        properties=to_struct(provider.inputs if provider else {}),
+    )
+
+
+def _options(resource: RegisteredResource) -> analyzer_pb2.AnalyzerResourceOptions:
+    return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent)
+
+
+def to_analyze_request(
+    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None = None
+) -> analyzer_pb2.AnalyzeRequest:
+    provider = to_provider(resource, known or {})
+    return analyzer_pb2.AnalyzeRequest(
+        type=resource.type,
+        urn=resource.urn,
+        name=resource.name,
+        properties=to_struct(resource.inputs),
+        options=_options(resource),
+        provider=provider,
+    )
+
+
+def to_analyzer_resource(
+    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None = None
+) -> analyzer_pb2.AnalyzerResource:
+    provider = to_provider(resource, known or {})
+    return analyzer_pb2.AnalyzerResource(
+        type=resource.type,
+        urn=resource.urn,
+        name=resource.name,
+        properties=to_struct(resource.inputs),
+        options=_options(resource),
+        provider=provider,
+        parent=resource.parent,
+        dependencies=list(resource.dependencies),
+        propertyDependencies={
+            key: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(urns))
+            for key, urns in resource.property_dependencies.items()
+        },
+    )
+
+
+def to_analyze_stack_request(resources: Iterable[RegisteredResource]) -> analyzer_pb2.AnalyzeStackRequest:
+    items = list(resources)
+    known = {r.urn: r for r in items}
+    return analyzer_pb2.AnalyzeStackRequest(resources=[to_analyzer_resource(r, known) for r in items])
+
+
+def _result(response: analyzer_pb2.AnalyzeResponse) -> AnalysisResult:
+    return AnalysisResult(
+        violations=tuple(
+            Violation(
+                policy_name=d.policyName,
+                enforcement_level=_PROTO_TO_LEVEL.get(d.enforcementLevel, str(d.enforcementLevel)),
+                message=d.message,
+                urn=d.urn,
+                description=d.description,
+                severity=_SEVERITY.get(d.severity, ""),
+                policy_pack_name=d.policyPackName,
+            )
+            for d in response.diagnostics
+        ),
+        not_applicable=tuple(NotApplicable(n.policy_name, n.reason) for n in response.not_applicable),
+    )
+
+
+# --- the client ---------------------------------------------------------------------------------------------
+
+
+def _write_baseline_pack(directory: Path, resource_policies: int, stack_policies: int) -> None:
+    """A pack whose policies do nothing: the cost of the protocol and the SDK alone."""
+    (directory / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
+    program = textwrap.dedent(
+        f"""\
+        from pulumi_policy import PolicyPack, ResourceValidationPolicy, StackValidationPolicy
+
+
+        def _noop(args, report_violation):
+            return None
+
+
+        policies = [ResourceValidationPolicy(name=f"noop-resource-{{i}}", description="does nothing",
+                                             validate=_noop) for i in range({resource_policies})]
+        policies += [StackValidationPolicy(name=f"noop-stack-{{i}}", description="does nothing",
+                                           validate=_noop) for i in range({stack_policies})]
+        PolicyPack(name="empty-baseline", policies=policies)
+        """
+    )
+    (directory / "__main__.py").write_text(program, encoding="utf-8")
+
+
+class PolicyPackClient:
+    """A running policy pack process and a typed Analyzer client for it. Use as a context manager."""
+
+    def __init__(
+        self,
+        pack_dir: Path | str = DEFAULT_PACK_DIR,
+        *,
+        python: str = sys.executable,
+        startup_timeout: float = 60.0,
+        call_timeout: float = 600.0,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.pack_dir = Path(pack_dir).resolve()
+        self._python = python
+        self._startup_timeout = startup_timeout
+        self._call_timeout = call_timeout
+        self._env = dict(env) if env is not None else None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self._info: PackInfo | None = None
+        self._owned_dir: Path | None = None
+        self.port: int | None = None
+
+    @classmethod
+    def baseline(
+        cls, *, resource_policies: int = 1, stack_policies: int = 1, **kwargs: Any
+    ) -> PolicyPackClient:
+        """A client for a generated pack of no-op policies (benchmark baseline); removed on close."""
+        directory = Path(tempfile.mkdtemp(prefix="empty-policy-pack-"))
+        _write_baseline_pack(directory, resource_policies, stack_policies)
+        client = cls(directory, **kwargs)
+        client._owned_dir = directory
+        return client
+
+    # lifecycle
+
+    def start(self) -> Self:
+        if self._process is not None:
+            return self
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in close()
+        env = dict(os.environ if self._env is None else self._env)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        self._process = subprocess.Popen(
+            [self._python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS_PLACEHOLDER, "."],
+            cwd=self.pack_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=env,
+        )
+        self.port = self._read_port()
+        self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}", options=_CHANNEL_OPTIONS)
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=self._startup_timeout)
+        except grpc.FutureTimeoutError as exc:
+            self.close()
+            raise PolicyPackError("the policy pack's gRPC server did not become ready") from exc
+        self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+        return self
+
+    def _read_port(self) -> int:
+        assert self._process is not None
+        assert self._process.stdout is not None
+        lines: queue.Queue[bytes] = queue.Queue()
+        stdout = self._process.stdout
+        threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=self._startup_timeout)
+        except queue.Empty:
+            line = b""
+        text = line.decode(errors="replace").strip()
+        if not text.isdigit():
+            stderr = self.stderr_text()
+            self.close()
+            raise PolicyPackError(
+                f"policy pack in {self.pack_dir} did not print a port (got {text!r}):\n{stderr}"
+            )
+        return int(text)
+
+    def stderr_text(self) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")
+
+    def close(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        self._stub = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.terminate()
+                try:
+                    self._process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            if self._process.stdout is not None:
+                self._process.stdout.close()
+            self._process = None
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self._owned_dir is not None:
+            shutil.rmtree(self._owned_dir, ignore_errors=True)
+            self._owned_dir = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def stub(self) -> analyzer_pb2_grpc.AnalyzerStub:
+        if self._stub is None:
+            raise PolicyPackError("the policy pack is not running; use the client as a context manager")
+        return self._stub
+
+    def _call(self, method: str, request: Any) -> Any:
+        try:
+            return getattr(self.stub, method)(request, timeout=self._call_timeout)
+        except grpc.RpcError as exc:
+            raise PolicyPackError(f"{method} failed: {exc}\n{self.stderr_text()}") from exc
+
+    # Analyzer calls
+
+    def info(self) -> PackInfo:
+        response = self._call("GetAnalyzerInfo", empty_pb2.Empty())
+        policies = tuple(
+            PolicyInfo(
+                name=p.name,
+                description=p.description,
+                enforcement_level=_PROTO_TO_LEVEL.get(p.enforcementLevel, str(p.enforcementLevel)),
+                kind=_POLICY_TYPE.get(p.policy_type, ""),
+                config_schema=json_format.MessageToDict(p.configSchema.properties)
+                if p.HasField("configSchema")
+                else {},
+                required_config=tuple(p.configSchema.required),
+                remediation_steps=p.remediation_steps,
+                severity=_SEVERITY.get(p.severity, ""),
+                display_name=p.displayName,
+                tags=tuple(p.tags),
+            )
+            for p in response.policies
+        )
+        self._info = PackInfo(
+            name=response.name,
+            version=response.version,
+            description=response.description,
+            display_name=response.displayName,
+            supports_config=response.supportsConfig,
+            policies=policies,
+        )
+        return self._info
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Send policy config like the CLI: every policy gets an enforcement level (its own default unless
+        ``config[name]`` or ``config["all"]`` sets one) plus the properties given for it.
+
+        ``config`` maps a policy name (or ``"all"``) to an enforcement level string or to a dict of
+        properties that may include ``enforcementLevel``.
+        """
+        info = self._info or self.info()
+        unknown = set(config) - {p.name for p in info.policies} - {"all"}
+        if unknown:
+            raise ValueError(f"config for unknown policies: {sorted(unknown)}")
+        everything = config.get("all")
+        request = analyzer_pb2.ConfigureAnalyzerRequest()
+        for policy in info.policies:
+            entry = config.get(policy.name, {})
+            properties = dict(entry) if isinstance(entry, Mapping) else {}
+            level = properties.pop("enforcementLevel", None) if isinstance(entry, Mapping) else entry
+            if level is None:
+                level = everything if isinstance(everything, str) else policy.enforcement_level
+            if level not in _LEVEL_TO_PROTO:
+                raise ValueError(f"unknown enforcement level {level!r} for {policy.name}")
+            request.policyConfig[policy.name].CopyFrom(
+                analyzer_pb2.PolicyConfig(
+                    enforcementLevel=_LEVEL_TO_PROTO[level], properties=to_struct(properties)
+                )
+            )
+        self._call("Configure", request)
+
+    def analyze(self, resource: RegisteredResource, *, graph: StackGraph | None = None) -> AnalysisResult:
+        """Analyze one resource (its provider's inputs are looked up in ``graph`` when given)."""
+        known = graph.by_urn() if graph is not None else {}
+        return _result(self._call("Analyze", to_analyze_request(resource, known)))
+
+    def analyze_request(self, request: analyzer_pb2.AnalyzeRequest) -> AnalysisResult:
+        """Send a prepared request (benchmarks build them once to time only the call)."""
+        return _result(self._call("Analyze", request))
+
+    def analyze_stack(self, resources: StackGraph | Iterable[RegisteredResource]) -> AnalysisResult:
+        items = resources.resources if isinstance(resources, StackGraph) else resources
+        return _result(self._call("AnalyzeStack", to_analyze_stack_request(items)))
+
+    def analyze_stack_request(self, request: analyzer_pb2.AnalyzeStackRequest) -> AnalysisResult:
+        return _result(self._call("AnalyzeStack", request))
+
+    def remediate(
+        self, resource: RegisteredResource, *, graph: StackGraph | None = None
+    ) -> list[Remediation]:
+        known = graph.by_urn() if graph is not None else {}
+        response = self._call("Remediate", to_analyze_request(resource, known))
+        return [
+            Remediation(
+                policy_name=r.policyName,
+                properties=json_format.MessageToDict(r.properties) if r.HasField("properties") else None,
+                diagnostic=r.diagnostic,
+            )
+            for r in response.remediations
+        ]

@@ -1,0 +1,51 @@
+"""AWS Backup disaster-recovery guardrails for Pulumi CrossGuard.
+
+Self-contained: depends only on ``pulumi`` and ``pulumi-policy`` (see ``requirements.txt``). Each module
+declares the rules of one concern in a ``RULES`` list; :data:`RULES` collects them in order and
+:func:`build_policies` turns them into CrossGuard policies.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, Policy, PolicyPack
+
+from . import air_gapped, cross_account_kms, kms_keys, plan_windows, protection, selections, vault_policy
+from .framework import ResourceRule, Rule, StackRule, to_policy
+
+PACK_NAME = "aws-dr-backup"
+
+RULES: list[Rule] = [
+    *cross_account_kms.RULES,
+    *plan_windows.RULES,
+    *air_gapped.RULES,
+    *kms_keys.RULES,
+    *vault_policy.RULES,
+    *selections.RULES,
+    *protection.RULES,
+]
+
+__all__ = ["PACK_NAME", "RULES", "ResourceRule", "StackRule", "build_policies", "serve"]
+
+
+def build_policies() -> list[Policy]:
+    names = [r.name for r in RULES]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ValueError(f"duplicate policy names: {sorted(duplicates)}")
+    return [to_policy(rule) for rule in RULES]
+
+
+def serve() -> None:
+    """Start the pack's Analyzer gRPC server (prints its port, then blocks), as the Pulumi CLI expects."""
+    PolicyPack(
+        name=PACK_NAME,
+        description=(
+            "Guardrails for AWS Backup disaster recovery: customer-managed keys for cross-account copies, "
+            "backup windows, air-gapped retention, key and vault policies, selection opt-outs, deletion "
+            "protection."
+        ),
+        display_name="AWS Backup DR guardrails",
+        provider="aws",
+        enforcement_level=EnforcementLevel.ADVISORY,
+        policies=build_policies(),
+    )
