@@ -20,6 +20,8 @@ class AirGappedArchiveArgs:
     min_retention_days: int
     max_retention_days: int
     accept_share: bool
+    isolated_account: str
+    region: str
     workload_provider: aws.Provider
     """Provider of the workload account, which accepts the RAM share."""
     tags: dict[str, str]
@@ -39,9 +41,10 @@ class AirGappedArchive(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # AWS-owned key (AWS's recommendation for air-gapped vaults): nothing in the workload account,
         # compromised or not, can disable or schedule deletion of the key that protects the copies.
+        vault_name = f"{args.prefix}-air-gapped"
         vault = aws.backup.LogicallyAirGappedVault(
             f"{name}-vault",
-            name=f"{args.prefix}-air-gapped",
+            name=vault_name,
             min_retention_days=args.min_retention_days,
             max_retention_days=args.max_retention_days,
             tags=args.tags,
@@ -79,7 +82,9 @@ class AirGappedArchive(pulumi.ComponentResource):
                 share_arn=principal.resource_share_arn,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.workload_provider),
             )
+        self.vault = vault
         self.vault_arn = vault.arn
+        self.known_vault_arn = documents.vault_arn(args.region, args.isolated_account, vault_name)
         self.vault_name = vault.name
         self.share_arn = share.arn
         self.register_outputs({"vaultArn": vault.arn, "shareArn": share.arn})

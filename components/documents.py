@@ -18,6 +18,17 @@ CROSS_ACCOUNT_KEY_USE = (
 CROSS_ACCOUNT_GRANTS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
 
 
+def partition(region: str) -> str:
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws-cn" if region.startswith("cn-") else "aws"
+
+
+def vault_arn(region: str, account_id: str, name: str) -> str:
+    """A vault's ARN from parts known before it exists, so previews can check what references it."""
+    return f"arn:{partition(region)}:backup:{region}:{account_id}:backup-vault:{name}"
+
+
 def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 

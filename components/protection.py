@@ -24,7 +24,9 @@ class ResourceTypeProtectionArgs:
     primary_region: str
     dr_region: str
     plans: tuple[PlanSpec, ...]
-    air_gapped_vault_arn: pulumi.Input[str]
+    air_gapped_vault_arn: str
+    air_gapped_vault: pulumi.Resource
+    """The air-gapped vault itself: plans copying into it are created after it."""
     cross_region_provider: aws.Provider
     tags: dict[str, str]
 
@@ -90,13 +92,16 @@ class ResourceTypeProtection(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
+        # Copy destinations are spelled out rather than taken from the vaults' outputs: on a first
+        # preview outputs are unknown, and the policy pack could not check copy retention against
+        # the air-gapped vault's range. depends_on keeps the creation order the outputs would give.
         destinations = {
-            Destination.CROSS_REGION: dr_vault.arn,
-            Destination.AIR_GAPPED: pulumi.Output.from_input(args.air_gapped_vault_arn),
+            Destination.CROSS_REGION: documents.vault_arn(args.dr_region, args.workload_account, base),
+            Destination.AIR_GAPPED: args.air_gapped_vault_arn,
         }
         self.plan_ids = {}
         for spec in args.plans:
-            plan = self._plan(name, base, spec, origin_vault, destinations)
+            plan = self._plan(name, base, spec, origin_vault, destinations, [dr_vault, args.air_gapped_vault])
             self._selection(name, base, spec, plan, role)
             self.plan_ids[spec.key] = plan.id
 
@@ -144,7 +149,8 @@ class ResourceTypeProtection(pulumi.ComponentResource):
         base: str,
         spec: PlanSpec,
         origin_vault: aws.backup.Vault,
-        destinations: dict[Destination, pulumi.Output[str]],
+        destinations: dict[Destination, str],
+        copy_targets: list[pulumi.Resource],
     ) -> aws.backup.Plan:
         rule = spec.rule
         copy_actions = [
@@ -175,7 +181,7 @@ class ResourceTypeProtection(pulumi.ComponentResource):
                 )
             ],
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=copy_targets),
         )
 
     def _selection(

@@ -22,6 +22,8 @@ def build(config: StackConfig) -> None:
         AirGappedArchiveArgs(
             prefix=config.prefix,
             workload_account=config.accounts.workload,
+            isolated_account=config.accounts.isolated,
+            region=config.regions.primary,
             min_retention_days=config.air_gapped_vault.min_retention_days,
             max_retention_days=config.air_gapped_vault.max_retention_days,
             accept_share=config.air_gapped_vault.accept_share,
@@ -49,7 +51,8 @@ def build(config: StackConfig) -> None:
                 primary_region=config.regions.primary,
                 dr_region=config.regions.dr,
                 plans=layout.plans_for(config, rtype),
-                air_gapped_vault_arn=archive.vault_arn,
+                air_gapped_vault_arn=archive.known_vault_arn,
+                air_gapped_vault=archive.vault,
                 cross_region_provider=places.cross_region,
                 tags=tags,
             ),

@@ -434,3 +434,16 @@ def test_staging_builds_only_the_configured_bridge(staging: StackGraph) -> None:
     # In split layout the bucket is in both S3 plans.
     arn = "arn:aws:s3:::dr-staging-platform-staging-memorydb-snapshots"
     assert _plans_selecting(staging, arn, {}) == {"dr-staging-s3-cross-region", "dr-staging-s3-cross-account"}
+
+
+def test_copy_destinations_are_known_before_the_vaults_exist(prod: StackGraph) -> None:
+    """Copy ARNs are spelled out (a first preview can check them) while creation order is kept."""
+    lag = one(prod, LAG, "archive-vault")
+    for key in TYPES:
+        dr_vault = one(prod, VAULT, f"{key}-cross-region-vault")
+        for plan in ("full", "account-only"):
+            registered = one(prod, PLAN, f"{key}-{plan}-plan")
+            assert lag.urn in registered.dependencies
+            assert dr_vault.urn in registered.dependencies
+            assert lag.urn not in registered.property_dependencies.get("rules", ())
+            assert dr_vault.urn not in registered.property_dependencies.get("rules", ())
