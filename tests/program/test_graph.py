@@ -447,3 +447,13 @@ def test_copy_destinations_are_known_before_the_vaults_exist(prod: StackGraph) -
             assert dr_vault.urn in registered.dependencies
             assert lag.urn not in registered.property_dependencies.get("rules", ())
             assert dr_vault.urn not in registered.property_dependencies.get("rules", ())
+
+
+@pytest.mark.parametrize("engine", ["documentdb", "neptune", "aurora", None])
+def test_switched_off_cluster_types_fall_back_to_aurora(staging: StackGraph, engine: str | None) -> None:
+    tags = {"dr-backup-engine": engine} if engine else {}
+    arn = CLUSTER_ARN.replace("111111111111", "333333333333")
+    assert _plans_selecting(staging, arn, tags) == {
+        "dr-staging-aurora-cross-region",
+        "dr-staging-aurora-cross-account",
+    }
