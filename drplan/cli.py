@@ -1,0 +1,205 @@
+"""``python -m drplan <stack>``: the offline plan of a stack, with no AWS credentials and no Pulumi CLI.
+
+Runs the real program under Pulumi's mocks with the stack's config (twice: once as configured, once
+with the other layout for the storage estimate), starts the policy pack meanwhile and sends it the
+registered resources over its Analyzer interface, then prints the tree, the protection matrix, the
+storage estimate and the verdict.
+
+Exit codes: 0 plan ok; 1 a mandatory policy violation; 2 invalid config, stack file or inventory
+(message on stderr); 3 the plan itself could not run (policy pack failed to start, program crashed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
+from drplan import matrix, render, storage, tree, verdict
+from drplan.policy_client import PolicyPackClient, PolicyPackError
+from drplan.program import REPO, StackFileError, read_stack_config, register_stack, stack_file
+
+OK, MANDATORY_VIOLATION, INVALID_INPUT, PLAN_FAILED = 0, 1, 2, 3
+DEFAULT_INVENTORY = REPO / "examples" / "inventory.yaml"
+
+
+class Progress:
+    """Progress lines on stderr, only for a person watching (a TTY) or when asked for."""
+
+    def __init__(self, enabled: bool, stream: TextIO = sys.stderr) -> None:
+        self.enabled = enabled
+        self.stream = stream
+        self.started = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            elapsed = time.perf_counter() - self.started
+            print(f"drplan [{elapsed:5.1f} s] {message}", file=self.stream, flush=True)
+
+
+@dataclass
+class Outcome:
+    code: int
+    reason: str
+    message: str = ""
+    document: dict[str, Any] = field(default_factory=dict)
+    text: list[str] = field(default_factory=list)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m drplan",
+        description="Offline plan of a stack: resources, protection matrix, storage estimate, policy verdict. "
+        "Runs the program under Pulumi's mocks; needs no AWS credentials and no Pulumi CLI.",
+        epilog="Exit codes: 0 ok, 1 mandatory policy violation, 2 invalid config/stack file/inventory, "
+        "3 the plan could not run.",
+    )
+    parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml unless --stack-file is given")
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    parser.add_argument(
+        "--inventory",
+        type=Path,
+        default=DEFAULT_INVENTORY,
+        help="sizes per resource type for the storage estimate (default: examples/inventory.yaml)",
+    )
+    parser.add_argument(
+        "--no-policy",
+        action="store_true",
+        help="skip the policy pack (no verdict; exit code ignores policies)",
+    )
+    parser.add_argument(
+        "--progress", action="store_true", help="progress on stderr even when it is not a TTY"
+    )
+    parser.add_argument(
+        "--stack-file",
+        type=Path,
+        help="read the stack's config from this YAML file instead of Pulumi.<stack>.yaml",
+    )
+    # Benchmarks only: run another program file (benchmarks/plan_synthetic_program.py builds 10x the stack).
+    parser.add_argument("--program", type=Path, help=argparse.SUPPRESS)
+    return parser
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _account_labels(config: StackConfig) -> dict[str, str]:
+    return {config.accounts.workload: "workload", config.accounts.isolated: "isolated"}
+
+
+def _tags(config: StackConfig) -> matrix.TagScenarios:
+    opt = config.opt_out_tags
+    return matrix.TagScenarios(opt.all, opt.cross_region, opt.value, config.kubernetes_clusters)
+
+
+def _start_pack() -> PolicyPackClient:
+    return PolicyPackClient().start()
+
+
+def _plan(
+    args: argparse.Namespace,
+    progress: Progress,
+    pack: Future[PolicyPackClient] | None,
+) -> Outcome:
+    stack: str = args.stack
+    try:
+        inventory = storage.load_inventory(args.inventory)
+        raw = read_stack_config(args.stack_file or stack_file(stack))
+    except (storage.InventoryError, StackFileError) as exc:
+        reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
+        return Outcome(INVALID_INPUT, reason, str(exc))
+
+    current, other = storage.layouts_of(raw)
+    progress(f"running the program for stack '{stack}' under Pulumi's mocks")
+    try:
+        graph = register_stack(stack, config=raw, program=args.program)
+    except ConfigError as exc:
+        return Outcome(INVALID_INPUT, "invalid-config", str(exc))
+    # The program accepted this config, so parsing it again cannot fail.
+    config = parse(from_namespaced(raw), stack)
+    # The other layout only feeds the storage estimate. (A worker process for it measured slower on
+    # two cores: it competes with the policy pack's start-up and pays the imports again.)
+    progress(f"{len(graph.resources)} resources registered; running it again with layout '{other}'")
+    other_graph = storage.register_with_layout(stack, raw, other, args.program)
+
+    tags = _tags(config)
+    matrices = {current: matrix.build(graph, tags), other: matrix.build(other_graph, tags)}
+    estimate = storage.estimate(matrices, inventory, current)
+    groups = tree.group(graph)
+
+    result = verdict.SKIPPED
+    if pack is not None:
+        progress("sending the resources to the policy pack over its Analyzer interface")
+        result = verdict.check(graph, pack.result())
+    progress("done")
+
+    code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
+    message = ", ".join(sorted({f.policy for f in result.mandatory}))
+    labels = _account_labels(config)
+    document = {
+        "stack": stack,
+        "project": PROJECT,
+        "layout": current,
+        "resources": {"count": len(graph.resources), "groups": [g.to_json() for g in groups]},
+        "matrix": matrices[current].to_json(),
+        "storage": {"inventory": _shown(args.inventory), **estimate.to_json()},
+        "policy": result.to_json(),
+    }
+    text = [
+        f"aws-dr-backup offline plan · stack {stack} · layout {current} · {len(graph.resources)} resources",
+        "(the program ran under Pulumi's mocks: nothing was deployed and no AWS API was called)",
+        *render.tree(groups, labels),
+        *render.matrix(matrices[current]),
+        *render.storage(estimate, _shown(args.inventory)),
+        *render.verdict(result),
+    ]
+    return Outcome(code, reason, message, document, text)
+
+
+def _close(pack: Future[PolicyPackClient]) -> None:
+    try:
+        client = pack.result()
+    except PolicyPackError:
+        return  # it never started; the plan has reported it if it needed the pack
+    client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    progress = Progress(args.progress or sys.stderr.isatty())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The pack takes a second to start: start it while the program runs.
+        pack = None if args.no_policy else pool.submit(_start_pack)
+        try:
+            outcome = _plan(args, progress, pack)
+        except PolicyPackError as exc:
+            outcome = Outcome(PLAN_FAILED, "policy-pack-failed", str(exc))
+        except Exception as exc:  # reported with its traceback and a distinct exit code
+            traceback.print_exc()
+            outcome = Outcome(PLAN_FAILED, "plan-failed", f"{type(exc).__name__}: {exc}")
+        finally:
+            if pack is not None:
+                _close(pack)
+    exit_block = {"code": outcome.code, "reason": outcome.reason, "message": outcome.message}
+    if args.json:
+        document = outcome.document or {"stack": args.stack, "project": PROJECT}
+        print(json.dumps({**document, "exit": exit_block}, indent=2))
+    elif outcome.text:
+        print("\n".join(outcome.text))
+    if outcome.code in (INVALID_INPUT, PLAN_FAILED):
+        print(outcome.message, file=sys.stderr)
+    elif outcome.code == MANDATORY_VIOLATION and not args.json:
+        print(f"mandatory policy violations: {outcome.message}", file=sys.stderr)
+    return outcome.code

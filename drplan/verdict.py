@@ -1,0 +1,113 @@
+"""The policy pack's verdict on a registered graph, over its Analyzer gRPC interface.
+
+Calls the pack as the engine does during a preview: ``GetAnalyzerInfo``, ``Configure`` (every policy at
+its default enforcement level), ``Analyze`` for each registered resource, then ``AnalyzeStack``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from drplan.graph import RegisteredResource, StackGraph
+from drplan.policy_client import AnalysisResult, PackInfo, PolicyPackClient, Violation, to_analyze_request
+from drplan.tree import short_type
+
+# The pack renders every finding as "<resource>: <problem>. Fix: <fix>".
+_FIX = ". Fix: "
+
+
+@dataclass(frozen=True)
+class Finding:
+    policy: str
+    level: str
+    """``mandatory`` or ``advisory`` (``remediate`` findings count as mandatory: they block too)."""
+    resource: str
+    """``<short type> '<name>'``, or ``stack`` for a stack-level finding."""
+    urn: str
+    problem: str
+    fix: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "level": self.level,
+            "resource": self.resource,
+            "urn": self.urn,
+            "problem": self.problem,
+            "fix": self.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ran: bool
+    pack: str = ""
+    version: str = ""
+    policies: int = 0
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def mandatory(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "mandatory"]
+
+    @property
+    def advisory(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "advisory"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ran": self.ran,
+            "pack": self.pack,
+            "version": self.version,
+            "policies": self.policies,
+            "mandatory": [f.to_json() for f in self.mandatory],
+            "advisory": [f.to_json() for f in self.advisory],
+        }
+
+
+SKIPPED = Verdict(ran=False)
+
+
+def _finding(violation: Violation, by_urn: Mapping[str, RegisteredResource], info: PackInfo) -> Finding:
+    resource = by_urn.get(violation.urn)
+    label = f"{short_type(resource.type)} '{resource.name}'" if resource else "stack"
+    message = violation.message
+    # pulumi_policy puts the policy's description before the finding's own text.
+    if violation.description and message.startswith(violation.description):
+        message = message[len(violation.description) :].strip()
+    problem, sep, fix = message.rpartition(_FIX)
+    if not sep:
+        problem = message
+        try:
+            fix = info.policy(violation.policy_name).remediation_steps
+        except KeyError:
+            fix = ""
+    # Drop the pack's own "<resource>: " lead: the plan prints the resource separately.
+    head, colon, rest = problem.partition(": ")
+    if colon and resource is not None and resource.name in head:
+        problem = rest
+    level = "advisory" if violation.enforcement_level == "advisory" else "mandatory"
+    return Finding(violation.policy_name, level, label, violation.urn, problem, fix.rstrip("."))
+
+
+def findings(results: list[AnalysisResult], graph: StackGraph, info: PackInfo) -> tuple[Finding, ...]:
+    by_urn = graph.by_urn()
+    out = [
+        _finding(v, by_urn, info)
+        for result in results
+        for v in result.violations
+        if v.enforcement_level != "disabled"
+    ]
+    return tuple(dict.fromkeys(out))
+
+
+def check(graph: StackGraph, client: PolicyPackClient) -> Verdict:
+    """Run every policy of the (started) pack over ``graph``."""
+    info = client.info()
+    client.configure({})
+    known = graph.by_urn()
+    results = [client.analyze_request(to_analyze_request(r, known)) for r in graph.resources]
+    results.append(client.analyze_stack(graph))
+    return Verdict(True, info.name, info.version, len(info.policies), findings(results, graph, info))
