@@ -16,14 +16,13 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 
 EXCLUDE_TAG = "exclude-disaster-recovery-backup"
 RAW_SNAPSHOT_DAYS = 2
 OPENSEARCH_SCHEDULE = "cron(0 2 * * ? *)"
 # Every two hours on even UTC hours; EventBridge Scheduler cron fields: min hour dom month dow year.
 MEMORYDB_SCHEDULE = "cron(0 0/2 * * ? *)"
-METRIC_NAMESPACE = "AwsDrBackup"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
@@ -92,17 +91,6 @@ def _tls_only(bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
         "Action": "s3:*",
         "Resource": [bucket_arn, bucket_arn.apply(lambda arn: f"{arn}/*")],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-def _metrics_statement() -> dict[str, Any]:
-    return {
-        "Sid": "PublishRunSummary",
-        "Effect": "Allow",
-        "Action": "cloudwatch:PutMetricData",
-        # PutMetricData has no resource type; the namespace condition is the scope.
-        "Resource": "*",
-        "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
     }
 
 
@@ -296,7 +284,7 @@ class OpenSearchBridge(pulumi.ComponentResource):
                         "Action": "s3:ListBucket",
                         "Resource": bucket_arn,
                     },
-                    _metrics_statement(),
+                    metrics_statement(),
                 ],
                 timeout_seconds=args.timeout_seconds,
                 log_retention_days=args.log_retention_days,
@@ -401,7 +389,7 @@ class MemoryDbBridge(pulumi.ComponentResource):
                         "Action": "s3:ListAllMyBuckets",
                         "Resource": "*",
                     },
-                    _metrics_statement(),
+                    metrics_statement(),
                 ],
                 timeout_seconds=args.timeout_seconds,
                 log_retention_days=args.log_retention_days,

@@ -17,6 +17,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from dr_runtime.report import METRIC_NAMESPACE
+
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "dr_runtime"
 LAMBDA_RUNTIME = "python3.12"
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -278,3 +280,15 @@ class ScheduledJob(pulumi.ComponentResource):
                 "log_group_name": self.log_group_name,
             }
         )
+
+
+def metrics_statement() -> dict[str, Any]:
+    """Lets a job publish its run summary (``dr_runtime.report``) and nothing else to CloudWatch."""
+    return {
+        "Sid": "PublishRunSummary",
+        "Effect": "Allow",
+        "Action": "cloudwatch:PutMetricData",
+        # PutMetricData has no resource type; the namespace condition is the scope.
+        "Resource": "*",
+        "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+    }

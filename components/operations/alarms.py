@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.operations.watchdog import METRIC_NAMESPACE
+from dr_runtime.report import METRIC_NAMESPACE
 
 
 def create(

@@ -13,8 +13,7 @@ from typing import Any
 import pulumi
 
 from components import catalog
-from components.operations.watchdog import metrics_statement
-from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).

@@ -15,11 +15,10 @@ import pulumi_aws as aws
 
 from components.config import WATCHDOG_INTERVAL_MINUTES as INTERVAL_MINUTES
 from components.operations.common import region_code
-from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 
 HANDLER = "dr_runtime.operations.watchdog.handler"
 SCHEDULE = f"rate({INTERVAL_MINUTES} minutes)"
-METRIC_NAMESPACE = "AwsDrBackup"
 # EventBridge Scheduler fills this in per invocation, so a retried run judges job ages at the same
 # instant as the original run.
 SCHEDULED_TIME_INPUT = '{"time": "<aws.scheduler.scheduled-time>"}'
@@ -38,17 +37,6 @@ class WatchdogArgs:
     """Tags of the ledger table (the stack's tags plus the opt-out tag: it holds nothing worth a backup)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
-
-
-def metrics_statement() -> dict[str, Any]:
-    return {
-        "Sid": "PublishMetrics",
-        "Effect": "Allow",
-        "Action": "cloudwatch:PutMetricData",
-        # PutMetricData has no resource type; the namespace condition is the scope.
-        "Resource": "*",
-        "Condition": {"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
-    }
 
 
 def statements(

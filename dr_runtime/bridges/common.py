@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -78,3 +80,20 @@ def exit_code(run: Callable[[], object]) -> int:
         LOG.error(str(exc))
         return 1
     return 0
+
+
+def cli_main(
+    argv: Sequence[str] | None,
+    parse_args: Callable[[Sequence[str]], argparse.Namespace],
+    job: Callable[[argparse.Namespace], Callable[[], object]],
+) -> int:
+    """Command entry point of a bridge: exit 0 when nothing failed, 1 when something failed, 2 on bad
+    settings. ``job`` turns the parsed flags into the run, raising ConfigError for bad settings."""
+    configure_cli_logging()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        run = job(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return exit_code(run)

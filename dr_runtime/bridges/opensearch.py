@@ -30,10 +30,9 @@ from dr_runtime.aws import client
 from dr_runtime.bridges.common import (
     ConfigError,
     bucket_problem,
-    configure_cli_logging,
+    cli_main,
     configure_lambda_logging,
     error_text,
-    exit_code,
     log_event,
     required,
     setting,
@@ -384,15 +383,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command entry point: exit 0 when nothing failed, 1 when something failed, 2 on bad settings."""
-    configure_cli_logging()
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
+    def job(args: argparse.Namespace) -> Callable[[], object]:
         config = OpenSearchBridgeConfig.from_settings(os.environ, args)
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return exit_code(lambda: run(config, publish_metrics=not args.no_metrics))
+        return lambda: run(config, publish_metrics=not args.no_metrics)
+
+    return cli_main(argv, parse_args, job)
 
 
 if __name__ == "__main__":
