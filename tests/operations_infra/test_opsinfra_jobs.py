@@ -88,7 +88,9 @@ def test_watchdog_may_list_jobs_publish_and_claim_nothing_more(prod_graph: Stack
     key = by_sid["EncryptAlertsForTopic"]
     assert key["Resource"].startswith(f"arn:aws:kms:{PRIMARY}:{WORKLOAD}:key/")
     assert key["Condition"] == {"StringEquals": {"kms:ViaService": "sns.us-east-1.amazonaws.com"}}
-    assert by_sid["PublishRunSummary"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "AwsDrBackup"}}
+    assert by_sid["PublishRunSummary"]["Condition"] == {
+        "StringEquals": {"cloudwatch:namespace": "AwsDrBackup"}
+    }
     unscoped = {s["Sid"] for s in document if s["Resource"] == "*"}
     assert unscoped == {"ListBackupAndCopyJobs", "PublishRunSummary"}
 
