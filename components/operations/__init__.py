@@ -139,6 +139,7 @@ class Operations(pulumi.ComponentResource):
                 recent_hours=args.recent_backup_hours,
                 opt_out_tag=args.opt_out_tag,
                 cross_region_opt_out_tag=args.cross_region_opt_out_tag,
+                opt_out_value=args.opt_out_value,
                 kubernetes_clusters=args.kubernetes_clusters,
                 tags=tags,
                 log_retention_days=args.log_retention_days,

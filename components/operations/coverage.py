@@ -30,6 +30,7 @@ class CoverageArgs:
     recent_hours: int
     opt_out_tag: str
     cross_region_opt_out_tag: str
+    opt_out_value: str
     kubernetes_clusters: Sequence[str] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
@@ -112,6 +113,7 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
                 "DR_COVERAGE_RECENT_HOURS": str(args.recent_hours),
                 "DR_OPT_OUT_TAG": args.opt_out_tag,
                 "DR_CROSS_REGION_OPT_OUT_TAG": args.cross_region_opt_out_tag,
+                "DR_OPT_OUT_VALUE": args.opt_out_value,
                 "DR_KUBERNETES_CLUSTERS": ",".join(args.kubernetes_clusters),
                 # Saves an STS call per run and the permission question with it.
                 "DR_ACCOUNT_ID": args.account,

@@ -69,6 +69,7 @@ class CoverageConfig:
                 )
                 or "",
                 kubernetes_clusters=env_list(env, "DR_KUBERNETES_CLUSTERS"),
+                opt_out_value=env_str(env, "DR_OPT_OUT_VALUE", SelectionConfig.opt_out_value) or "",
             ),
             account_id=env_str(env, "DR_ACCOUNT_ID"),
             publish_metrics=env_bool(env, "DR_PUBLISH_METRICS", True),

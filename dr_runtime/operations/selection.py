@@ -1,7 +1,7 @@
 """The backup selections' tag semantics as a pure function.
 
 It mirrors the plans' selections: every resource of a protected type is in by default; the conditions
-are ``StringNotEquals`` on exact tag keys and the value ``"true"`` (case-sensitive, like the selection
+are ``StringNotEquals`` on exact tag keys and one value, ``"true"`` by default (case-sensitive, like the selection
 operators), so a missing tag, ``"false"`` or ``"True"`` all leave the resource selected.
 """
 
@@ -36,6 +36,8 @@ class SelectionConfig:
     opt_out_tag: str = DEFAULT_OPT_OUT_TAG
     cross_region_opt_out_tag: str = DEFAULT_CROSS_REGION_OPT_OUT_TAG
     kubernetes_clusters: tuple[str, ...] = ()
+    opt_out_value: str = OPT_OUT_VALUE
+    """The value both opt-out tags must carry (the stack's ``optOutTags.value``)."""
 
     def __post_init__(self) -> None:
         if not self.opt_out_tag:
@@ -59,15 +61,15 @@ def decide(resource_type: str, tags: Mapping[str, str], config: SelectionConfig)
 
     Opt-out wins over the Kubernetes rule so the report names the explicit human decision.
     """
-    if tags.get(config.opt_out_tag) == OPT_OUT_VALUE:
-        return Verdict(Decision.OPTED_OUT, f"{config.opt_out_tag}={OPT_OUT_VALUE}")
+    if tags.get(config.opt_out_tag) == config.opt_out_value:
+        return Verdict(Decision.OPTED_OUT, f"{config.opt_out_tag}={config.opt_out_value}")
     if resource_type == "EBS":
         for cluster in config.kubernetes_clusters:
             key = KUBERNETES_CLUSTER_TAG_PREFIX + cluster
             if tags.get(key) == KUBERNETES_OWNED_VALUE:
                 return Verdict(Decision.KUBERNETES_EXCLUDED, f"{key}={KUBERNETES_OWNED_VALUE}")
-    if tags.get(config.cross_region_opt_out_tag) == OPT_OUT_VALUE:
+    if tags.get(config.cross_region_opt_out_tag) == config.opt_out_value:
         return Verdict(
-            Decision.SELECTED_NO_CROSS_REGION, f"{config.cross_region_opt_out_tag}={OPT_OUT_VALUE}"
+            Decision.SELECTED_NO_CROSS_REGION, f"{config.cross_region_opt_out_tag}={config.opt_out_value}"
         )
     return Verdict(Decision.SELECTED, "default")

@@ -45,6 +45,18 @@ def test_custom_tag_keys() -> None:
     assert decide("RDS", {"backup-local-only": "true"}, config).decision is Decision.SELECTED_NO_CROSS_REGION
 
 
+def test_custom_opt_out_value_from_the_environment() -> None:
+    from dr_runtime.operations.coverage import CoverageConfig
+
+    config = CoverageConfig.from_env({"AWS_REGION": "us-east-1", "DR_OPT_OUT_VALUE": "yes"}).selection
+    assert decide("S3", {"exclude-disaster-recovery-backup": "yes"}, config).decision is Decision.OPTED_OUT
+    assert decide("S3", {"exclude-disaster-recovery-backup": "true"}, config).decision is Decision.SELECTED
+    assert (
+        decide("EFS", {"exclude-cross-region-backup": "yes"}, config).decision
+        is Decision.SELECTED_NO_CROSS_REGION
+    )
+
+
 def test_no_configured_cluster_means_no_kubernetes_exclusion() -> None:
     verdict = decide("EBS", {"kubernetes.io/cluster/prod": "owned"}, SelectionConfig())
     assert verdict.decision is Decision.SELECTED

@@ -119,6 +119,7 @@ def test_coverage_settings_match_the_selections(prod_graph: StackGraph) -> None:
     assert env["DR_COVERAGE_RECENT_HOURS"] == "26"
     assert env["DR_OPT_OUT_TAG"] == "exclude-disaster-recovery-backup"
     assert env["DR_CROSS_REGION_OPT_OUT_TAG"] == "exclude-cross-region-backup"
+    assert env["DR_OPT_OUT_VALUE"] == "true"
     assert env["DR_KUBERNETES_CLUSTERS"] == "platform-prod-1,platform-prod-2"
     assert env["DR_ACCOUNT_ID"] == WORKLOAD
 
