@@ -7,9 +7,24 @@ declares the rules of one concern in a ``RULES`` list; :data:`RULES` collects th
 
 from __future__ import annotations
 
-from pulumi_policy import EnforcementLevel, Policy, PolicyPack
+from pulumi_policy import EnforcementLevel, Policy
 
-from . import air_gapped, cross_account_kms, kms_keys, plan_windows, protection, selections, vault_policy
+from . import (
+    air_gapped,
+    alerting,
+    continuous_backup,
+    coverage,
+    cross_account_kms,
+    kms_keys,
+    plan_windows,
+    protection,
+    s3_buckets,
+    schedules,
+    selections,
+    servicer,
+    vault_policy,
+    vault_routing,
+)
 from .framework import ResourceRule, Rule, StackRule, to_policy
 
 PACK_NAME = "aws-dr-backup"
@@ -22,6 +37,12 @@ RULES: list[Rule] = [
     *vault_policy.RULES,
     *selections.RULES,
     *protection.RULES,
+    *continuous_backup.RULES,
+    *vault_routing.RULES,
+    *s3_buckets.RULES,
+    *coverage.RULES,
+    *schedules.RULES,
+    *alerting.RULES,
 ]
 
 __all__ = ["PACK_NAME", "RULES", "ResourceRule", "StackRule", "build_policies", "serve"]
@@ -36,13 +57,18 @@ def build_policies() -> list[Policy]:
 
 
 def serve() -> None:
-    """Start the pack's Analyzer gRPC server (prints its port, then blocks), as the Pulumi CLI expects."""
-    PolicyPack(
+    """Start the pack's Analyzer gRPC server (prints its port, then blocks), as the Pulumi CLI expects.
+
+    Same protocol as ``PolicyPack(...)``; the servicer deserialises each request once instead of once per
+    policy (see :mod:`.servicer`).
+    """
+    servicer.serve(
         name=PACK_NAME,
         description=(
             "Guardrails for AWS Backup disaster recovery: customer-managed keys for cross-account copies, "
             "backup windows, air-gapped retention, key and vault policies, selection opt-outs, deletion "
-            "protection."
+            "protection, continuous backup, one vault per type, S3 bucket settings, production coverage, "
+            "schedules and failure alerts."
         ),
         display_name="AWS Backup DR guardrails",
         provider="aws",

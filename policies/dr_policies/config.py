@@ -137,6 +137,58 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "needs to check copies into them."
         ),
     },
+    "continuousBackupResourceTypes": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "default": ["S3", "RDS", "Aurora", "SAPHANA"],
+        "description": (
+            "Resource types AWS Backup supports continuous (point-in-time) backup for; a continuous rule's "
+            "selections must pick no other type. Names: S3, EBS, EC2, EFS, DynamoDB, RDS, Aurora, DocumentDB, "
+            "Neptune, FSx, StorageGateway, Redshift, Timestream, CloudFormation, SAPHANA, VirtualMachine."
+        ),
+    },
+    "maxContinuousRetentionDays": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 35,
+        "default": 35,
+        "description": "The longest retention (days) of a continuous backup rule (AWS maximum: 35).",
+    },
+    "clusterEngineTagKey": {
+        "type": "string",
+        "minLength": 1,
+        "default": "dr-backup-engine",
+        "description": (
+            "Tag key that tells Aurora, DocumentDB and Neptune clusters apart (they share the ARN "
+            "arn:aws:rds:<region>:<account>:cluster:<id>, and selection conditions can only test tags)."
+        ),
+    },
+    "clusterEngineTagValues": {
+        "type": "object",
+        "additionalProperties": {"type": "string", "minLength": 1},
+        "default": {"DocumentDB": "documentdb", "Neptune": "neptune"},
+        "description": (
+            "The clusterEngineTagKey value of each non-Aurora engine; a cluster with no or another value is Aurora."
+        ),
+    },
+    "productionStacks": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "default": ["prod", "prod-*", "production*"],
+        "description": "Stack names (fnmatch patterns) that are production; taken from the resources' URNs.",
+    },
+    "requiredResourceTypes": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "default": ["S3", "EBS", "EFS", "DynamoDB", "RDS", "Aurora", "DocumentDB", "Neptune"],
+        "description": "Resource types a production stack must protect, each with a cross-region and an air-gapped copy.",
+    },
+    "maxRpoHours": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 24,
+        "description": "The longest gap (hours) allowed between two scheduled backups of a rule (the RPO).",
+    },
 }
 
 

@@ -11,6 +11,7 @@ turning :class:`~.values.UnknownValue` into a "cannot verify" finding, and messa
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,7 +31,7 @@ from pulumi_policy import (
 
 from . import tokens
 from .config import Settings, schema_for
-from .values import UnknownValue, as_string_list, get, is_unknown, path_text, unwrap
+from .values import UnknownValue, as_string_list, get, is_unknown, path_text, plain, unwrap
 
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")
 
@@ -93,6 +94,8 @@ class ResourceView:
     parent: str = ""
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Derived data computed once per call and shared by the policies (e.g. a selection's scope)."""
 
     @property
     def label(self) -> str:
@@ -231,15 +234,63 @@ def _report(
         report(finding.render(), res.urn if res is not None else default_urn or None)
 
 
+# Per-thread, single-entry caches of the plain-data views of the request being analysed. The pack's
+# servicer (servicer.py) hands every policy the same request objects, so unwrapping the properties once
+# serves all policies of a call; the identity check keeps a stale entry from ever being used, and each
+# gRPC call runs on one thread.
+_calls = threading.local()
+
+
+def _resource_view(args: ResourceValidationArgs) -> ResourceView:
+    cached = getattr(_calls, "resource", None)
+    if cached is not None and cached[0] is args.props and cached[1].urn == args.urn:
+        return cached[1]  # type: ignore[no-any-return]
+    view = _view_from_args(args)
+    _calls.resource = (args.props, view)
+    return view
+
+
+class _StackViews:
+    """The stack's resources grouped by type; each type converted to views once, when a policy first asks."""
+
+    def __init__(self, resources: list[PolicyResource]) -> None:
+        self.resources = resources
+        self._raw: dict[str, list[PolicyResource]] = {}
+        for r in resources:
+            self._raw.setdefault(r.resource_type, []).append(r)
+        self._views: dict[str, tuple[ResourceView, ...]] = {}
+        self._providers: dict[str, ProviderView] = {}
+
+    def of(self, type_: str) -> tuple[ResourceView, ...]:
+        if type_ not in self._views:
+            self._views[type_] = tuple(
+                _view_from_resource(r, self._providers) for r in self._raw.get(type_, ())
+            )
+        return self._views[type_]
+
+    def has_any(self, types: frozenset[str]) -> bool:
+        return any(t in self._raw for t in types)
+
+
+def _stack_views(resources: list[PolicyResource]) -> _StackViews:
+    cached = getattr(_calls, "stack", None)
+    if cached is not None and cached.resources is resources:
+        return cached  # type: ignore[no-any-return]
+    views = _StackViews(resources)
+    _calls.stack = views
+    return views
+
+
 def _view_from_args(args: ResourceValidationArgs) -> ResourceView:
     provider = NO_PROVIDER
     if args.provider is not None:
         provider = provider_view(args.provider.urn, unwrap(args.provider.props))
+    engine_json = getattr(args, "plain_props", None)  # set by the pack's servicer (servicer.py)
     return ResourceView(
         type=args.resource_type,
         name=args.name,
         urn=args.urn,
-        props=unwrap(args.props),
+        props=plain(engine_json) if engine_json is not None else unwrap(args.props),
         protect=bool(args.opts.protect),
         provider=provider,
         parent=args.opts.parent or "",
@@ -252,11 +303,12 @@ def _view_from_resource(res: PolicyResource, providers: dict[str, ProviderView])
         provider = providers.get(res.provider.urn) or providers.setdefault(
             res.provider.urn, provider_view(res.provider.urn, unwrap(res.provider.props))
         )
+    engine_json = getattr(res, "plain_props", None)  # set by the pack's servicer (servicer.py)
     return ResourceView(
         type=res.resource_type,
         name=res.name,
         urn=res.urn,
-        props=unwrap(res.props),
+        props=plain(engine_json) if engine_json is not None else unwrap(res.props),
         protect=bool(res.opts.protect),
         provider=provider,
         parent=res.parent.urn if res.parent is not None else (res.opts.parent or ""),
@@ -288,11 +340,11 @@ def _resource_policy(rule: ResourceRule, common: dict[str, Any]) -> Policy:
         settings = Settings(rule.config_keys, args.get_config())
         if settings.is_exempt(args.name, args.urn):
             return
-        view = _view_from_args(args)
+        view = _resource_view(args)
         _report(_run(lambda: rule.check(view, settings), view, rule.name), settings, report, args.urn)
 
     if rule.remediate is None:
-        return ResourceValidationPolicy(validate=validate, **common)
+        return _typed(ResourceValidationPolicy(validate=validate, **common), rule.tokens)
     remediate_fn = rule.remediate
 
     def remediate(args: ResourceValidationArgs) -> Mapping[str, Any] | None:
@@ -301,20 +353,30 @@ def _resource_policy(rule: ResourceRule, common: dict[str, Any]) -> Policy:
         settings = Settings(rule.config_keys, args.get_config())
         if settings.is_exempt(args.name, args.urn):
             return None
-        return remediate_fn(_view_from_args(args), settings)
+        return remediate_fn(_resource_view(args), settings)
 
-    return ResourceValidationPolicy(validate=validate, remediate=remediate, **common)  # type: ignore[arg-type]
+    return _typed(
+        ResourceValidationPolicy(validate=validate, remediate=remediate, **common),  # type: ignore[arg-type]
+        rule.tokens,
+    )
+
+
+def _typed(policy: ResourceValidationPolicy, types: frozenset[str]) -> ResourceValidationPolicy:
+    """Record the resource types the policy checks, so the servicer skips it for other types (it would
+    return without a word anyway)."""
+    policy.dr_resource_types = types  # type: ignore[attr-defined]
+    return policy
 
 
 def _stack_policy(rule: StackRule, common: dict[str, Any]) -> Policy:
-    wanted = rule.tokens | rule.reads
+    wanted = sorted(rule.tokens | rule.reads)
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
-        settings = Settings(rule.config_keys, args.get_config())
-        providers: dict[str, ProviderView] = {}
-        views = tuple(_view_from_resource(r, providers) for r in args.resources if r.resource_type in wanted)
-        if not any(v.type in rule.tokens for v in views):
+        all_views = _stack_views(args.resources)
+        if not all_views.has_any(rule.tokens):
             return
+        settings = Settings(rule.config_keys, args.get_config())
+        views = tuple(v for t in wanted for v in all_views.of(t))
         stack = StackView(resources=views, by_urn={v.urn: v for v in views})
         _report(_run(lambda: rule.check(stack, settings), None, rule.name), settings, report, "")
 

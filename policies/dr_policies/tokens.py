@@ -49,6 +49,18 @@ S3_LIFECYCLE = frozenset(
     }
 )
 
+S3_BUCKET_POLICIES = frozenset({"aws:s3/bucketPolicy:BucketPolicy"})
+
+# EventBridge (CloudWatch Events in pulumi-aws) rules and their targets, for alerting.
+EVENT_RULES = frozenset({"aws:cloudwatch/eventRule:EventRule"})
+EVENT_TARGETS = frozenset({"aws:cloudwatch/eventTarget:EventTarget"})
+
+
+def stack_name(urn: str) -> str:
+    """``urn:pulumi:<stack>::<project>::...`` -> ``<stack>``."""
+    head = urn.split("::", 1)[0]
+    return head[len("urn:pulumi:") :] if head.startswith("urn:pulumi:") else ""
+
 
 def short(type_token: str) -> str:
     """``aws:backup/plan:Plan`` -> ``backup.Plan`` for messages."""

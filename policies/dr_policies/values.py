@@ -69,6 +69,11 @@ def unwrap(props: Any) -> dict[str, Any]:
     return _strip_secrets(plain)  # type: ignore[no-any-return]
 
 
+def plain(engine_json: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine's JSON of the properties (as ``MessageToDict`` gives it), with secrets unwrapped."""
+    return _strip_secrets(engine_json)  # type: ignore[no-any-return]
+
+
 def _strip_secrets(value: Any) -> Any:
     if isinstance(value, Mapping):
         if value.get(_SECRET_SIG_KEY) == _SECRET_SIG:

@@ -231,6 +231,130 @@ SELECTION = resource(
     deps={"planId": (PLAN,)},
 )
 
+# S3: its own vault, a continuous plan (S3 supports point-in-time backup) and a selection of every bucket.
+S3_VAULT = resource(
+    "aws:backup/vault:Vault",
+    "s3-origin-vault",
+    {"name": "dr-test-s3", "kmsKeyArn": key_arn("us-east-1", WORKLOAD, "ebs-origin"), "forceDestroy": False},
+    ORIGIN,
+    protect=True,
+    deps={"kmsKeyArn": (ORIGIN_KEY,)},
+)
+S3_PLAN = resource(
+    "aws:backup/plan:Plan",
+    "s3-continuous-plan",
+    {
+        "name": "dr-test-s3-continuous",
+        "rules": [
+            {
+                "ruleName": "continuous",
+                "targetVaultName": "dr-test-s3",
+                "schedule": "cron(0 5 ? * * *)",
+                "scheduleExpressionTimezone": "Etc/UTC",
+                "startWindow": 60.0,
+                "completionWindow": 360.0,
+                "enableContinuousBackup": True,
+                "lifecycle": {"deleteAfter": 35.0},
+            }
+        ],
+    },
+    ORIGIN,
+    deps={"rules": (S3_VAULT,)},
+)
+S3_SELECTION = resource(
+    "aws:backup/selection:Selection",
+    "s3-continuous-selection",
+    {
+        "name": "dr-test-s3-continuous",
+        "planId": "s3-continuous-plan-id",
+        "iamRoleArn": f"arn:aws:iam::{WORKLOAD}:role/dr-test-s3-AWSBackupRole",
+        "resources": ["arn:aws:s3:::*"],
+        "conditions": [{"stringNotEquals": [{"key": DR_TAG, "value": "true"}]}],
+    },
+    ORIGIN,
+    deps={"planId": (S3_PLAN,)},
+)
+BUCKET = resource("aws:s3/bucket:Bucket", "data-bucket", {"bucket": "dr-test-data", "tags": {}}, ORIGIN)
+BUCKET_VERSIONING = resource(
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "data-bucket-versioning",
+    {"bucket": "data-bucket-id", "versioningConfiguration": {"status": "Enabled"}},
+    ORIGIN,
+    deps={"bucket": (BUCKET,)},
+)
+BUCKET_OWNERSHIP = resource(
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "data-bucket-ownership",
+    {"bucket": "data-bucket-id", "rule": {"objectOwnership": "BucketOwnerEnforced"}},
+    ORIGIN,
+    deps={"bucket": (BUCKET,)},
+)
+# MemoryDB snapshot exports need ACLs: BucketOwnerPreferred plus a grant to the regional service principal.
+EXPORT_BUCKET = resource(
+    "aws:s3/bucket:Bucket", "memorydb-export-bucket", {"bucket": "dr-test-memorydb-exports"}, ORIGIN
+)
+EXPORT_VERSIONING = resource(
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "memorydb-export-versioning",
+    {"bucket": "dr-test-memorydb-exports", "versioningConfiguration": {"status": "Enabled"}},
+    ORIGIN,
+    deps={"bucket": (EXPORT_BUCKET,)},
+)
+EXPORT_OWNERSHIP = resource(
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "memorydb-export-ownership",
+    {"bucket": "dr-test-memorydb-exports", "rule": {"objectOwnership": "BucketOwnerPreferred"}},
+    ORIGIN,
+    deps={"bucket": (EXPORT_BUCKET,)},
+)
+EXPORT_POLICY = resource(
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "memorydb-export-policy",
+    {
+        "bucket": "dr-test-memorydb-exports",
+        "policy": json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "MemoryDbExports",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "us-east-1.memorydb-snapshot.amazonaws.com"},
+                        "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:GetBucketAcl"],
+                        "Resource": [
+                            "arn:aws:s3:::dr-test-memorydb-exports",
+                            "arn:aws:s3:::dr-test-memorydb-exports/*",
+                        ],
+                    }
+                ],
+            }
+        ),
+    },
+    ORIGIN,
+    deps={"bucket": (EXPORT_BUCKET,)},
+)
+# Alerting (rule 13 applies to production stacks only; see ``in_stack``).
+JOB_FAILED_PATTERN = {
+    "source": ["aws.backup"],
+    "$or": [
+        {"detail-type": ["Backup Job State Change"], "detail": {"state": ["FAILED", "ABORTED", "EXPIRED"]}},
+        {"detail-type": ["Copy Job State Change"], "detail": {"state": ["FAILED", "PARTIAL"]}},
+    ],
+}
+ALERT_RULE = resource(
+    "aws:cloudwatch/eventRule:EventRule",
+    "backup-failed-rule",
+    {"name": "dr-test-backup-failed", "eventPattern": json.dumps(JOB_FAILED_PATTERN)},
+    ORIGIN,
+)
+ALERT_TARGET = resource(
+    "aws:cloudwatch/eventTarget:EventTarget",
+    "backup-failed-target",
+    {"rule": "dr-test-backup-failed", "arn": f"arn:aws:sns:us-east-1:{WORKLOAD}:dr-test-alerts"},
+    ORIGIN,
+    deps={"rule": (ALERT_RULE,)},
+)
+
 RESOURCES: tuple[RegisteredResource, ...] = (
     ORIGIN,
     DR,
@@ -243,6 +367,18 @@ RESOURCES: tuple[RegisteredResource, ...] = (
     LAG_VAULT_POLICY,
     PLAN,
     SELECTION,
+    S3_VAULT,
+    S3_PLAN,
+    S3_SELECTION,
+    BUCKET,
+    BUCKET_VERSIONING,
+    BUCKET_OWNERSHIP,
+    EXPORT_BUCKET,
+    EXPORT_VERSIONING,
+    EXPORT_OWNERSHIP,
+    EXPORT_POLICY,
+    ALERT_RULE,
+    ALERT_TARGET,
 )
 
 
@@ -252,6 +388,33 @@ def graph(*resources: RegisteredResource) -> StackGraph:
     items = tuple(by_urn.get(r.urn, r) for r in RESOURCES)
     extra = tuple(r for r in resources if r.urn not in {x.urn for x in RESOURCES})
     return StackGraph(stack=STACK, project=PROJECT, resources=items + extra, outputs={})
+
+
+def _restack(text: str, stack: str) -> str:
+    return text.replace(f"urn:pulumi:{STACK}::", f"urn:pulumi:{stack}::")
+
+
+def in_stack(graph_: StackGraph, stack: str) -> StackGraph:
+    """The same graph under another stack name (URNs, references and dependencies renamed)."""
+    renamed = tuple(
+        replace(
+            r,
+            urn=_restack(r.urn, stack),
+            provider=_restack(r.provider, stack),
+            parent=_restack(r.parent, stack),
+            dependencies=tuple(_restack(d, stack) for d in r.dependencies),
+            property_dependencies={
+                k: tuple(_restack(d, stack) for d in v) for k, v in r.property_dependencies.items()
+            },
+        )
+        for r in graph_.resources
+    )
+    return replace(graph_, stack=stack, resources=renamed)
+
+
+def without(graph_: StackGraph, *removed: RegisteredResource) -> StackGraph:
+    urns = {r.urn for r in removed}
+    return replace(graph_, resources=tuple(r for r in graph_.resources if r.urn not in urns))
 
 
 def mutate(res: RegisteredResource, path: tuple[str | int, ...], value: Any) -> RegisteredResource:

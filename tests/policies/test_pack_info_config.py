@@ -23,7 +23,7 @@ def test_info_lists_every_policy_with_description_remediation_and_schema(client:
     assert info.supports_config
     assert len(info.policies) >= 17
     for policy in info.policies:
-        assert policy.name.startswith(("aws-backup-", "aws-kms-"))
+        assert policy.name.startswith(("aws-backup-", "aws-kms-", "aws-s3-"))
         assert "Fix:" in policy.description, policy.name
         assert policy.remediation_steps, policy.name
         assert policy.kind in {"resource", "stack"}
@@ -58,10 +58,12 @@ def test_schema_defaults_are_the_design_thresholds(client: PolicyPackClient) -> 
 
 def test_threshold_override(client: PolicyPackClient) -> None:
     plan_720 = fx.mutate(fx.PLAN, ("rules", 0, "completionWindow"), 720.0)
+    s3_plan_720 = fx.mutate(fx.S3_PLAN, ("rules", 0, "completionWindow"), 720.0)
     assert only(all_violations(client, fx.graph(plan_720)), "aws-backup-plan-completion-window")
     client.configure({"aws-backup-plan-completion-window": {"completionWindowMinutes": 720}})
-    assert all_violations(client, fx.graph(plan_720)) == []
-    violation = only(all_violations(client, fx.graph()), "aws-backup-plan-completion-window")
+    assert all_violations(client, fx.graph(plan_720, s3_plan_720)) == []
+    violation = only(all_violations(client, fx.graph(s3_plan_720)), "aws-backup-plan-completion-window")
+    assert violation.urn == fx.PLAN.urn
     assert "requires exactly 720" in violation.message
 
 
@@ -143,3 +145,112 @@ def test_allowed_copy_source_accounts(client: PolicyPackClient) -> None:
 def test_configure_rejects_unknown_policy(client: PolicyPackClient) -> None:
     with pytest.raises(ValueError, match="unknown policies"):
         client.configure({"no-such-policy": "mandatory"})
+
+
+def test_new_policies_declare_their_defaults(client: PolicyPackClient) -> None:
+    info = client.info()
+    schema = info.policy("aws-backup-selection-cluster-engine-exclusive").config_schema
+    assert schema["clusterEngineTagKey"]["default"] == "dr-backup-engine"
+    assert schema["clusterEngineTagValues"]["default"] == {"DocumentDB": "documentdb", "Neptune": "neptune"}
+    coverage = info.policy("aws-backup-production-coverage").config_schema
+    assert coverage["productionStacks"]["default"] == ["prod", "prod-*", "production*"]
+    assert coverage["requiredResourceTypes"]["default"] == [
+        "S3",
+        "EBS",
+        "EFS",
+        "DynamoDB",
+        "RDS",
+        "Aurora",
+        "DocumentDB",
+        "Neptune",
+    ]
+    assert info.policy("aws-backup-plan-schedule-rpo").config_schema["maxRpoHours"]["default"] == 24
+    assert (
+        info.policy("aws-backup-continuous-retention").config_schema["maxContinuousRetentionDays"]["default"]
+        == 35
+    )
+    assert "MemoryDB" in info.policy("aws-s3-bucket-backup-acls-disabled").description
+    for name in ("aws-backup-production-coverage", "aws-backup-production-failure-alerts"):
+        assert info.policy(name).kind == "stack"
+        assert info.policy(name).enforcement_level == "mandatory"
+
+
+def test_continuous_types_override(client: PolicyPackClient) -> None:
+    client.configure({"aws-backup-continuous-supported-types": {"continuousBackupResourceTypes": ["RDS"]}})
+    violation = only(all_violations(client, fx.graph()), "aws-backup-continuous-supported-types")
+    assert violation.urn == fx.S3_SELECTION.urn
+    assert "can also pick S3" in violation.message
+
+
+def test_continuous_retention_override(client: PolicyPackClient) -> None:
+    client.configure({"aws-backup-continuous-retention": {"maxContinuousRetentionDays": 14}})
+    violation = only(all_violations(client, fx.graph()), "aws-backup-continuous-retention")
+    assert "35 days" in violation.message
+    assert "at most 14" in violation.message
+
+
+def test_rpo_override(client: PolicyPackClient) -> None:
+    client.configure({"aws-backup-plan-schedule-rpo": {"maxRpoHours": 12}})
+    violations = [
+        v for v in all_violations(client, fx.graph()) if v.policy_name == "aws-backup-plan-schedule-rpo"
+    ]
+    assert {v.urn for v in violations} == {fx.PLAN.urn, fx.S3_PLAN.urn}
+    assert all("up to 24 hours between backups" in v.message for v in violations)
+    twice = fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(30 0/12 ? * * *)")
+    remaining = [
+        v.urn
+        for v in all_violations(client, fx.graph(twice))
+        if v.policy_name == "aws-backup-plan-schedule-rpo"
+    ]
+    assert remaining == [fx.S3_PLAN.urn]
+
+
+def test_schedule_exemption(client: PolicyPackClient) -> None:
+    weekly = fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0 5 ? * SUN *)")
+    client.configure({"aws-backup-plan-schedule-rpo": {"exemptions": ["ebs-full-*"]}})
+    assert all_violations(client, fx.graph(weekly)) == []
+
+
+def test_bucket_exemptions_and_opt_out(client: PolicyPackClient) -> None:
+    writer = fx.mutate(fx.BUCKET_OWNERSHIP, ("rule", "objectOwnership"), "ObjectWriter")
+    client.configure({"aws-s3-bucket-backup-acls-disabled": {"exemptions": ["data-bucket"]}})
+    assert all_violations(client, fx.graph(writer)) == []
+    # A bucket carrying the (configured) opt-out tag is out of scope even if a selection would pick it.
+    opted_out = fx.mutate(fx.BUCKET, ("tags",), {"no-backup": "true"})
+    client.configure({})
+    assert only(all_violations(client, fx.graph(writer, opted_out)), "aws-s3-bucket-backup-acls-disabled")
+    client.configure({"aws-s3-bucket-backup-acls-disabled": {"drOptOutTagKey": "no-backup"}})
+    assert all_violations(client, fx.graph(writer, opted_out)) == []
+
+
+def test_bucket_outside_every_selection_is_not_checked(client: PolicyPackClient) -> None:
+    writer = fx.mutate(fx.BUCKET_OWNERSHIP, ("rule", "objectOwnership"), "ObjectWriter")
+    narrow = fx.mutate(fx.S3_SELECTION, ("resources",), ["arn:aws:s3:::dr-test-memorydb-*"])
+    assert all_violations(client, fx.graph(writer, narrow)) == []
+    assert only(all_violations(client, fx.graph(writer)), "aws-s3-bucket-backup-acls-disabled")
+
+
+@pytest.mark.parametrize("token", ["aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"])
+def test_inline_versioning_on_both_bucket_generations(client: PolicyPackClient, token: str) -> None:
+    graph = fx.without(fx.graph(), fx.BUCKET_VERSIONING)
+    bucket = replace(fx.BUCKET, type=token, urn=fx.BUCKET.urn.replace("aws:s3/bucket:Bucket", token))
+    ownership = replace(
+        fx.BUCKET_OWNERSHIP, property_dependencies={"bucket": (bucket.urn,)}, dependencies=(bucket.urn,)
+    )
+    swapped = replace(
+        graph,
+        resources=tuple(
+            {fx.BUCKET.urn: bucket, fx.BUCKET_OWNERSHIP.urn: ownership}.get(r.urn, r) for r in graph.resources
+        ),
+    )
+    violation = only(all_violations(client, swapped), "aws-s3-bucket-backup-versioning")
+    assert violation.urn == bucket.urn
+    assert "no BucketVersioning resource" in violation.message
+    enabled = fx.mutate(bucket, ("versioning",), {"enabled": True})
+    fixed = replace(
+        swapped, resources=tuple(enabled if r.urn == bucket.urn else r for r in swapped.resources)
+    )
+    assert all_violations(client, fixed) == []
+    disabled = fx.mutate(bucket, ("versioning",), {"enabled": False})
+    off = replace(swapped, resources=tuple(disabled if r.urn == bucket.urn else r for r in swapped.resources))
+    assert "enabled=false" in only(all_violations(client, off), "aws-s3-bucket-backup-versioning").message

@@ -56,6 +56,12 @@ class Case:
     """Text the message must contain besides the resource's name and 'Fix:'."""
     also: tuple[str, ...] = ()
     """Other policies the same mutation legitimately trips."""
+    on: RegisteredResource | None = None
+    """The resource the violation is reported on, when not the mutated one (stack rules)."""
+
+    @property
+    def subject(self) -> RegisteredResource:
+        return self.on or self.mutated
 
 
 COPY_LAG = ("rules", 0, "copyActions", 1, "lifecycle", "deleteAfter")
@@ -201,6 +207,7 @@ CASES = [
         ),
         "aws-backup-selection-no-tag-union",
         ("OR-s them", "conditions"),
+        also=("aws-backup-vault-single-resource-type",),  # tagged resources of every type reach the vault
     ),
     Case(
         "selection-conditions-only",
@@ -242,13 +249,181 @@ CASES = [
 ]
 
 
+S3_RULE = ("rules", 0)
+EBS_COPY = ("rules", 0, "copyActions", 0, "lifecycle")
+
+
+def _memorydb_principal(service: str) -> Callable[[dict[str, Any]], None]:
+    def edit(document: dict[str, Any]) -> None:
+        document["Statement"][0]["Principal"] = {"Service": service}
+
+    return edit
+
+
+CASES += [
+    Case(
+        "continuous-selection-of-everything",
+        fx.mutate(fx.S3_SELECTION, ("resources",), ["*"]),
+        "aws-backup-continuous-supported-types",
+        ("continuous rule 'continuous'", "EBS", "DynamoDB", "arn:aws:s3:::*"),
+        also=("aws-backup-vault-single-resource-type",),
+    ),
+    Case(
+        "continuous-selection-of-ec2",
+        fx.mutate(fx.S3_SELECTION, ("resources",), ["arn:aws:ec2:*"]),
+        "aws-backup-continuous-supported-types",
+        ("can also pick EBS, EC2",),
+        also=("aws-backup-vault-single-resource-type",),
+    ),
+    Case(
+        "continuous-retention-36",
+        fx.mutate(fx.S3_PLAN, (*S3_RULE, "lifecycle", "deleteAfter"), 36.0),
+        "aws-backup-continuous-retention",
+        ("36 days", "at most 35"),
+    ),
+    Case(
+        "continuous-keep-forever",
+        fx.mutate(fx.S3_PLAN, (*S3_RULE, "lifecycle"), fx.DELETE),
+        "aws-backup-continuous-retention",
+        ("sets no lifecycle.deleteAfter", "delete_after=N"),
+    ),
+    Case(
+        "continuous-cold-storage",
+        fx.mutate(fx.S3_PLAN, (*S3_RULE, "lifecycle", "coldStorageAfter"), 7.0),
+        "aws-backup-continuous-retention",
+        ("cannot use cold storage", "remove cold_storage_after"),
+        also=("aws-backup-lifecycle-cold-storage-minimum",),
+    ),
+    Case(
+        "copy-cold-storage-gap",
+        fx.mutate(fx.PLAN, EBS_COPY, {"coldStorageAfter": 30.0, "deleteAfter": 100.0}),
+        "aws-backup-lifecycle-cold-storage-minimum",
+        ("rule 'full-daily' copyActions[0]", "deletes after 100", "at least 120"),
+    ),
+    Case(
+        "rule-cold-storage-gap",
+        fx.mutate(fx.PLAN, ("rules", 0, "lifecycle"), {"coldStorageAfter": 10.0, "deleteAfter": 30.0}),
+        "aws-backup-lifecycle-cold-storage-minimum",
+        ("rule 'full-daily' lifecycle", "at least 100"),
+    ),
+    Case(
+        "two-types-into-one-vault",
+        fx.mutate(fx.S3_PLAN, (*S3_RULE, "targetVaultName"), "dr-test-ebs"),
+        "aws-backup-vault-single-resource-type",
+        ("receives 2 resource types", "EBS (from backup.Selection 'ebs-full-selection')", "S3", "own vault"),
+        on=fx.ORIGIN_VAULT,
+    ),
+    Case(
+        "bucket-versioning-suspended",
+        fx.mutate(fx.BUCKET_VERSIONING, ("versioningConfiguration", "status"), "Suspended"),
+        "aws-s3-bucket-backup-versioning",
+        ("backup.Selection 's3-continuous-selection' backs it up", "'Suspended'", "status='Enabled'"),
+        on=fx.BUCKET,
+    ),
+    Case(
+        "bucket-versioning-configures-another-bucket",
+        fx.mutate(
+            fx.without_dependencies(fx.mutate(fx.BUCKET_VERSIONING, ("bucket",), "someone-else"), "bucket"),
+            ("versioningConfiguration", "status"),
+            "Enabled",
+        ),
+        "aws-s3-bucket-backup-versioning",
+        ("no BucketVersioning resource",),
+        on=fx.BUCKET,
+    ),
+    Case(
+        "bucket-acls-object-writer",
+        fx.mutate(fx.BUCKET_OWNERSHIP, ("rule", "objectOwnership"), "ObjectWriter"),
+        "aws-s3-bucket-backup-acls-disabled",
+        ("ObjectWriter", "object_ownership='BucketOwnerEnforced'"),
+        on=fx.BUCKET,
+    ),
+    Case(
+        "bucket-owner-preferred-without-memorydb",
+        fx.mutate(fx.BUCKET_OWNERSHIP, ("rule", "objectOwnership"), "BucketOwnerPreferred"),
+        "aws-s3-bucket-backup-acls-disabled",
+        ("only a bucket receiving MemoryDB", "us-east-1.memorydb-snapshot.amazonaws.com"),
+        on=fx.BUCKET,
+    ),
+    Case(
+        "memorydb-bucket-object-writer",
+        fx.mutate(fx.EXPORT_OWNERSHIP, ("rule", "objectOwnership"), "ObjectWriter"),
+        "aws-s3-bucket-backup-acls-disabled",
+        ("never allowed, not even for MemoryDB",),
+        on=fx.EXPORT_BUCKET,
+    ),
+    Case(
+        "memorydb-bucket-grant-to-another-service",
+        fx.with_policy(fx.EXPORT_POLICY, _memorydb_principal("es.amazonaws.com")),
+        "aws-s3-bucket-backup-acls-disabled",
+        ("no bucket policy grants the service principal us-east-1.memorydb-snapshot.amazonaws.com",),
+        on=fx.EXPORT_BUCKET,
+    ),
+    Case(
+        "memorydb-bucket-grant-in-another-region",
+        fx.with_policy(fx.EXPORT_POLICY, _memorydb_principal("us-west-2.memorydb-snapshot.amazonaws.com")),
+        "aws-s3-bucket-backup-acls-disabled",
+        ("BucketOwnerPreferred",),
+        on=fx.EXPORT_BUCKET,
+    ),
+    Case(
+        "schedule-rate",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "rate(1 day)"),
+        "aws-backup-plan-schedule-valid",
+        ("'rate(1 day)'", "not rate(...)", "cron(0 5 ? * * *)"),
+    ),
+    Case(
+        "schedule-five-fields",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0 5 ? * *)"),
+        "aws-backup-plan-schedule-valid",
+        ("has 5 fields",),
+    ),
+    Case(
+        "schedule-no-question-mark",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0 5 * * * *)"),
+        "aws-backup-plan-schedule-valid",
+        ("exactly one of day-of-month and day-of-week must be '?'",),
+    ),
+    Case(
+        "schedule-every-15-minutes",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0/15 * ? * * *)"),
+        "aws-backup-plan-schedule-valid",
+        ("at most hourly",),
+    ),
+    Case(
+        "schedule-weekly",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0 5 ? * MON *)"),
+        "aws-backup-plan-schedule-rpo",
+        ("day-of-week 'MON'", "more than 24 hours apart", "every day"),
+    ),
+    Case(
+        "schedule-weekdays",
+        fx.mutate(fx.S3_PLAN, ("rules", 0, "schedule"), "cron(0 5 ? * MON-FRI *)"),
+        "aws-backup-plan-schedule-rpo",
+        ("rule 'continuous'", "MON-FRI"),
+    ),
+    Case(
+        "schedule-monthly",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0 5 1 * ? *)"),
+        "aws-backup-plan-schedule-rpo",
+        ("day-of-month '1'",),
+    ),
+    Case(
+        "schedule-last-day",
+        fx.mutate(fx.PLAN, ("rules", 0, "schedule"), "cron(0 5 L * ? *)"),
+        "aws-backup-plan-schedule-rpo",
+        ("day-of-month 'L'",),
+    ),
+]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_mutation_is_reported(client: PolicyPackClient, case: Case) -> None:
     violations = all_violations(client, fx.graph(case.mutated))
     assert {v.policy_name for v in violations} == {case.policy, *case.also}, [v.message for v in violations]
     (violation,) = [v for v in violations if v.policy_name == case.policy]
-    assert violation.urn == case.mutated.urn
-    assert f"'{case.mutated.name}'" in violation.message
+    assert violation.urn == case.subject.urn
+    assert f"'{case.subject.name}'" in violation.message
     assert "Fix:" in violation.message
     for fragment in case.fragments:
         assert fragment in violation.message
@@ -258,7 +433,14 @@ def test_mutation_is_reported(client: PolicyPackClient, case: Case) -> None:
 
 
 def test_every_policy_has_a_reporting_case(client: PolicyPackClient) -> None:
-    covered = {c.policy for c in CASES} | {"aws-backup-selection-kubernetes-volumes"}  # config test covers it
+    covered = {c.policy for c in CASES} | {
+        "aws-backup-selection-kubernetes-volumes",  # config test covers it
+        # production-only stack rules: tests/policies/test_pack_production.py
+        "aws-backup-production-coverage",
+        "aws-backup-production-failure-alerts",
+        # needs cluster selections of several vaults: the real prod graph (test_program_graph.py)
+        "aws-backup-selection-cluster-engine-exclusive",
+    }
     assert covered == {p.name for p in client.info().policies}
 
 

@@ -112,9 +112,15 @@ def test_unknown_rules_list(client: PolicyPackClient) -> None:
     names = sorted({v.policy_name for v in all_violations(client, fx.graph(plan)) if CANNOT in v.message})
     assert names == [
         "aws-backup-air-gapped-copy-retention",
+        "aws-backup-continuous-retention",
+        "aws-backup-continuous-supported-types",
         "aws-backup-cross-account-copy-cmk",
+        "aws-backup-lifecycle-cold-storage-minimum",
         "aws-backup-plan-completion-window",
+        "aws-backup-plan-schedule-rpo",
+        "aws-backup-plan-schedule-valid",
         "aws-backup-plan-start-window",
+        "aws-backup-vault-single-resource-type",
     ]
 
 
@@ -152,3 +158,82 @@ def test_remediate_leaves_compliant_and_unknown_plans_alone(client: PolicyPackCl
 def test_remediation_only_when_enabled(client: PolicyPackClient) -> None:
     bad = fx.mutate(fx.PLAN, ("rules", 0, "completionWindow"), 480.0)
     assert client.remediate(bad) == []
+
+
+@pytest.mark.parametrize(
+    ("mutated", "policy", "fragment"),
+    [
+        (
+            fx.mutate(fx.S3_PLAN, ("rules", 0, "enableContinuousBackup"), UNKNOWN),
+            "aws-backup-continuous-retention",
+            "rules[0].enableContinuousBackup is unknown",
+        ),
+        (
+            fx.mutate(fx.PLAN, ("rules", 0, "copyActions", 0, "lifecycle", "coldStorageAfter"), UNKNOWN),
+            "aws-backup-lifecycle-cold-storage-minimum",
+            "rules[0].copyActions[0].lifecycle.coldStorageAfter is unknown",
+        ),
+        (
+            fx.mutate(fx.PLAN, ("rules", 0, "schedule"), UNKNOWN),
+            "aws-backup-plan-schedule-rpo",
+            "rules[0].schedule is unknown",
+        ),
+        (
+            fx.mutate(fx.PLAN, ("rules", 0, "schedule"), UNKNOWN),
+            "aws-backup-plan-schedule-valid",
+            "rules[0].schedule is unknown",
+        ),
+    ],
+    ids=["continuous-flag", "cold-storage", "schedule-rpo", "schedule-valid"],
+)
+def test_unknown_plan_input_is_reported_as_cannot_verify(
+    client: PolicyPackClient, mutated: RegisteredResource, policy: str, fragment: str
+) -> None:
+    violation = only(list(client.analyze(mutated, graph=fx.graph(mutated)).violations), policy)
+    assert _last_line(violation.message).startswith(f"{CANNOT} backup.Plan '{mutated.name}'")
+    assert fragment in violation.message
+
+
+def test_unknown_selection_resources_in_stack_rules(client: PolicyPackClient) -> None:
+    selection = fx.mutate(fx.S3_SELECTION, ("resources",), UNKNOWN)
+    violations = client.analyze_stack(fx.graph(selection)).violations
+    assert {v.policy_name for v in violations} == {
+        "aws-backup-continuous-supported-types",
+        "aws-backup-vault-single-resource-type",
+        "aws-backup-selection-cluster-engine-exclusive",
+    }
+    assert all(
+        _last_line(v.message).startswith(f"{CANNOT} backup.Selection 's3-continuous-selection'")
+        for v in violations
+    )
+    assert all("resources is unknown at preview" in v.message for v in violations)
+
+
+def test_unknown_bucket_scope_only_matters_for_a_failing_bucket(client: PolicyPackClient) -> None:
+    """Buckets whose scope is unknown pass if they comply anyway, and cannot be verified otherwise."""
+    tags_unknown = fx.mutate(fx.BUCKET, ("tags",), UNKNOWN)
+    assert client.analyze_stack(fx.graph(tags_unknown)).violations == ()
+    writer = fx.mutate(fx.BUCKET_OWNERSHIP, ("rule", "objectOwnership"), "ObjectWriter")
+    violation = only(
+        list(client.analyze_stack(fx.graph(tags_unknown, writer)).violations),
+        "aws-s3-bucket-backup-acls-disabled",
+    )
+    assert _last_line(violation.message).startswith(f"{CANNOT} s3.Bucket 'data-bucket'")
+    assert "tags is unknown at preview" in violation.message
+    unnamed = fx.mutate(fx.BUCKET, ("bucket",), UNKNOWN)
+    narrow = fx.mutate(fx.S3_SELECTION, ("resources",), ["arn:aws:s3:::dr-test-*"])
+    violation = only(
+        list(client.analyze_stack(fx.graph(unnamed, narrow, writer)).violations),
+        "aws-s3-bucket-backup-acls-disabled",
+    )
+    assert "its name is unknown at preview" in violation.message
+
+
+def test_unknown_ownership_is_cannot_verify(client: PolicyPackClient) -> None:
+    ownership = fx.mutate(fx.BUCKET_OWNERSHIP, ("rule", "objectOwnership"), UNKNOWN)
+    violation = only(
+        list(client.analyze_stack(fx.graph(ownership)).violations), "aws-s3-bucket-backup-acls-disabled"
+    )
+    assert _last_line(violation.message).startswith(
+        f"{CANNOT} s3.Bucket 'data-bucket': rule.objectOwnership is unknown"
+    )

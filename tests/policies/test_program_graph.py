@@ -80,3 +80,103 @@ def test_preview_shaped_graph_resolves_keys_and_plans(
     changed = [fx.mutate(v, ("kmsKeyArn",), UNKNOWN) for v in graph.by_type("aws:backup/vault:Vault")]
     changed += [fx.mutate(s, ("planId",), UNKNOWN) for s in graph.by_type("aws:backup/selection:Selection")]
     assert client.analyze_stack(_swap(graph, *changed)).violations == ()
+
+
+def _selection(graph: StackGraph, name: str) -> RegisteredResource:
+    return next(s for s in graph.by_type("aws:backup/selection:Selection") if s.name == name)
+
+
+def _with_conditions(
+    selection: RegisteredResource, operator: str, value: list[dict[str, str]]
+) -> RegisteredResource:
+    return fx.mutate(selection, ("conditions", 0, operator), value)
+
+
+def test_real_graph_cluster_selections_must_exclude_each_other(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    """Neptune's selection routed by the DocumentDB value: both pick documentdb clusters into two vaults."""
+    graph = graphs["prod"]
+    neptune = _selection(graph, "neptune-full-selection")
+    equals = [
+        {"key": c["key"], "value": "documentdb" if c["key"].endswith("dr-backup-engine") else c["value"]}
+        for c in neptune.inputs["conditions"][0]["stringEquals"]
+    ]
+    violations = client.analyze_stack(
+        _swap(graph, _with_conditions(neptune, "stringEquals", equals))
+    ).violations
+    exclusive = [v for v in violations if v.policy_name == "aws-backup-selection-cluster-engine-exclusive"]
+    assert exclusive
+    # Reported on one selection of the pair, naming the other.
+    documentdb = {
+        s.urn for s in graph.by_type("aws:backup/selection:Selection") if s.name.startswith("documentdb-")
+    }
+    assert all(v.urn in {neptune.urn, *documentdb} for v in exclusive)
+    assert all("neptune-full-selection" in v.message and "'documentdb-" in v.message for v in exclusive)
+    assert all("dr-backup-engine='documentdb'" in v.message for v in exclusive)
+    # The Neptune vault now also receives DocumentDB clusters, and no Neptune cluster is copied cross-region.
+    assert {v.policy_name for v in violations} == {
+        "aws-backup-selection-cluster-engine-exclusive",
+        "aws-backup-vault-single-resource-type",
+        "aws-backup-production-coverage",
+    }
+
+
+def test_real_graph_aurora_selection_must_exclude_other_engines(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    graph = graphs["prod"]
+    aurora = _selection(graph, "aurora-full-selection")
+    kept = [c for c in aurora.inputs["conditions"][0]["stringNotEquals"] if c["value"] != "neptune"]
+    violations = client.analyze_stack(
+        _swap(graph, _with_conditions(aurora, "stringNotEquals", kept))
+    ).violations
+    exclusive = [v for v in violations if v.policy_name == "aws-backup-selection-cluster-engine-exclusive"]
+    assert exclusive
+    assert all("dr-backup-engine='neptune'" in v.message for v in exclusive)
+    vault = next(v for v in violations if v.policy_name == "aws-backup-vault-single-resource-type")
+    assert "backup.Vault 'aurora-origin-vault': receives 2 resource types" in vault.message
+    assert "Neptune (from backup.Selection 'aurora-full-selection')" in vault.message
+
+
+def test_real_graph_discriminator_key_from_config(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    """With another discriminator key, the program's cluster selections no longer exclude each other."""
+    client.configure({"aws-backup-selection-cluster-engine-exclusive": {"clusterEngineTagKey": "engine"}})
+    violations = client.analyze_stack(graphs["prod"]).of("aws-backup-selection-cluster-engine-exclusive")
+    assert violations
+    assert all("aws:ResourceTag/engine" in v.message for v in violations)
+
+
+def test_real_graph_missing_type_is_caught(client: PolicyPackClient, graphs: dict[str, StackGraph]) -> None:
+    graph = graphs["prod"]
+    dropped = [s for s in graph.by_type("aws:backup/selection:Selection") if s.name.startswith("neptune-")]
+    violations = client.analyze_stack(fx.without(graph, *dropped)).violations
+    assert [(v.policy_name, v.urn) for v in violations] == [("aws-backup-production-coverage", "")]
+    assert "production stack 'prod' protects no Neptune resources" in violations[0].message
+
+
+def test_real_graph_copy_alert_is_required(client: PolicyPackClient, graphs: dict[str, StackGraph]) -> None:
+    graph = graphs["prod"]
+    rules = [r for r in graph.by_type("aws:cloudwatch/eventRule:EventRule") if "copy-job-failed" in r.name]
+    assert len(rules) == 2  # one per region
+    violations = client.analyze_stack(fx.without(graph, *rules)).violations
+    assert [(v.policy_name, v.urn) for v in violations] == [("aws-backup-production-failure-alerts", "")]
+    assert "'Copy Job State Change'" in violations[0].message
+
+
+def test_real_graph_memorydb_bucket_is_the_narrow_exception(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    """The MemoryDB export bucket keeps BucketOwnerPreferred only thanks to its grant to MemoryDB."""
+    graph = graphs["prod"]
+    policy = next(
+        p for p in graph.by_type("aws:s3/bucketPolicy:BucketPolicy") if p.name.startswith("memorydb")
+    )
+    bucket = next(b for b in graph.by_type("aws:s3/bucket:Bucket") if b.name.startswith("memorydb"))
+    violations = client.analyze_stack(fx.without(graph, policy)).violations
+    assert [(v.policy_name, v.urn) for v in violations] == [
+        ("aws-s3-bucket-backup-acls-disabled", bucket.urn)
+    ]
+    assert "us-east-1.memorydb-snapshot.amazonaws.com" in violations[0].message

@@ -31,11 +31,11 @@ def _pack() -> ModuleType:
 
 
 def sdk_tokens() -> tuple[set[str], dict[str, set[str]]]:
-    """(all resource tokens, alias graph token -> linked tokens) for the backup, kms and s3 modules."""
+    """(all resource tokens, alias graph token -> linked tokens) for the modules the pack's rules read."""
     root = Path(pulumi_aws.__file__).parent
     tokens: set[str] = set()
     links: dict[str, set[str]] = {}
-    for module in ("backup", "kms", "s3"):
+    for module in ("backup", "kms", "s3", "cloudwatch"):
         for path in sorted((root / module).glob("*.py")):
             text = path.read_text(encoding="utf-8")
             for own in _RESOURCE.findall(text):
@@ -86,6 +86,38 @@ def test_rule_tokens_cover_the_sdk(rule: Any) -> None:
     assert not missing, f"{rule.name} misses pulumi-aws tokens {sorted(missing)}"
 
 
+@pytest.mark.parametrize("rule", [r for r in RULES if getattr(r, "reads", None)], ids=lambda r: r.name)
+def test_stack_rule_reads_cover_every_alias(rule: Any) -> None:
+    """The types a stack rule follows (versioning, ownership, event targets, ...) include every generation."""
+    reads = set(rule.reads)
+    assert reads <= SDK, f"{rule.name} reads tokens pulumi-aws does not define: {sorted(reads - SDK)}"
+    missing = {alias for token in reads for alias in closure(token, LINKS)} - reads - set(rule.tokens)
+    assert not missing, f"{rule.name} reads {sorted(reads)} but misses their aliases {sorted(missing)}"
+
+
+def test_new_rules_are_scanned() -> None:
+    """The rules of issue 3 are in the parametrised checks above, with the tokens they concern."""
+    by_name = {r.name: r for r in RULES}
+    tokens = _pack().tokens
+    assert by_name["aws-s3-bucket-backup-versioning"].tokens == tokens.S3_BUCKETS
+    assert by_name["aws-s3-bucket-backup-versioning"].reads >= tokens.S3_VERSIONING
+    assert by_name["aws-s3-bucket-backup-acls-disabled"].reads >= tokens.S3_OWNERSHIP
+    assert {"aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/eventTarget:EventTarget"} <= set(
+        by_name["aws-backup-production-failure-alerts"].reads
+    )
+    for name in (
+        "aws-backup-continuous-supported-types",
+        "aws-backup-continuous-retention",
+        "aws-backup-lifecycle-cold-storage-minimum",
+        "aws-backup-vault-single-resource-type",
+        "aws-backup-selection-cluster-engine-exclusive",
+        "aws-backup-production-coverage",
+        "aws-backup-plan-schedule-valid",
+        "aws-backup-plan-schedule-rpo",
+    ):
+        assert by_name[name].tokens <= SDK
+
+
 def test_s3_token_lists_cover_both_generations() -> None:
     tokens = _pack().tokens
     for group in (
@@ -94,6 +126,9 @@ def test_s3_token_lists_cover_both_generations() -> None:
         tokens.S3_ACLS,
         tokens.S3_LIFECYCLE,
         tokens.S3_OWNERSHIP,
+        tokens.S3_BUCKET_POLICIES,
+        tokens.EVENT_RULES,
+        tokens.EVENT_TARGETS,
     ):
         assert set(group) <= SDK
         for token in group:
