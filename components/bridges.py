@@ -11,11 +11,11 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components.private_bucket import PrivateBucket, Rule, policy_document
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 
 EXCLUDE_TAG = "exclude-disaster-recovery-backup"
@@ -76,105 +76,30 @@ class MemoryDbBridgeArgs(BridgeArgs):
     schedule_expression: str = MEMORYDB_SCHEDULE
 
 
-def _policy(statements: Sequence[Any]) -> pulumi.Output[str]:
-    return pulumi.Output.from_input(list(statements)).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
-    )
-
-
-def _tls_only(bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
-    # A Deny for everyone is the only way a bucket policy can refuse plain HTTP; it grants nothing.
-    return {
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, bucket_arn.apply(lambda arn: f"{arn}/*")],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }
-
-
-class _SnapshotBucket:
-    """The bucket and its settings, created as children of a bridge component."""
-
-    def __init__(
-        self, parent: pulumi.Resource, name: str, bucket_name: str, ownership: str, tags: Mapping[str, str]
-    ):
-        child = pulumi.ResourceOptions(parent=parent)
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, tags=dict(tags), opts=child)
-        self.versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning",
-            bucket=self.bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        # SSE-S3: neither the MemoryDB export principal nor the S3 backup role needs a KMS grant.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-            opts=child,
-        )
-        self.public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        self.ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership=ownership),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle",
-            bucket=self.bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-raw-snapshots",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=RAW_SNAPSHOT_DAYS),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=RAW_SNAPSHOT_DAYS
-                    ),
-                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                        days_after_initiation=1
-                    ),
-                ),
-                # Days and ExpiredObjectDeleteMarker cannot share one rule.
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="remove-expired-delete-markers",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        expired_object_delete_marker=True
-                    ),
-                ),
-            ],
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.versioning]),
-        )
-
-    def attach_policy(
-        self, parent: pulumi.Resource, name: str, statements: Sequence[Any]
-    ) -> aws.s3.BucketPolicy:
-        return aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=self.bucket.id,
-            policy=_policy([_tls_only(self.bucket.arn), *statements]),
-            # The public access block must exist first or S3 may evaluate the policy without it.
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[self.public_access, self.ownership]),
-        )
+def _raw_snapshot_lifecycle() -> list[Rule]:
+    return [
+        Rule(
+            id="expire-raw-snapshots",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=RAW_SNAPSHOT_DAYS),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=RAW_SNAPSHOT_DAYS
+            ),
+            abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                days_after_initiation=1
+            ),
+        ),
+        # Days and ExpiredObjectDeleteMarker cannot share one rule.
+        Rule(
+            id="remove-expired-delete-markers",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
+                expired_object_delete_marker=True
+            ),
+        ),
+    ]
 
 
 class OpenSearchBridge(pulumi.ComponentResource):
@@ -193,9 +118,11 @@ class OpenSearchBridge(pulumi.ComponentResource):
         super().__init__("aws-dr-backup:bridges:OpenSearchBridge", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
-        store = _SnapshotBucket(self, name, args.bucket_name("opensearch"), "BucketOwnerEnforced", tags)
+        store = PrivateBucket(
+            self, name, args.bucket_name("opensearch"), "BucketOwnerEnforced", _raw_snapshot_lifecycle(), tags
+        )
         bucket_arn = store.bucket.arn
-        store.attach_policy(self, name, [])
+        store.attach_policy([])
 
         snapshot_role = aws.iam.Role(
             f"{name}-snapshot-role",
@@ -219,7 +146,7 @@ class OpenSearchBridge(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-snapshot-role-policy",
             role=snapshot_role.id,
-            policy=_policy(
+            policy=policy_document(
                 [
                     {
                         "Sid": "ListBridgeBucket",
@@ -329,12 +256,12 @@ class MemoryDbBridge(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.tags)
         # MemoryDB's export writes with ACLs: it needs "bucket owner preferred", not BucketOwnerEnforced.
-        store = _SnapshotBucket(self, name, args.bucket_name("memorydb"), "BucketOwnerPreferred", tags)
+        store = PrivateBucket(
+            self, name, args.bucket_name("memorydb"), "BucketOwnerPreferred", _raw_snapshot_lifecycle(), tags
+        )
         bucket_arn = store.bucket.arn
         objects = bucket_arn.apply(lambda arn: f"{arn}/*")
         store.attach_policy(
-            self,
-            name,
             [
                 {
                     "Sid": "MemoryDbSnapshotExport",

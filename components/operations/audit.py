@@ -8,7 +8,6 @@ until created: the role is a resource here, and the bucket policy depends on it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ import pulumi_aws as aws
 
 from components import catalog
 from components.operations.common import backup_name
+from components.private_bucket import PrivateBucket, Rule
 
 REPORTS_SERVICE = "reports.backup.amazonaws.com"
 REPORTS_ROLE_PATH = "aws-service-role/reports.backup.amazonaws.com/AWSServiceRoleForBackupReports"
@@ -107,26 +107,16 @@ def reports_role_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:role/{REPORTS_ROLE_PATH}"
 
 
-def bucket_policy_statements(bucket_arn: str, role_arn: str) -> list[dict[str, Any]]:
+def reports_delivery_statement(bucket_arn: str, role_arn: str) -> dict[str, Any]:
     # Statement from the AWS Backup report-plan documentation (facts §7).
-    return [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, f"{bucket_arn}/*"],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-        {
-            "Sid": "BackupReportsDeliver",
-            "Effect": "Allow",
-            "Principal": {"AWS": role_arn},
-            "Action": "s3:PutObject",
-            "Resource": f"{bucket_arn}/*",
-            "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
-        },
-    ]
+    return {
+        "Sid": "BackupReportsDeliver",
+        "Effect": "Allow",
+        "Principal": {"AWS": role_arn},
+        "Action": "s3:PutObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
+    }
 
 
 class Audit(pulumi.ComponentResource):
@@ -146,51 +136,13 @@ class Audit(pulumi.ComponentResource):
             opts=child,
         )
 
-        bucket = aws.s3.Bucket(
+        store = PrivateBucket(
+            self,
             f"{name}-reports",
-            bucket=bucket_name(args.prefix, args.account, args.region),
-            tags=tags,
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-reports-versioning",
-            bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-reports-encryption",
-            bucket=bucket.id,
-            # SSE-S3: the reports role then needs no key grant (SSE-KMS would need one in the key policy).
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="AES256"
-                    )
-                )
-            ],
-            opts=child,
-        )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-reports-public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-reports-ownership",
-            bucket=bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-reports-lifecycle",
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
+            bucket_name(args.prefix, args.account, args.region),
+            "BucketOwnerEnforced",
+            [
+                Rule(
                     id="expire-overwritten-reports",
                     status="Enabled",
                     filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
@@ -199,13 +151,13 @@ class Audit(pulumi.ComponentResource):
                     ),
                 )
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            tags,
         )
-
-        depends: list[pulumi.Resource] = [public_access, ownership]
+        bucket = store.bucket
+        roles: list[pulumi.Resource] = []
         if args.create_reports_role:
             # The policy names this role, which IAM rejects ("Invalid principal") until it exists.
-            depends.append(
+            roles.append(
                 aws.iam.ServiceLinkedRole(
                     f"{name}-reports-role",
                     aws_service_name=REPORTS_SERVICE,
@@ -213,19 +165,9 @@ class Audit(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-        policy = aws.s3.BucketPolicy(
-            f"{name}-reports-policy",
-            bucket=bucket.id,
-            policy=bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": bucket_policy_statements(arn, reports_role_arn(args.account)),
-                    },
-                    sort_keys=True,
-                )
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        policy = store.attach_policy(
+            [bucket.arn.apply(lambda arn: reports_delivery_statement(arn, reports_role_arn(args.account)))],
+            depends_on=roles,
         )
 
         for template in REPORT_TEMPLATES:
