@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.config import bridge_bucket_name
 from components.private_bucket import PrivateBucket, Rule, policy_document
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 
@@ -50,7 +51,7 @@ class BridgeArgs:
             )
 
     def bucket_name(self, service: str) -> str:
-        name = f"{self.prefix}-{self.cluster_name}-{service}-snapshots"
+        name = bridge_bucket_name(self.prefix, self.cluster_name, service)
         if not _BUCKET_NAME.match(name) or "--" in name:
             raise ValueError(
                 f"bucket name {name!r} (from prefix and cluster_name) must be 3-63 lowercase letters, digits "
