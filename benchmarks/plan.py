@@ -1,9 +1,10 @@
 """Whole-process wall time of the offline plan (``python -m drplan prod --json``), as a user runs it.
 
-Each case is a fresh process (interpreter start, imports, two program runs under mocks, policy pack start
-and analysis, rendering), timed from outside; the median of several runs is printed. The synthetic case
-runs ``benchmarks/plan_synthetic_program.py``: the real stack built ten times in one program with distinct
-names, so the graph has 10x the resources and the same shape. Prints figures only.
+Each case is a fresh process (interpreter start, imports, the program under mocks and its protection part
+with the other layout, policy pack start and analysis, rendering), timed from outside; the median of
+several runs is printed, with the ratio to ``python -c "import pulumi_aws"`` timed in the same run. The
+synthetic case runs ``benchmarks/plan_synthetic_program.py``: the real stack built ten times in one
+program with distinct names, so the graph has 10x the resources and the same shape. Prints figures only.
 """
 
 from __future__ import annotations
@@ -49,9 +50,22 @@ def _case(label: str, args: list[str], runs: int) -> tuple[float, int]:
     return median, count
 
 
+def _baseline(runs: int) -> float:
+    """Median whole-process time of ``python -c "import pulumi_aws"``: the floor every plan starts from."""
+    times = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import pulumi_aws"], cwd=REPO, check=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times[1:])
+
+
 def main() -> None:
     print(f"offline plan, whole process (python {sys.version.split()[0]}, {sys.platform})")
+    baseline = _baseline(runs=5)
+    print(f"{'baseline: import pulumi_aws':<34} {'':>6}            median {baseline:6.2f} s")
     prod, prod_count = _case("prod", ["prod"], runs=5)
+    print(f"prod / baseline: {prod / baseline:.1f}x")
     _case("prod --no-policy", ["prod", "--no-policy"], runs=5)
     synthetic, synthetic_count = _case("synthetic 10x prod", ["prod", "--program", str(SYNTHETIC)], runs=3)
     ratio = synthetic_count / prod_count

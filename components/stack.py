@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypedDict
 
 import pulumi
@@ -14,7 +15,43 @@ from components.operations import Operations, OperationsArgs
 from components.protection import ResourceTypeProtection, ResourceTypeProtectionArgs
 
 
+@dataclass(frozen=True)
+class Protected:
+    """What :func:`protect` built: the providers, the archive and each type's vaults, keys and plans."""
+
+    places: providers.Providers
+    archive: AirGappedArchive
+    vaults: dict[str, dict[str, pulumi.Output[str]]]
+    keys: dict[str, dict[str, pulumi.Output[str]]]
+    plans: dict[str, dict[str, pulumi.Output[str]]]
+
+
 def build(config: StackConfig) -> None:
+    """The whole stack: protection, bridges, operations and the stack outputs."""
+    protected = protect(config)
+    places, archive = protected.places, protected.archive
+    vaults, keys, plans = protected.vaults, protected.keys, protected.plans
+
+    bridge_buckets = _bridges(config, places.origin)
+
+    pulumi.export("vaultArns", vaults)
+    pulumi.export("planIds", plans)
+    pulumi.export("airGappedVaultArn", archive.vault_arn)
+    pulumi.export("ramShareArn", archive.share_arn)
+    if bridge_buckets:
+        pulumi.export("bridgeBuckets", bridge_buckets)
+
+    # --- operations (issue 5): alerts, watchdog, coverage, dashboard, restore tests, audit ---------
+    operations = _operations(config, places, vaults, keys, archive.vault_arn)
+    pulumi.export("alertTopicArns", operations.topic_arns)
+    pulumi.export("operationsDashboard", operations.dashboard_name)
+
+
+def protect(config: StackConfig) -> Protected:
+    """Providers, the air-gapped archive, region settings and every active type's protection.
+
+    The offline plan also runs this part alone, with the other layout, for its storage estimate.
+    """
     places = providers.create(config)
     tags = dict(config.tags)
     archive = AirGappedArchive(
@@ -61,20 +98,7 @@ def build(config: StackConfig) -> None:
         vaults[rtype.key] = protection.vault_arns
         keys[rtype.key] = protection.key_arns
         plans[rtype.key] = protection.plan_ids
-
-    bridge_buckets = _bridges(config, places.origin)
-
-    pulumi.export("vaultArns", vaults)
-    pulumi.export("planIds", plans)
-    pulumi.export("airGappedVaultArn", archive.vault_arn)
-    pulumi.export("ramShareArn", archive.share_arn)
-    if bridge_buckets:
-        pulumi.export("bridgeBuckets", bridge_buckets)
-
-    # --- operations (issue 5): alerts, watchdog, coverage, dashboard, restore tests, audit ---------
-    operations = _operations(config, places, vaults, keys, archive.vault_arn)
-    pulumi.export("alertTopicArns", operations.topic_arns)
-    pulumi.export("operationsDashboard", operations.dashboard_name)
+    return Protected(places=places, archive=archive, vaults=vaults, keys=keys, plans=plans)
 
 
 def _operations(

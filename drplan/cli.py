@@ -1,7 +1,7 @@
 """``python -m drplan <stack>``: the offline plan of a stack, with no AWS credentials and no Pulumi CLI.
 
-Runs the real program under Pulumi's mocks with the stack's config (twice: once as configured, once
-with the other layout for the storage estimate), starts the policy pack meanwhile and sends it the
+Runs the real program under Pulumi's mocks with the stack's config (and its protection part once more,
+with the other layout, for the storage estimate), starts the policy pack meanwhile and sends it the
 registered resources over its Analyzer interface, then prints the tree, the protection matrix, the
 storage estimate and the verdict.
 
@@ -129,9 +129,10 @@ def _plan(
         return Outcome(INVALID_INPUT, "invalid-config", str(exc))
     # The program accepted this config, so parsing it again cannot fail.
     config = parse(from_namespaced(raw), stack)
-    # The other layout only feeds the storage estimate. (A worker process for it measured slower on
-    # two cores: it competes with the policy pack's start-up and pays the imports again.)
-    progress(f"{len(graph.resources)} resources registered; running it again with layout '{other}'")
+    # The other layout only feeds the storage estimate, which reads plans and selections alone.
+    progress(
+        f"{len(graph.resources)} resources registered; running its protection part with layout '{other}'"
+    )
     other_graph = storage.register_with_layout(stack, raw, other, args.program)
 
     tags = _tags(config)

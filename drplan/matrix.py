@@ -409,7 +409,10 @@ def _cluster_routes(components: Sequence[_Component]) -> tuple[ClusterRoute, ...
 
 def build(graph: StackGraph, tags: TagScenarios) -> Matrix:
     stack = _Stack(graph)
-    components = [_Component(c, stack.children.get(c.urn, []), stack) for c in graph.by_type(COMPONENT_TYPE)]
+    # Rows in the catalog's order: components register asynchronously, in no fixed order.
+    order = {key: index for index, key in enumerate(catalog.TYPE_KEYS)}
+    registered = sorted(graph.by_type(COMPONENT_TYPE), key=lambda c: (order.get(c.name, len(order)), c.name))
+    components = [_Component(c, stack.children.get(c.urn, []), stack) for c in registered]
     return Matrix(
         rows=tuple(_row(c, tags) for c in components),
         cluster_routes=_cluster_routes(components),

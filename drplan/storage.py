@@ -1,7 +1,8 @@
 """Storage estimate of both plan layouts for an inventory the user gives (``examples/inventory.yaml``).
 
-Each layout's matrix comes from its own program run (the stack's config with ``layout`` switched), so
-the figures follow what each layout registers. The model, per type and per vault a resource's points
+Each layout's matrix comes from its own program run (the stack's config with ``layout`` switched; the
+other layout's run registers only the protection part of the program), so the figures follow what each
+layout registers. The model, per type and per vault a resource's points
 land in, is documented in the example inventory; it compares layouts, it does not predict a bill.
 """
 
@@ -31,9 +32,15 @@ def layouts_of(raw: dict[str, Any]) -> tuple[str, str]:
     return current, next(layout for layout in LAYOUTS if layout != current)
 
 
+PROTECTION_PROGRAM = Path(__file__).resolve().parent / "protection_program.py"
+
+
 def register_with_layout(stack: str, raw: dict[str, Any], layout: str, program: Path | None) -> StackGraph:
-    """The stack's program run with its config but ``layout``."""
-    return register_stack(stack, config={**raw, LAYOUT_KEY: layout}, program=program)
+    """The stack's config with ``layout``, run through the protection part of the program.
+
+    ``program`` (benchmarks' synthetic stacks) replaces it with a whole program of their own.
+    """
+    return register_stack(stack, config={**raw, LAYOUT_KEY: layout}, program=program or PROTECTION_PROGRAM)
 
 
 class InventoryError(ValueError):

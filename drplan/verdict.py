@@ -108,6 +108,6 @@ def check(graph: StackGraph, client: PolicyPackClient) -> Verdict:
     info = client.info()
     client.configure({})
     known = graph.by_urn()
-    results = [client.analyze_request(to_analyze_request(r, known)) for r in graph.resources]
+    results = client.analyze_requests([to_analyze_request(r, known) for r in graph.resources])
     results.append(client.analyze_stack(graph))
     return Verdict(True, info.name, info.version, len(info.policies), findings(results, graph, info))

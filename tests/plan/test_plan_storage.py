@@ -9,8 +9,9 @@ import pytest
 from drplan import matrix, storage
 from drplan.graph import StackGraph
 from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION
+from drplan.program import register_stack
 
-from .conftest import tags_of
+from .conftest import stack_config, tags_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
 
@@ -89,3 +90,18 @@ def test_bad_inventory_names_the_entry(tmp_path: Path, text: str, named: str) ->
     path.write_text(text)
     with pytest.raises(storage.InventoryError, match=named.replace(".", r"\.")):
         storage.load_inventory(path)
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_other_layout_protection_part_registers_what_the_whole_program_does(stack: str) -> None:
+    # The estimate's other layout runs only the protection part of the program; its matrix must be the
+    # whole program's, or the estimate compares a layout the stack would not build.
+    raw = stack_config(stack)
+    _current, other = storage.layouts_of(raw)
+    whole = register_stack(stack, config={**raw, storage.LAYOUT_KEY: other})
+    part = storage.register_with_layout(stack, raw, other, None)
+    assert len(part.resources) < len(whole.resources)
+    tags = tags_of(stack)
+    assert matrix.build(part, tags).to_json() == matrix.build(whole, tags).to_json()
+    protection = [r for r in whole.resources if r.type.startswith("aws:backup:")]
+    assert {(r.type, r.name) for r in protection} <= {(r.type, r.name) for r in part.resources}
