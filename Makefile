@@ -1,17 +1,23 @@
-# Two entry points for a fresh machine: `make plan` and `make test`. Both create .venv on first use.
+# Two entry points for a fresh machine: `make plan` and `make test`. Both create .venv on first use;
+# the plan installs only what it runs, the tests add the development tools.
 PY := .venv/bin/python
+PIP := .venv/bin/pip install -q --disable-pip-version-check
 STACK ?= prod
 
-.venv/.installed: requirements.txt policies/requirements.txt
-	python3 -m venv .venv
-	.venv/bin/pip install -q --disable-pip-version-check -r requirements.txt -r policies/requirements.txt
+.venv/.runtime: requirements.txt policies/requirements.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) -r requirements.txt -r policies/requirements.txt
+	touch $@
+
+.venv/.dev: .venv/.runtime requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $@
 
 .PHONY: plan test lint bench
-plan: .venv/.installed
+plan: .venv/.runtime
 	$(PY) -m drplan $(STACK)
 
-lint: .venv/.installed
+lint: .venv/.dev
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
@@ -19,7 +25,7 @@ lint: .venv/.installed
 test: lint
 	$(PY) -m pytest
 
-bench: .venv/.installed
+bench: .venv/.dev
 	$(PY) benchmarks/policy_pack.py
 	$(PY) benchmarks/bridges.py
 	$(PY) benchmarks/coverage.py
