@@ -1,7 +1,9 @@
 """Every fact that differs between protected resource types, in one place.
 
 Plain data with no Pulumi import, so config validation, components, the offline plan and the
-runtime jobs can all ask it. Sources are in ../shared/aws-backup-facts.md (sections 1, 2, 4).
+runtime jobs can all ask it. Sources: docs/aws-facts.md#1-selection-semantics,
+docs/aws-facts.md#2-plan-rule-constraints, docs/aws-facts.md#4-cross-account-copies-and-kms and
+docs/aws-facts.md#6-s3.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from components import catalog
 PROJECT = "aws-dr-backup"
 PRODUCTION_STACKS = frozenset({"prod"})
 
-# Limits AWS Backup enforces (aws-backup-facts.md §2, §3, §10).
+# Limits AWS Backup enforces: docs/aws-facts.md#2-plan-rule-constraints,
+# docs/aws-facts.md#3-logically-air-gapped-vaults and docs/aws-facts.md#10-quotas.
 MIN_START_WINDOW = 60
 MAX_WINDOW = 52_560_000
 LAG_MIN_RETENTION = 7

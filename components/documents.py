@@ -7,7 +7,7 @@ from typing import Any
 Document = dict[str, Any]
 
 # What the destination account needs on a source key to copy a recovery point it encrypts
-# (aws-backup-facts.md §4, "KMS permissions the destination account needs").
+# (docs/aws-facts.md#4-cross-account-copies-and-kms, facts 4.5 and 4.6).
 CROSS_ACCOUNT_KEY_USE = (
     "kms:Decrypt",
     "kms:DescribeKey",

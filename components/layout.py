@@ -9,7 +9,7 @@ The two layouts (README, "Plan layouts") differ only here:
   in exactly one plan and gets one in-region recovery point a day.
 
 Selections always use ``resources`` (the type's ARN pattern) plus AND-ed ``conditions``, never
-``selection_tags``, which AWS unions with ``resources`` (aws-backup-facts.md §1).
+``selection_tags``, which AWS unions with ``resources`` (docs/aws-facts.md#1-selection-semantics, 1.1-1.2).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 (`resources` matched by ARN pattern, OR-ed) union (`selectionTags`, OR-ed) minus `notResources`, then every
 condition must hold (AND). A negated condition holds for a resource that lacks the tag
-(aws-backup-facts.md §1). Works on selection inputs in the engine's shape.
+(docs/aws-facts.md#1-selection-semantics, 1.1-1.6). Works on selection inputs in the engine's shape.
 """
 
 from __future__ import annotations

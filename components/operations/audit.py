@@ -1,6 +1,6 @@
 """AWS Backup Audit Manager: a framework with this design's controls and compliance reports to S3.
 
-Control names and parameters: aws-backup-facts.md §7 (create-frameworks-api.html). Frameworks are
+Control names and parameters: docs/aws-facts.md#7-audit-manager (7.1). Frameworks are
 evaluated by AWS Config recording in the same region, so AWS Config must record there. The report
 bucket policy names the ``AWSServiceRoleForBackupReports`` service-linked role, which does not exist
 until created: the role is a resource here, and the bucket policy depends on it.
@@ -108,7 +108,7 @@ def reports_role_arn(account: str) -> str:
 
 
 def reports_delivery_statement(bucket_arn: str, role_arn: str) -> dict[str, Any]:
-    # Statement from the AWS Backup report-plan documentation (facts §7).
+    # Statement from the AWS Backup report-plan documentation (docs/aws-facts.md#7-audit-manager, 7.5).
     return {
         "Sid": "BackupReportsDeliver",
         "Effect": "Allow",

@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 
 # Names of AWS Backup frameworks, report plans and restore-testing plans/selections: letters, digits and
-# underscores only (aws-backup-facts.md §7, §8). Pulumi's auto-names add a hyphenated suffix, so every
-# such resource gets an explicit name built here.
+# underscores only (docs/aws-facts.md#7-audit-manager 7.2, docs/aws-facts.md#8-restore-testing 8.1).
+# Pulumi's auto-names add a hyphenated suffix, so every such resource gets an explicit name built here.
 _BACKUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 

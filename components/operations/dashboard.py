@@ -2,7 +2,8 @@
 
 The equivalent of the seed design's coverage dashboard. Coverage and long-running metrics come from
 the coverage and watchdog jobs (namespace ``AwsDrBackup``); job and recovery-point counts are AWS
-Backup's own ``AWS/Backup`` metrics, per ``BackupVaultName`` (aws-backup-facts.md §5).
+Backup's own ``AWS/Backup`` metrics, per ``BackupVaultName``
+(docs/aws-facts.md#5-monitoring-and-events, 5.4).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """EventBridge event patterns and alert messages, as plain data.
 
-Sources (aws-backup-facts.md §5): AWS Backup emits ``Backup Job State Change``, ``Copy Job State
-Change`` and ``Restore Job State Change`` events with ``source: aws.backup``; backup and copy events
-carry ``detail.state``, restore events ``detail.status``
+Sources (docs/aws-facts.md#5-monitoring-and-events): AWS Backup emits ``Backup Job State Change``,
+``Copy Job State Change`` and ``Restore Job State Change`` events with ``source: aws.backup``; backup
+and copy events carry ``detail.state``, restore events ``detail.status``
 (https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html). Terminal states other than
 COMPLETED come from the botocore enums ``BackupJobState``, ``CopyJobState`` and ``RestoreJobStatus``.
 KMS calls reach the default bus as ``AWS API Call via CloudTrail`` events with ``source: aws.kms``

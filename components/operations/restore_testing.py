@@ -1,7 +1,7 @@
 """AWS Backup restore testing: one plan per place a recovery point lives, one selection per type.
 
-Plans (aws-backup-facts.md §8): the primary vaults, the DR-region vaults (what a regional recovery
-restores from) and the air-gapped vault shared to this account (what an account-compromise recovery
+Plans (docs/aws-facts.md#8-restore-testing): the primary vaults, the DR-region vaults (what a regional
+recovery restores from) and the air-gapped vault shared to this account (what an account-compromise recovery
 restores from; restore testing can use air-gapped vaults shared to the account). Each plan picks the
 latest recovery point per resource within the selection window; each type's selection restores its
 resources, validates for the configured window and lets AWS delete the restored resource.
@@ -70,7 +70,8 @@ def selection_name(prefix: str, rtype: catalog.ResourceType) -> str:
 
 
 def role_name(prefix: str) -> str:
-    # AWS-managed operator policies only pass roles whose name contains "AWSBackup" (facts §1).
+    # AWS-managed operator policies only pass roles whose name contains "AWSBackup"
+    # (docs/aws-facts.md#1-selection-semantics, 1.11).
     return f"{prefix}-restore-testing-AWSBackupRole"[:64]
 
 

@@ -1,7 +1,8 @@
 """Rule 13: a production stack alerts on failed backup and copy jobs.
 
 AWS Backup reports job outcomes only as EventBridge events (``source: aws.backup``, detail-types
-``Backup Job State Change`` / ``Copy Job State Change``, field ``detail.state``; aws-backup-facts.md §5).
+``Backup Job State Change`` / ``Copy Job State Change``, field ``detail.state``;
+https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html).
 The stack must have an enabled rule on the default event bus whose pattern matches a FAILED backup job
 event and one (possibly the same) matching a FAILED copy job event, each with at least one target.
 Patterns are evaluated against sample events with EventBridge's matching semantics (exact values,

@@ -2,8 +2,10 @@
 
 AWS Backup supports continuous backup only for S3, RDS, Aurora and SAP HANA on EC2; its retention is
 1-35 days and it cannot move to cold storage. Every lifecycle (a rule's and each copy action's) must keep
-a recovery point at least 90 days after it moves to cold storage (aws-backup-facts.md §2). AWS rejects
-or silently degrades plans that break these (a continuous rule over EBS falls back to snapshots).
+a recovery point at least 90 days after it moves to cold storage. AWS rejects or silently degrades
+plans that break these (a continuous rule over EBS falls back to snapshots). Sources:
+https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html,
+https://docs.aws.amazon.com/aws-backup/latest/devguide/API_Lifecycle.html.
 """
 
 from __future__ import annotations

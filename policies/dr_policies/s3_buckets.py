@@ -3,12 +3,15 @@
 A bucket is in backup scope when a selection of the stack can pick it (its ARN matches the selection's
 resources, e.g. ``arn:aws:s3:::*``, and its tags pass the conditions) and it does not carry the DR opt-out
 tag. Such a bucket needs versioning (AWS Backup refuses to back up an unversioned bucket) and ACLs
-disabled (object ownership ``BucketOwnerEnforced``: restores into a bucket with ACLs need ACLs too, and
-ACLs are the legacy way to leak objects; aws-backup-facts.md §6).
+disabled (object ownership ``BucketOwnerEnforced``: restoring a bucket backed up with ACLs needs a target
+with ACLs too, and ACLs are the legacy way to leak objects). Sources:
+https://docs.aws.amazon.com/aws-backup/latest/devguide/s3-backups.html,
+https://docs.aws.amazon.com/aws-backup/latest/devguide/restoring-s3.html.
 
 One narrow exception: MemoryDB writes snapshot exports with ACLs and needs ``BucketOwnerPreferred``
-(§9). A bucket is exempt from the ACL rule only when its bucket policy grants the regional service
-principal ``<region>.memorydb-snapshot.amazonaws.com`` AND its ownership is ``BucketOwnerPreferred``;
+(https://docs.aws.amazon.com/memorydb/latest/devguide/snapshots-exporting.html). A bucket is exempt
+from the ACL rule only when its bucket policy grants the regional service principal
+``<region>.memorydb-snapshot.amazonaws.com`` AND its ownership is ``BucketOwnerPreferred``;
 ``ObjectWriter`` is never accepted.
 """
 

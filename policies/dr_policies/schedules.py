@@ -2,7 +2,9 @@
 
 AWS Backup takes ``cron(Minutes Hours Day-of-month Month Day-of-week Year)``: six fields, exactly one of
 day-of-month and day-of-week ``?``; it rejects ``rate(...)``, and runs snapshot backups at most hourly
-(aws-backup-facts.md §2). A rule without a schedule runs at AWS's default ``cron(0 5 ? * * *)``.
+(https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupRuleInput.html,
+https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html).
+A rule without a schedule runs at AWS's default ``cron(0 5 ? * * *)``.
 A schedule that skips days (specific days of the week or month, ``L``, ``W``, ``#``) or months or years
 leaves gaps longer than a day, so its RPO exceeds 24 hours.
 """

@@ -1,7 +1,10 @@
 """What a backup selection can pick: resource types by ARN pattern, and tag conditions as constraints.
 
 AWS Backup evaluates a selection as ``(resources + selectionTags matches) minus notResources``, then keeps
-the resources satisfying every condition (aws-backup-facts.md §1). The pack asks two kinds of question:
+the resources satisfying every condition. Sources:
+https://docs.aws.amazon.com/aws-backup/latest/devguide/assigning-resources-json.html,
+https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupSelection.html.
+The pack asks two kinds of question:
 
 - *which resource types can this selection pick?* Each type is represented by a sample ARN matched
   against the selection's patterns. Aurora, DocumentDB and Neptune clusters share one ARN shape
@@ -9,7 +12,9 @@ the resources satisfying every condition (aws-backup-facts.md §1). The pack ask
   (``clusterEngineTagKey``, values ``clusterEngineTagValues``; a cluster with no or any other value is
   Aurora), as the conditions can only test tags;
 - *can a resource with these tags be picked?* Conditions are evaluated with a missing tag matching
-  StringNotEquals/StringNotLike (IAM-like, as AWS documents it).
+  StringNotEquals/StringNotLike, as in IAM. AWS calls the selection logic IAM-like but does not state
+  this case outright (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_Conditions.html
+  describes tagged resources only), so it is an inference.
 
 Constraints on different tag keys are independent, so a set of conditions is satisfiable exactly when
 the constraints on each key are; that makes "can these two selections pick the same cluster" decidable.

@@ -24,7 +24,8 @@ PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
 SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
 FRAMEWORK = "aws:backup/framework:Framework"
 REPORT_PLAN = "aws:backup/reportPlan:ReportPlan"
-# Restore-testing names: letters, digits, underscores (facts §8); framework/report names: §7.
+# Restore-testing names: letters, digits, underscores (docs/aws-facts.md#8-restore-testing 8.1);
+# framework/report names: docs/aws-facts.md#7-audit-manager 7.2.
 RESTORE_NAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 AUDIT_NAME = re.compile(r"^[a-zA-Z][_a-zA-Z0-9]{0,255}$")
 AIR_GAPPED = f"arn:aws:backup:{PRIMARY}:{ISOLATED}:backup-vault:dr-prod-air-gapped"
