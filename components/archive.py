@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import documents
+from components.config import ShareWith
 
 COMPONENT_TYPE = "aws-dr-backup:backup:AirGappedArchive"
 
@@ -19,11 +20,12 @@ class AirGappedArchiveArgs:
     workload_account: str
     min_retention_days: int
     max_retention_days: int
-    accept_share: bool
+    share_with: ShareWith
+    """The organisation's RAM set-up: decides ``allow_external_principals`` and the accepter."""
     isolated_account: str
     region: str
     workload_provider: aws.Provider
-    """Provider of the workload account, which accepts the RAM share."""
+    """Provider of the workload account, which accepts the RAM invitation (``invitation`` only)."""
     tags: dict[str, str]
 
 
@@ -58,29 +60,39 @@ class AirGappedArchive(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # organization: RAM sharing with AWS Organizations is enabled, the workload account (same
+        # organisation, as cross-account backup requires) gets the share without an invitation, and the
+        # share refuses anyone outside the organisation. invitation: it is not enabled, RAM counts every
+        # other account as external (a share refusing external principals rejects the workload account)
+        # and sends an invitation that the workload account accepts. docs/ram-sharing.md has the sources.
+        invitation = args.share_with is ShareWith.INVITATION
         share = aws.ram.ResourceShare(
             f"{name}-share",
             name=f"{args.prefix}-air-gapped-vault",
-            # RAM shares of air-gapped vaults go to individual accounts; cross-account backup already
-            # requires both accounts in one organisation.
-            allow_external_principals=False,
+            allow_external_principals=invitation,
             tags=args.tags,
             opts=child,
         )
         aws.ram.ResourceAssociation(
             f"{name}-share-vault", resource_share_arn=share.arn, resource_arn=vault.arn, opts=child
         )
+        # Only the one account: a logically air-gapped vault is shared with accounts, never a whole
+        # organisation or OU.
         principal = aws.ram.PrincipalAssociation(
             f"{name}-share-workload",
             resource_share_arn=share.arn,
             principal=args.workload_account,
             opts=child,
         )
-        if args.accept_share:
+        if invitation:
+            # The invitation exists once the principal is associated; it is addressed to the workload
+            # account, so only that account's credentials can accept it.
             aws.ram.ResourceShareAccepter(
                 f"{name}-share-accepter",
                 share_arn=principal.resource_share_arn,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.workload_provider),
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=args.workload_provider, depends_on=[principal]
+                ),
             )
         self.vault = vault
         self.vault_arn = vault.arn

@@ -171,12 +171,33 @@ class Retention(_Model):
     s3_continuous_days: int = Field(default=catalog.MAX_CONTINUOUS_DAYS, ge=1, le=catalog.MAX_CONTINUOUS_DAYS)
 
 
+class ShareWith(StrEnum):
+    """How the air-gapped vault's RAM share reaches the workload account (docs/ram-sharing.md)."""
+
+    ORGANIZATION = "organization"
+    """RAM sharing with AWS Organizations is enabled: no invitation; the share stays inside the organisation."""
+    INVITATION = "invitation"
+    """It is not: RAM treats the workload account as external and sends an invitation it must accept."""
+
+
 class AirGappedVault(_Model):
     min_retention_days: int = Field(default=LAG_MIN_RETENTION, ge=LAG_MIN_RETENTION, le=MAX_RETENTION_DAYS)
     max_retention_days: int = Field(default=35, ge=LAG_MIN_RETENTION, le=MAX_RETENTION_DAYS)
-    accept_share: bool = True
-    """Accept the RAM invitation in the workload account. Turn off where the organisation has RAM
-    sharing enabled: shares inside it are accepted automatically and there is no invitation."""
+    share_with: ShareWith = ShareWith.ORGANIZATION
+    """The organisation's RAM set-up. Default ``organization``: cross-account backup already needs both
+    accounts in one organisation, and nothing has to be accepted (docs/ram-sharing.md)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired_accept_share(cls, data: Any) -> Any:
+        # The boolean could not say which RAM set-up the organisation has; name what replaced it.
+        if isinstance(data, Mapping) and "acceptShare" in data:
+            raise ValueError(
+                f"acceptShare ({data['acceptShare']!r}) is no longer a setting: remove acceptShare and set "
+                "shareWith: organization (RAM sharing with AWS Organizations is enabled, nothing to accept) "
+                "or shareWith: invitation (it is not; the workload account accepts the share)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _order(self) -> Self:

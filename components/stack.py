@@ -63,7 +63,7 @@ def protect(config: StackConfig) -> Protected:
             region=config.regions.primary,
             min_retention_days=config.air_gapped_vault.min_retention_days,
             max_retention_days=config.air_gapped_vault.max_retention_days,
-            accept_share=config.air_gapped_vault.accept_share,
+            share_with=config.air_gapped_vault.share_with,
             workload_provider=places.origin,
             tags=tags,
         ),

@@ -10,7 +10,7 @@ import pytest
 
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 from drplan.policy_client import PolicyPackClient
-from drplan.program import register_stack
+from drplan.program import read_stack_config, register_stack, stack_file
 from tests.policies import fixtures as fx
 from tests.policies.harness import all_violations
 
@@ -29,6 +29,17 @@ def test_program_graph_has_no_violations(
     violations = all_violations(client, graph)
     assert [v for v in violations if v.enforcement_level == "mandatory"] == []
     assert violations == []
+
+
+@pytest.mark.parametrize("stack", ["prod", "staging"])
+def test_invitation_share_mode_has_no_violations(client: PolicyPackClient, stack: str) -> None:
+    """The other RAM set-up (an external-principal share and an accepter) passes the pack too."""
+    config = read_stack_config(stack_file(stack))
+    vault = dict(config.get("aws-dr-backup:airGappedVault", {}))
+    config["aws-dr-backup:airGappedVault"] = {**vault, "shareWith": "invitation"}
+    graph = register_stack(stack, config=config)
+    assert graph.by_type("aws:ram/resourceShareAccepter:ResourceShareAccepter")
+    assert all_violations(client, graph) == []
 
 
 def _swap(graph: StackGraph, *changed: RegisteredResource) -> StackGraph:

@@ -310,15 +310,9 @@ def test_air_gapped_archive_in_isolated_account(prod: StackGraph) -> None:
     [statement] = _statements(policy.inputs["policy"])
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{WORKLOAD}:root"}
     assert statement["Resource"] == AIR_GAPPED_PROD
-    share = one(prod, "aws:ram/resourceShare:ResourceShare", "archive-share")
-    assert share.inputs["allowExternalPrincipals"] is False
+    # The share's principal, external-principal setting and accepter: tests/program/test_ram_share.py.
     association = one(prod, "aws:ram/resourceAssociation:ResourceAssociation", "archive-share-vault")
     assert association.inputs["resourceArn"] == AIR_GAPPED_PROD
-    principal = one(prod, "aws:ram/principalAssociation:PrincipalAssociation", "archive-share-workload")
-    assert principal.inputs["principal"] == WORKLOAD
-    accepter = one(prod, "aws:ram/resourceShareAccepter:ResourceShareAccepter", "archive-share-accepter")
-    assert provider_name(accepter) == "origin"
-    assert accepter.inputs["shareArn"] == prod.outputs["ramShareArn"]
 
 
 def test_every_air_gapped_copy_is_inside_the_vault_range(prod: StackGraph, staging: StackGraph) -> None:
@@ -336,13 +330,6 @@ def test_every_air_gapped_copy_is_inside_the_vault_range(prod: StackGraph, stagi
         ]
         assert len(copies) == plans_per_type * len(graph.by_type(VAULT)) // 2
         assert all(low <= c["lifecycle"]["deleteAfter"] <= high for c in copies)
-
-
-def test_share_acceptance_can_be_turned_off(prod_config: dict[str, Any]) -> None:
-    prod_config["aws-dr-backup:airGappedVault"]["acceptShare"] = False
-    graph = register_stack("prod", config=prod_config)
-    assert graph.by_type("aws:ram/resourceShareAccepter:ResourceShareAccepter") == []
-    assert len(graph.by_type("aws:ram/principalAssociation:PrincipalAssociation")) == 1
 
 
 # --- region settings --------------------------------------------------------------------------
