@@ -62,7 +62,8 @@ class ResourceType:
     kubernetes_volumes: bool = False
     """EBS only: volumes owned by a configured Kubernetes cluster are never selected."""
     region_management: bool = False
-    """The type has AWS Backup 'advanced features' that must be turned on per region."""
+    """The type is a key of the region settings' management-preference map (full AWS Backup
+    management: vault-key encryption, and for DynamoDB the advanced features); the stack sets it on."""
 
 
 _DOCDB = "documentdb"
@@ -97,6 +98,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.VAULT_KEY,
         supports_continuous=False,
         continuous_cross_account=False,
+        region_management=True,
     ),
     ResourceType(
         key="dynamodb",
@@ -150,6 +152,34 @@ CATALOG: tuple[ResourceType, ...] = (
         cluster_route=ClusterRoute(equals=_NEPTUNE),
     ),
 )
+
+# AWS Backup region settings. DescribeRegionSettings returns a key for every resource type the region
+# supports, and the provider keeps that whole map as its state, so a program naming fewer keys shows a
+# diff on every preview; UpdateRegionSettings rejects a key the region does not support. The stack
+# therefore names exactly these keys: the map AWS returns in us-east-1 and us-east-2 (sources and how
+# to refresh the lists with `aws backup describe-region-settings`: docs/region-settings.md).
+REGION_SETTINGS_OPT_IN_TYPES: tuple[str, ...] = (
+    "Aurora",
+    "CloudFormation",
+    "DocumentDB",
+    "DSQL",
+    "DynamoDB",
+    "EBS",
+    "EC2",
+    "EFS",
+    "EKS",
+    "FSx",
+    "Neptune",
+    "RDS",
+    "Redshift",
+    "Redshift Serverless",
+    "S3",
+    "SAP HANA on Amazon EC2",
+    "Storage Gateway",
+    "Timestream",
+    "VirtualMachine",
+)
+REGION_SETTINGS_MANAGEMENT_TYPES: tuple[str, ...] = ("CloudFormation", "DSQL", "DynamoDB", "EFS")
 
 BY_KEY: dict[str, ResourceType] = {t.key: t for t in CATALOG}
 TYPE_KEYS: tuple[str, ...] = tuple(BY_KEY)

@@ -11,7 +11,16 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components import catalog
@@ -219,10 +228,57 @@ class TypeToggle(_Model):
     active: bool = True
 
 
+# Region-settings value of every resource type the stack does not protect, unless otherTypes /
+# otherManagement name it: AWS's own value for an account that starts using AWS Backup in a region.
+REGION_SETTINGS_OTHER_DEFAULT = True
+
+
+def _known_keys(keys: Mapping[str, bool], known: tuple[str, ...], what: str) -> Mapping[str, bool]:
+    for key in keys:
+        if key not in known:
+            raise ValueError(f"{key!r} {what}; allowed: {', '.join(known)}")
+    return keys
+
+
 class RegionSettings(_Model):
     manage: bool = True
-    """Opt the protected types in and turn on DynamoDB advanced features in both regions. These are
-    account-wide settings: turn off where another stack owns them."""
+    """Own the account's AWS Backup region settings in both regions: the whole opt-in and
+    management-preference maps (docs/region-settings.md). Turn off where another stack owns them."""
+    other_types: dict[str, StrictBool] = {}
+    """Opt-in of types the stack does not protect, by AWS Backup name; unnamed ones are
+    ``REGION_SETTINGS_OTHER_DEFAULT``. Protected types are always opted in."""
+    other_management: dict[str, StrictBool] = {}
+    """Full-management preference of types the stack does not protect (CloudFormation, DSQL, ...)."""
+
+    @field_validator("other_types")
+    @classmethod
+    def _known_types(cls, value: dict[str, bool]) -> dict[str, bool]:
+        _known_keys(
+            value, catalog.REGION_SETTINGS_OPT_IN_TYPES, "is not a resource type of the region settings"
+        )
+        return value
+
+    @field_validator("other_management")
+    @classmethod
+    def _known_management(cls, value: dict[str, bool]) -> dict[str, bool]:
+        _known_keys(value, catalog.REGION_SETTINGS_MANAGEMENT_TYPES, "has no management preference")
+        return value
+
+    def opt_in(self, protected: tuple[catalog.ResourceType, ...]) -> dict[str, bool]:
+        """The complete opt-in map: protected types on, every other type from config or the default."""
+        names = {t.backup_name for t in protected}
+        return {
+            t: t in names or self.other_types.get(t, REGION_SETTINGS_OTHER_DEFAULT)
+            for t in catalog.REGION_SETTINGS_OPT_IN_TYPES
+        }
+
+    def management(self, protected: tuple[catalog.ResourceType, ...]) -> dict[str, bool]:
+        """The complete management-preference map, built like ``opt_in``."""
+        names = {t.backup_name for t in protected if t.region_management}
+        return {
+            t: t in names or self.other_management.get(t, REGION_SETTINGS_OTHER_DEFAULT)
+            for t in catalog.REGION_SETTINGS_MANAGEMENT_TYPES
+        }
 
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
@@ -391,6 +447,24 @@ class StackConfig(_Model):
                 )
         elif not _ROLE_NAME.match(role):
             raise ValueError(f"isolatedAccountRole ({role!r}) must be an IAM role name or role ARN")
+        return self
+
+    @model_validator(mode="after")
+    def _region_settings_leave_protected_types_alone(self) -> Self:
+        active = self.active_types
+        for key, named, protected in (
+            ("otherTypes", self.region_settings.other_types, {t.backup_name for t in active}),
+            (
+                "otherManagement",
+                self.region_settings.other_management,
+                {t.backup_name for t in active if t.region_management},
+            ),
+        ):
+            for name in sorted(set(named) & protected):
+                raise ValueError(
+                    f"regionSettings.{key}.{name} ({named[name]!r}): {name} is protected by this stack, which "
+                    "always turns it on; remove it"
+                )
         return self
 
     @property

@@ -71,8 +71,11 @@ def protect(config: StackConfig) -> Protected:
     )
     types = config.active_types
     if config.region_settings.manage:
-        region_settings.opt_in("region-settings-primary", types, places.origin)
-        region_settings.opt_in("region-settings-dr", types, places.cross_region)
+        for name, provider in (
+            ("region-settings-primary", places.origin),
+            ("region-settings-dr", places.cross_region),
+        ):
+            region_settings.opt_in(name, types, config.region_settings, provider)
 
     vaults: dict[str, dict[str, pulumi.Output[str]]] = {}
     keys: dict[str, dict[str, pulumi.Output[str]]] = {}

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.program import register_stack
 from drplan.selection_eval import selects
 
 TYPES = ["s3", "ebs", "efs", "dynamodb", "rds", "aurora", "documentdb", "neptune"]
@@ -332,23 +331,7 @@ def test_every_air_gapped_copy_is_inside_the_vault_range(prod: StackGraph, stagi
         assert all(low <= c["lifecycle"]["deleteAfter"] <= high for c in copies)
 
 
-# --- region settings --------------------------------------------------------------------------
-
-
-def test_region_settings_opt_in_protected_types_in_both_regions(prod: StackGraph) -> None:
-    settings = {provider_name(r): r.inputs for r in prod.by_type("aws:backup/regionSettings:RegionSettings")}
-    assert set(settings) == {"origin", "cross-region"}
-    for inputs in settings.values():
-        assert inputs["resourceTypeOptInPreference"] == dict.fromkeys(
-            ("S3", "EBS", "EFS", "DynamoDB", "RDS", "Aurora", "DocumentDB", "Neptune"), True
-        )
-        assert inputs["resourceTypeManagementPreference"] == {"DynamoDB": True}
-
-
-def test_region_settings_are_switchable(prod_config: dict[str, Any]) -> None:
-    prod_config["aws-dr-backup:regionSettings"] = {"manage": False}
-    graph = register_stack("prod", config=prod_config)
-    assert graph.by_type("aws:backup/regionSettings:RegionSettings") == []
+# Region settings: tests/program/test_region_settings.py.
 
 
 # --- staging toggles and outputs ---------------------------------------------------------------
@@ -359,15 +342,6 @@ def test_staging_registers_nothing_for_switched_off_types(staging: StackGraph) -
     assert "documentdb" not in names
     assert "neptune" not in names
     assert len(staging.by_type(VAULT)) == 12
-    for settings in staging.by_type("aws:backup/regionSettings:RegionSettings"):
-        assert set(settings.inputs["resourceTypeOptInPreference"]) == {
-            "S3",
-            "EBS",
-            "EFS",
-            "DynamoDB",
-            "RDS",
-            "Aurora",
-        }
 
 
 def test_stack_outputs(prod: StackGraph) -> None:
