@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components import documents
 from components.config import bridge_bucket_name
 from components.private_bucket import PrivateBucket, Rule, policy_document
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
@@ -25,6 +26,8 @@ OPENSEARCH_SCHEDULE = "cron(0 2 * * ? *)"
 # Every two hours on even UTC hours; EventBridge Scheduler cron fields: min hour dom month dow year.
 MEMORYDB_SCHEDULE = "cron(0 0/2 * * ? *)"
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# OpenSearch Service's service principal: the snapshot role trusts it and is passed only to it.
+OPENSEARCH_SERVICE = "es.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ class OpenSearchBridge(pulumi.ComponentResource):
                     "Statement": [
                         {
                             "Effect": "Allow",
-                            "Principal": {"Service": "es.amazonaws.com"},
+                            "Principal": {"Service": OPENSEARCH_SERVICE},
                             "Action": "sts:AssumeRole",
                         }
                     ],
@@ -200,12 +203,10 @@ class OpenSearchBridge(pulumi.ComponentResource):
                         "Action": ["es:ESHttpGet", "es:ESHttpPut"],
                         "Resource": [f"{domains}/_snapshot", f"{domains}/_snapshot/*"],
                     },
-                    {
-                        "Sid": "PassSnapshotRoleOnly",
-                        "Effect": "Allow",
-                        "Action": "iam:PassRole",
-                        "Resource": snapshot_role.arn,
-                    },
+                    # Registering the repository hands the role to OpenSearch Service, which assumes it.
+                    documents.pass_role_statement(
+                        "PassSnapshotRoleOnly", snapshot_role.arn, OPENSEARCH_SERVICE
+                    ),
                     {
                         "Sid": "CheckBridgeBucket",
                         "Effect": "Allow",
@@ -281,6 +282,7 @@ class MemoryDbBridge(pulumi.ComponentResource):
             ],
         )
 
+        snapshots = documents.memorydb_arn(args.region, args.account_id, "snapshot")
         job = ScheduledJob(
             f"{name}-job",
             ScheduledJobArgs(
@@ -291,18 +293,25 @@ class MemoryDbBridge(pulumi.ComponentResource):
                 description="Exports recent MemoryDB snapshots into the bridge bucket",
                 environment={"DR_MEMORYDB_BUCKET": store.bucket.bucket},
                 policy_statements=[
+                    # Both describe actions take the cluster / snapshot resource type (Service
+                    # Authorization Reference, docs/iam-scoping.md): this account's, in this region.
                     {
-                        "Sid": "DiscoverClustersAndSnapshots",
+                        "Sid": "DescribeClusters",
                         "Effect": "Allow",
-                        "Action": ["memorydb:DescribeClusters", "memorydb:DescribeSnapshots"],
-                        # Listing every cluster and snapshot cannot be narrowed to known ARNs.
-                        "Resource": "*",
+                        "Action": "memorydb:DescribeClusters",
+                        "Resource": documents.memorydb_arn(args.region, args.account_id, "cluster"),
+                    },
+                    {
+                        "Sid": "DescribeSnapshots",
+                        "Effect": "Allow",
+                        "Action": "memorydb:DescribeSnapshots",
+                        "Resource": snapshots,
                     },
                     {
                         "Sid": "ExportSnapshots",
                         "Effect": "Allow",
                         "Action": ["memorydb:CopySnapshot", "memorydb:TagResource"],
-                        "Resource": f"arn:aws:memorydb:{args.region}:{args.account_id}:snapshot/*",
+                        "Resource": snapshots,
                     },
                     {
                         "Sid": "ExportTargetBucket",

@@ -29,6 +29,22 @@ def vault_arn(region: str, account_id: str, name: str) -> str:
     return f"arn:{partition(region)}:backup:{region}:{account_id}:backup-vault:{name}"
 
 
+def memorydb_arn(region: str, account_id: str, kind: str, name: str = "*") -> str:
+    """``cluster`` or ``snapshot`` ARNs of one account and region (all of them by default)."""
+    return f"arn:{partition(region)}:memorydb:{region}:{account_id}:{kind}/{name}"
+
+
+def pass_role_statement(sid: str, role_arn: Any, service: str) -> Document:
+    """Pass one role, and only to the service principal it trusts (``iam:PassedToService``)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": role_arn,
+        "Condition": {"StringEquals": {"iam:PassedToService": service}},
+    }
+
+
 def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 

@@ -168,6 +168,8 @@ def test_opensearch_job_role_passes_only_the_snapshot_role(os_mocks: Mocks) -> N
         "Effect": "Allow",
         "Action": "iam:PassRole",
         "Resource": snapshot_role_arn,
+        # Only to OpenSearch Service, the principal the snapshot role trusts (docs/iam-scoping.md).
+        "Condition": {"StringEquals": {"iam:PassedToService": "es.amazonaws.com"}},
     }
     assert policy["SnapshotApiOnly"]["Resource"] == [
         f"arn:aws:es:us-east-1:{ACCOUNT}:domain/*/_snapshot",
@@ -207,7 +209,23 @@ def test_memorydb_ownership_and_export_principal(mdb_mocks: Mocks) -> None:
     assert export["Resource"] == [bucket, f"{bucket}/*"]
 
     job = statements(mdb_mocks.one("aws:iam/rolePolicy:RolePolicy", "job-exec-policy")["policy"])
-    assert job["ExportSnapshots"]["Resource"] == f"arn:aws:memorydb:us-east-1:{ACCOUNT}:snapshot/*"
+    snapshots = f"arn:aws:memorydb:us-east-1:{ACCOUNT}:snapshot/*"
+    assert job["ExportSnapshots"]["Resource"] == snapshots
+    # Both describe actions take resource-level permissions: the account's clusters and snapshots only.
+    assert job["DescribeClusters"] == {
+        "Sid": "DescribeClusters",
+        "Effect": "Allow",
+        "Action": "memorydb:DescribeClusters",
+        "Resource": f"arn:aws:memorydb:us-east-1:{ACCOUNT}:cluster/*",
+    }
+    assert job["DescribeSnapshots"] == {
+        "Sid": "DescribeSnapshots",
+        "Effect": "Allow",
+        "Action": "memorydb:DescribeSnapshots",
+        "Resource": snapshots,
+    }
+    wildcard = sorted(s["Sid"] for s in job.values() if s["Resource"] == "*")
+    assert wildcard == ["CopySnapshotBucketLookup", "PublishRunSummary"]
     assert job["ExportTargetBucket"]["Resource"] == bucket
     assert not any("iam:PassRole" in json.dumps(s) for s in job.values())
     assert mdb_mocks.one("aws:lambda/function:Function")["environment"]["variables"] == {
