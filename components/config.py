@@ -233,11 +233,10 @@ class TypeToggle(_Model):
 REGION_SETTINGS_OTHER_DEFAULT = True
 
 
-def _known_keys(keys: Mapping[str, bool], known: tuple[str, ...], what: str) -> Mapping[str, bool]:
+def _check_known(keys: Mapping[str, bool], known: tuple[str, ...], what: str) -> None:
     for key in keys:
         if key not in known:
             raise ValueError(f"{key!r} {what}; allowed: {', '.join(known)}")
-    return keys
 
 
 class RegionSettings(_Model):
@@ -253,7 +252,7 @@ class RegionSettings(_Model):
     @field_validator("other_types")
     @classmethod
     def _known_types(cls, value: dict[str, bool]) -> dict[str, bool]:
-        _known_keys(
+        _check_known(
             value, catalog.REGION_SETTINGS_OPT_IN_TYPES, "is not a resource type of the region settings"
         )
         return value
@@ -261,24 +260,8 @@ class RegionSettings(_Model):
     @field_validator("other_management")
     @classmethod
     def _known_management(cls, value: dict[str, bool]) -> dict[str, bool]:
-        _known_keys(value, catalog.REGION_SETTINGS_MANAGEMENT_TYPES, "has no management preference")
+        _check_known(value, catalog.REGION_SETTINGS_MANAGEMENT_TYPES, "has no management preference")
         return value
-
-    def opt_in(self, protected: tuple[catalog.ResourceType, ...]) -> dict[str, bool]:
-        """The complete opt-in map: protected types on, every other type from config or the default."""
-        names = {t.backup_name for t in protected}
-        return {
-            t: t in names or self.other_types.get(t, REGION_SETTINGS_OTHER_DEFAULT)
-            for t in catalog.REGION_SETTINGS_OPT_IN_TYPES
-        }
-
-    def management(self, protected: tuple[catalog.ResourceType, ...]) -> dict[str, bool]:
-        """The complete management-preference map, built like ``opt_in``."""
-        names = {t.backup_name for t in protected if t.region_management}
-        return {
-            t: t in names or self.other_management.get(t, REGION_SETTINGS_OTHER_DEFAULT)
-            for t in catalog.REGION_SETTINGS_MANAGEMENT_TYPES
-        }
 
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).

@@ -8,14 +8,32 @@ configured. Naming fewer would show a change on every preview after the first ap
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pulumi
 import pulumi_aws as aws
 
 from components import catalog
-from components.config import RegionSettings
+from components.config import REGION_SETTINGS_OTHER_DEFAULT, RegionSettings
 
 
-def opt_in(
+def _complete(keys: tuple[str, ...], protected: set[str], others: Mapping[str, bool]) -> dict[str, bool]:
+    return {k: k in protected or others.get(k, REGION_SETTINGS_OTHER_DEFAULT) for k in keys}
+
+
+def opt_in_map(types: tuple[catalog.ResourceType, ...], settings: RegionSettings) -> dict[str, bool]:
+    """Every opt-in key AWS returns: protected types on, the others from ``otherTypes`` or the default."""
+    protected = {t.backup_name for t in types}
+    return _complete(catalog.REGION_SETTINGS_OPT_IN_TYPES, protected, settings.other_types)
+
+
+def management_map(types: tuple[catalog.ResourceType, ...], settings: RegionSettings) -> dict[str, bool]:
+    """Every management-preference key AWS returns, built like ``opt_in_map``."""
+    protected = {t.backup_name for t in types if t.region_management}
+    return _complete(catalog.REGION_SETTINGS_MANAGEMENT_TYPES, protected, settings.other_management)
+
+
+def own(
     name: str,
     types: tuple[catalog.ResourceType, ...],
     settings: RegionSettings,
@@ -23,7 +41,7 @@ def opt_in(
 ) -> aws.backup.RegionSettings:
     return aws.backup.RegionSettings(
         name,
-        resource_type_opt_in_preference=settings.opt_in(types),
-        resource_type_management_preference=settings.management(types),
+        resource_type_opt_in_preference=opt_in_map(types, settings),
+        resource_type_management_preference=management_map(types, settings),
         opts=pulumi.ResourceOptions(provider=provider),
     )

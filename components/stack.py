@@ -75,7 +75,7 @@ def protect(config: StackConfig) -> Protected:
             ("region-settings-primary", places.origin),
             ("region-settings-dr", places.cross_region),
         ):
-            region_settings.opt_in(name, types, config.region_settings, provider)
+            region_settings.own(name, types, config.region_settings, provider)
 
     vaults: dict[str, dict[str, pulumi.Output[str]]] = {}
     keys: dict[str, dict[str, pulumi.Output[str]]] = {}
