@@ -5,8 +5,8 @@ with the other layout, for the storage estimate), starts the policy pack meanwhi
 registered resources over its Analyzer interface, then prints the tree, the protection matrix, the
 storage estimate and the verdict.
 
-Exit codes: 0 plan ok; 1 a mandatory policy violation; 2 invalid config, stack file or inventory
-(message on stderr); 3 the plan itself could not run (policy pack failed to start, program crashed).
+Exit codes: 0 plan ok; 1 a mandatory policy violation; 2 invalid config, stack file, inventory or policy
+pack config (message on stderr); 3 the plan itself could not run (policy pack failed to start, program crashed).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
-from drplan import matrix, render, storage, tree, verdict
+from drplan import matrix, policy_config, render, storage, tree, verdict
 from drplan.policy_client import PolicyPackClient, PolicyPackError
 from drplan.program import REPO, StackFileError, read_stack_config, register_stack, stack_file
 
@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m drplan",
         description="Offline plan of a stack: resources, protection matrix, storage estimate, policy verdict. "
         "Runs the program under Pulumi's mocks; needs no AWS credentials and no Pulumi CLI.",
-        epilog="Exit codes: 0 ok, 1 mandatory policy violation, 2 invalid config/stack file/inventory, "
+        epilog="Exit codes: 0 ok, 1 mandatory policy violation, 2 invalid config/stack file/inventory/policy config, "
         "3 the plan could not run.",
     )
     parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml unless --stack-file is given")
@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         "--stack-file",
         type=Path,
         help="read the stack's config from this YAML file instead of Pulumi.<stack>.yaml",
+    )
+    parser.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="policy pack configuration, the JSON file `pulumi preview --policy-pack-config` takes "
+        "(e.g. examples/policy-config.prod.json); default: every policy at its defaults",
     )
     # Benchmarks only: run another program file (benchmarks/plan_synthetic_program.py builds 10x the stack).
     parser.add_argument("--program", type=Path, help=argparse.SUPPRESS)
@@ -121,6 +128,15 @@ def _plan(
         reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
         return Outcome(INVALID_INPUT, reason, str(exc))
 
+    pack_config = None
+    if args.policy_config is not None:
+        try:
+            pack_config = policy_config.load(args.policy_config)
+            if pack is not None:  # checked against the pack's schemas before the program runs
+                pack.result().configure(pack_config)
+        except policy_config.PolicyConfigError as exc:
+            return Outcome(INVALID_INPUT, "invalid-policy-config", _policy_config_problem(args, exc))
+
     current, other = storage.layouts_of(raw)
     progress(f"running the program for stack '{stack}' under Pulumi's mocks")
     try:
@@ -143,7 +159,7 @@ def _plan(
     result = verdict.SKIPPED
     if pack is not None:
         progress("sending the resources to the policy pack over its Analyzer interface")
-        result = verdict.check(graph, pack.result())
+        result = verdict.check(graph, pack.result(), pack_config)
     progress("done")
 
     code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
@@ -169,6 +185,12 @@ def _plan(
     return Outcome(code, reason, message, document, text)
 
 
+def _policy_config_problem(args: argparse.Namespace, exc: policy_config.PolicyConfigError) -> str:
+    return "\n".join(
+        f"--policy-config {_shown(args.policy_config)}: {line}" for line in str(exc).splitlines()
+    )
+
+
 def _close(pack: Future[PolicyPackClient]) -> None:
     try:
         client = pack.result()
@@ -178,7 +200,10 @@ def _close(pack: Future[PolicyPackClient]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.no_policy and args.policy_config is not None:
+        parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
     progress = Progress(args.progress or sys.stderr.isatty())
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The pack takes a second to start: start it while the program runs.

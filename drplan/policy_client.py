@@ -36,6 +36,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from drplan import policy_config
 from drplan.graph import RegisteredResource, StackGraph
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,12 +49,7 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", _MAX_MESSAGE),
 ]
 
-_LEVEL_TO_PROTO = {
-    "advisory": analyzer_pb2.ADVISORY,
-    "mandatory": analyzer_pb2.MANDATORY,
-    "remediate": analyzer_pb2.REMEDIATE,
-    "disabled": analyzer_pb2.DISABLED,
-}
+_LEVEL_TO_PROTO = {level: getattr(analyzer_pb2, level.upper()) for level in policy_config.LEVELS}
 _PROTO_TO_LEVEL = {v: k for k, v in _LEVEL_TO_PROTO.items()}
 _SEVERITY = {
     analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED: "",
@@ -441,28 +437,20 @@ class PolicyPackClient:
 
     def configure(self, config: Mapping[str, Any]) -> None:
         """Send policy config like the CLI: every policy gets an enforcement level (its own default unless
-        ``config[name]`` or ``config["all"]`` sets one) plus the properties given for it.
+        ``config["all"]`` or ``config[name]`` sets one) and its settings (the schema's defaults overlaid with
+        those given), after checking them against the pack's schemas (:mod:`drplan.policy_config`).
 
-        ``config`` maps a policy name (or ``"all"``) to an enforcement level string or to a dict of
-        properties that may include ``enforcementLevel``.
+        ``config`` is the content of a ``--policy-pack-config`` file: a policy name (or ``"all"``) maps to an
+        enforcement level string or to a dict of settings that may include ``enforcementLevel``. Raises
+        :class:`~drplan.policy_config.PolicyConfigError` naming every problem; nothing is sent then.
         """
         info = self._info or self.info()
-        unknown = set(config) - {p.name for p in info.policies} - {"all"}
-        if unknown:
-            raise ValueError(f"config for unknown policies: {sorted(unknown)}")
-        everything = config.get("all")
         request = analyzer_pb2.ConfigureAnalyzerRequest()
-        for policy in info.policies:
-            entry = config.get(policy.name, {})
-            properties = dict(entry) if isinstance(entry, Mapping) else {}
-            level = properties.pop("enforcementLevel", None) if isinstance(entry, Mapping) else entry
-            if level is None:
-                level = everything if isinstance(everything, str) else policy.enforcement_level
-            if level not in _LEVEL_TO_PROTO:
-                raise ValueError(f"unknown enforcement level {level!r} for {policy.name}")
-            request.policyConfig[policy.name].CopyFrom(
+        for name, policy in policy_config.reconcile(info.policies, config).items():
+            request.policyConfig[name].CopyFrom(
                 analyzer_pb2.PolicyConfig(
-                    enforcementLevel=_LEVEL_TO_PROTO[level], properties=to_struct(properties)
+                    enforcementLevel=_LEVEL_TO_PROTO[policy.enforcement_level],
+                    properties=to_struct(policy.properties),
                 )
             )
         self._call("Configure", request)

@@ -1,7 +1,8 @@
 """The policy pack's verdict on a registered graph, over its Analyzer gRPC interface.
 
-Calls the pack as the engine does during a preview: ``GetAnalyzerInfo``, ``Configure`` (every policy at
-its default enforcement level), ``Analyze`` for each registered resource, then ``AnalyzeStack``.
+Calls the pack as the engine does during a preview: ``GetAnalyzerInfo``, ``Configure`` (the policy config
+reconciled as the CLI does: every policy at its default enforcement level and schema defaults unless the
+config sets them), ``Analyze`` for each registered resource, then ``AnalyzeStack``.
 """
 
 from __future__ import annotations
@@ -103,10 +104,13 @@ def findings(results: list[AnalysisResult], graph: StackGraph, info: PackInfo) -
     return tuple(dict.fromkeys(out))
 
 
-def check(graph: StackGraph, client: PolicyPackClient) -> Verdict:
-    """Run every policy of the (started) pack over ``graph``."""
+def check(
+    graph: StackGraph, client: PolicyPackClient, policy_config: Mapping[str, Any] | None = None
+) -> Verdict:
+    """Run every policy of the (started) pack over ``graph``, configured with ``policy_config`` (the content
+    of a ``--policy-pack-config`` file; raises ``PolicyConfigError`` if the pack's schemas reject it)."""
     info = client.info()
-    client.configure({})
+    client.configure(policy_config or {})
     known = graph.by_urn()
     results = client.analyze_requests([to_analyze_request(r, known) for r in graph.resources])
     results.append(client.analyze_stack(graph))

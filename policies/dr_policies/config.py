@@ -78,15 +78,22 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "default": "true",
         "description": "The tag value that means 'opted out'.",
     },
-    "kubernetesClusterNames": {
+    "kubernetesClusters": {
         "type": "array",
         "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
         "default": [],
-        "description": "Kubernetes clusters whose EBS volumes every EBS selection must exclude.",
+        "description": (
+            "Kubernetes clusters whose volumes no backup selection may pick: every selection that can pick "
+            "EBS volumes must carry StringNotEquals aws:ResourceTag/kubernetes.io/cluster/<name> = 'owned' for "
+            "each of them. List the stack's kubernetesClusters (each stack's policy group its own). Empty: "
+            "nothing to check."
+        ),
     },
     "kubernetesClusterTagKeyTemplate": {
         "type": "string",
         "minLength": 1,
+        "pattern": "\\{cluster\\}",
         "default": "kubernetes.io/cluster/{cluster}",
         "description": "Tag key that marks a cluster's volumes; '{cluster}' is replaced by each cluster name.",
     },

@@ -44,7 +44,8 @@ def check_completion(plan: ResourceView, settings: Settings) -> Iterator[Finding
             shown = "not set (AWS default 10080 = 7 days)" if raw is None else _shown(raw, value)
             yield Finding(
                 plan,
-                f"{_rule_label(rule, i)} has completionWindow {shown}, the organisation requires exactly {wanted}",
+                f"{_rule_label(rule, i)} has completionWindow {shown}, the organisation requires exactly {wanted} "
+                "(policy config completionWindowMinutes)",
                 f"set completion_window={wanted} on the rule (PlanRuleArgs)",
             )
 

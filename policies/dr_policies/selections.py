@@ -5,19 +5,17 @@ selection (AWS rejects it).
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from . import refs, tokens
+from . import refs, scope, tokens
 from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, StackRule, StackView, cannot_verify
 from .values import UnknownValue, get, get_list
 
 TAG_PREFIX = "aws:ResourceTag/"
 NEGATIVE = ("stringNotEquals", "stringNotLikes")
-SAMPLE_EBS_ARN = "arn:aws:ec2:us-east-1:111111111111:volume/vol-0123456789abcdef0"
 
 
 def _conditions(selection: ResourceView, operators: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -59,28 +57,38 @@ def check_dr_opt_out(selection: ResourceView, settings: Settings) -> Iterator[Fi
     )
 
 
-def _in_scope_for_ebs(selection: ResourceView) -> bool:
-    patterns = [str(p) for p in get_list(selection.props, "resources")]
-    excluded = [str(p) for p in get_list(selection.props, "notResources")]
-    selected = any(fnmatch.fnmatchcase(SAMPLE_EBS_ARN, p) for p in patterns)
-    return selected and not any(fnmatch.fnmatchcase(SAMPLE_EBS_ARN, p) for p in excluded)
+KUBERNETES_OWNED = "owned"
+"""The value Kubernetes gives ``kubernetes.io/cluster/<name>`` on volumes the cluster created and owns
+(``shared`` marks resources it only uses)."""
+
+
+def _picks_ebs(selection: ResourceView) -> bool:
+    """Whether the selection's patterns reach EBS volumes (``*``, ``arn:aws:ec2:*:*:volume/*``, selection tags)."""
+    return scope.scope_of(selection).arn_selected(scope.SAMPLE_ARNS["EBS"])
 
 
 def check_kubernetes_volumes(selection: ResourceView, settings: Settings) -> Iterator[Finding]:
-    clusters = settings.str_list("kubernetesClusterNames")
-    if not clusters or not _in_scope_for_ebs(selection):
+    clusters = settings.str_list("kubernetesClusters")
+    if not clusters or not _picks_ebs(selection):
         return
     template = str(settings["kubernetesClusterTagKeyTemplate"])
-    negative_keys = {key for _op, key, _val in _conditions(selection, NEGATIVE)}
+    conditions = _conditions(selection, ("stringEquals", "stringLikes", "stringNotEquals", "stringNotLikes"))
     for cluster in clusters:
         key = TAG_PREFIX + template.replace("{cluster}", cluster)
-        if key not in negative_keys:
-            yield Finding(
-                selection,
-                f"it selects EBS volumes but does not exclude those of Kubernetes cluster '{cluster}' "
-                "(tag keys in conditions take no wildcards, so each cluster needs its own condition)",
-                f"add a string_not_likes condition key='{key}', value='*'",
-            )
+        if ("stringNotEquals", key, KUBERNETES_OWNED) in conditions:
+            continue
+        found = [f"{op} {val!r}" for op, k, val in conditions if k == key]
+        hint = f" (found {', '.join(found)} on that key)" if found else ""
+        yield Finding(
+            selection,
+            f"it can pick EBS volumes but does not exclude those of Kubernetes cluster '{cluster}'{hint}: it "
+            f"needs StringNotEquals {key} = '{KUBERNETES_OWNED}' (tag keys in conditions take no wildcards, so "
+            "one condition per cluster)",
+            f"add SelectionConditionStringNotEqualArgs(key='{key}', value='{KUBERNETES_OWNED}') to the "
+            "selection's string_not_equals conditions, one per cluster; if this stack has no cluster "
+            f"'{cluster}', the policy's kubernetesClusters must list this stack's clusters only (a policy "
+            "group per set of stacks sharing clusters)",
+        )
 
 
 def check_tags_with_resources(selection: ResourceView, _settings: Settings) -> Iterator[Finding]:
@@ -194,8 +202,8 @@ RULES: list[Rule] = [
         name="aws-backup-selection-dr-opt-out",
         description=(
             "Every backup selection must honour the DR opt-out tag with an AND-ed condition StringNotEquals "
-            "aws:ResourceTag/exclude-disaster-recovery-backup = 'true'. Fix: add that condition to the "
-            "selection's conditions."
+            "aws:ResourceTag/<drOptOutTagKey> = '<optOutTagValue>' (policy config; defaults "
+            "exclude-disaster-recovery-backup and 'true'). Fix: add that condition to the selection's conditions."
         ),
         remediation_steps=(
             "Add `SelectionConditionArgs(string_not_equals=[SelectionConditionStringNotEqualArgs(key="
@@ -213,8 +221,9 @@ RULES: list[Rule] = [
         name="aws-backup-selection-cross-region-opt-out",
         description=(
             "Every selection of a plan that copies to another region must also honour the cross-region "
-            "opt-out tag (StringNotEquals aws:ResourceTag/exclude-cross-region-backup = 'true'), e.g. for data "
-            "that must stay in its region. Fix: add that condition to the selection."
+            "opt-out tag, e.g. for data that must stay in its region: StringNotEquals "
+            "aws:ResourceTag/<crossRegionOptOutTagKey> = '<optOutTagValue>' (policy config; defaults "
+            "exclude-cross-region-backup and 'true'). Fix: add that condition to the selection."
         ),
         remediation_steps=(
             "Add a `string_not_equals` condition on `aws:ResourceTag/<crossRegionOptOutTagKey>` = "
@@ -232,17 +241,21 @@ RULES: list[Rule] = [
     ResourceRule(
         name="aws-backup-selection-kubernetes-volumes",
         description=(
-            "A selection that can pick EBS volumes must exclude the volumes of every configured Kubernetes "
-            "cluster (tag keys take no wildcards, so one condition per cluster). Fix: add a StringNotLike "
-            "condition on aws:ResourceTag/kubernetes.io/cluster/<name> for each cluster."
+            "A selection that can pick EBS volumes (its resources match arn:aws:ec2:*:*:volume/*, e.g. '*', or "
+            "it uses selectionTags) must exclude the volumes of every Kubernetes cluster in the policy's "
+            "kubernetesClusters (those tagged kubernetes.io/cluster/<name> = 'owned'). Tag keys take no "
+            "wildcards, so one condition per cluster. Fix: add StringNotEquals "
+            "aws:ResourceTag/kubernetes.io/cluster/<name> = 'owned' for each cluster."
         ),
         remediation_steps=(
-            "For each name in `kubernetesClusterNames`, add `SelectionConditionStringNotLikeArgs(key="
-            "'aws:ResourceTag/kubernetes.io/cluster/<name>', value='*')` to the EBS selection."
+            "For each name in the policy's `kubernetesClusters` (the stack's `kubernetesClusters`), add "
+            "`SelectionConditionStringNotEqualArgs(key='aws:ResourceTag/kubernetes.io/cluster/<name>', "
+            "value='owned')` to the EBS selection's `string_not_equals` conditions. Configure each stack's "
+            "policy group with that stack's clusters."
         ),
         enforcement=EnforcementLevel.MANDATORY,
-        severity=Severity.MEDIUM,
-        config_keys=("kubernetesClusterNames", "kubernetesClusterTagKeyTemplate"),
+        severity=Severity.HIGH,
+        config_keys=("kubernetesClusters", "kubernetesClusterTagKeyTemplate"),
         tokens=tokens.SELECTIONS,
         related_tokens={},
         concept=_SELECTION,

@@ -130,3 +130,80 @@ def test_policy_violation_exits_1_naming_the_rule(tmp_path: Path) -> None:
     assert COMPLETION_RULE in done.stderr
     assert f"MANDATORY  {COMPLETION_RULE}  backup:Plan 'ebs-full-plan'" in done.stdout
     assert "set completion_window=360" in done.stdout
+
+
+PROD_POLICY_CONFIG = REPO / "examples" / "policy-config.prod.json"
+
+
+def write_policy_config(tmp_path: Path, **changes: dict[str, Any]) -> Path:
+    config = json.loads(PROD_POLICY_CONFIG.read_text())
+    for policy, settings in changes.items():
+        config[policy.replace("_", "-")].update(settings)
+    path = tmp_path / "policy-config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_policy_config_matching_the_stack_passes(tmp_path: Path) -> None:
+    """The stack's 480-minute window fails the default pack (above) and passes a pack configured for 480."""
+    stack = write_stack(tmp_path, windows={"startMinutes": 60, "completionMinutes": 480})
+    config = write_policy_config(tmp_path, aws_backup_plan_completion_window={"completionWindowMinutes": 480})
+    done = drplan("prod", "--stack-file", str(stack), "--policy-config", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["policy"]["ran"] is True
+    assert document["policy"]["mandatory"] == []
+
+
+def test_stack_lacking_a_configured_cluster_exits_1(tmp_path: Path) -> None:
+    """prod's pack config lists platform-prod-2; a stack that dropped it no longer excludes its volumes."""
+    stack = write_stack(tmp_path, kubernetesClusters=["platform-prod-1"])
+    done = drplan("prod", "--stack-file", str(stack), "--policy-config", str(PROD_POLICY_CONFIG))
+    assert done.returncode == 1, done.stderr
+    assert "aws-backup-selection-kubernetes-volumes" in done.stderr
+    assert "Kubernetes cluster 'platform-prod-2'" in done.stdout
+    assert "platform-prod-1'" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"aws-backup-plan-completion-window": {', "not valid JSON: Expecting property name"),
+        (
+            '{"aws-backup-plan-completion-windows": "mandatory"}',
+            "aws-backup-plan-completion-windows: not a policy of this pack "
+            "(did you mean 'aws-backup-plan-completion-window'?)",
+        ),
+        (
+            '{"aws-backup-plan-completion-window": {"completionWindowMinutes": "480"}}',
+            "aws-backup-plan-completion-window.completionWindowMinutes = \"480\": '480' is not of type 'integer'",
+        ),
+        (
+            '{"aws-backup-selection-kubernetes-volumes": {"kubernetesClusterNames": ["a"]}}',
+            'aws-backup-selection-kubernetes-volumes.kubernetesClusterNames = ["a"]: not a setting of this '
+            "policy; its settings are exemptions, kubernetesClusterTagKeyTemplate, kubernetesClusters",
+        ),
+        ('{"all": "strict"}', 'all = "strict": an enforcement level is one of advisory, mandatory'),
+    ],
+    ids=["invalid-json", "unknown-policy", "wrong-type", "unknown-setting", "bad-level"],
+)
+def test_bad_policy_config_exits_2_naming_flag_file_and_problem(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "pack.json"
+    path.write_text(content)
+    done = drplan("prod", "--policy-config", str(path), "--json")
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"--policy-config {path}: {problem}")
+    assert "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["exit"]["reason"] == "invalid-policy-config"
+
+
+def test_missing_policy_config_and_no_policy_conflict(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.json"
+    done = drplan("prod", "--policy-config", str(missing))
+    assert (done.returncode, done.stderr.strip()) == (2, f"--policy-config {missing}: file not found")
+    done = drplan("prod", "--no-policy", "--policy-config", str(PROD_POLICY_CONFIG))
+    assert done.returncode == 2
+    assert "--policy-config configures the policy pack, which --no-policy skips" in done.stderr

@@ -6,7 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from drplan.graph import RegisteredResource
 from drplan.policy_client import PolicyPackClient
+from drplan.policy_config import PolicyConfigError
 from tests.policies import fixtures as fx
 from tests.policies.harness import all_violations, only
 
@@ -114,20 +116,76 @@ def test_enforcement_level_override(client: PolicyPackClient, level: str, expect
     assert [v.enforcement_level for v in all_violations(client, fx.graph(key))] == expected
 
 
+def test_all_sets_every_level_and_a_policys_entry_wins(client: PolicyPackClient) -> None:
+    client.configure({"all": "advisory", "aws-kms-key-rotation": "mandatory"})
+    key = fx.mutate(fx.ORIGIN_KEY, ("enableKeyRotation",), False)
+    unprotected = replace(fx.ORIGIN_VAULT, protect=False)
+    levels = {v.policy_name: v.enforcement_level for v in all_violations(client, fx.graph(key, unprotected))}
+    assert levels == {"aws-kms-key-rotation": "mandatory", "aws-backup-deletion-protection": "advisory"}
+
+
 def test_kubernetes_clusters_from_config(client: PolicyPackClient) -> None:
-    client.configure({"aws-backup-selection-kubernetes-volumes": {"kubernetesClusterNames": ["prod-eks"]}})
+    assert all_violations(client, fx.graph()) == []  # no clusters configured: nothing to exclude
+    client.configure({"aws-backup-selection-kubernetes-volumes": {"kubernetesClusters": ["prod-eks"]}})
     violation = only(all_violations(client, fx.graph()), "aws-backup-selection-kubernetes-volumes")
     assert violation.urn == fx.SELECTION.urn
-    assert "'prod-eks'" in violation.message
-    assert "aws:ResourceTag/kubernetes.io/cluster/prod-eks" in violation.message
+    assert violation.enforcement_level == "mandatory"
+    assert "Kubernetes cluster 'prod-eks'" in violation.message
+    assert (
+        "SelectionConditionStringNotEqualArgs(key='aws:ResourceTag/kubernetes.io/cluster/prod-eks', value='owned')"
+        in (violation.message)
+    )
+    key = "aws:ResourceTag/kubernetes.io/cluster/prod-eks"
+    not_equals = fx.SELECTION.inputs["conditions"][0]["stringNotEquals"]
     excluded = fx.mutate(
-        fx.SELECTION,
-        ("conditions", 0, "stringNotLikes"),
-        [{"key": "aws:ResourceTag/kubernetes.io/cluster/prod-eks", "value": "*"}],
+        fx.SELECTION, ("conditions", 0, "stringNotEquals"), [*not_equals, {"key": key, "value": "owned"}]
     )
     assert all_violations(client, fx.graph(excluded)) == []
     s3_selection = fx.mutate(fx.SELECTION, ("resources",), ["arn:aws:s3:::*"])
     assert all_violations(client, fx.graph(s3_selection)) == []
+
+
+@pytest.mark.parametrize(
+    ("operator", "value"),
+    [("stringNotLikes", "*"), ("stringNotEquals", "shared"), ("stringEquals", "owned")],
+    ids=["not-like-any", "not-equals-shared", "equals-owned"],
+)
+def test_kubernetes_exclusion_must_be_not_equals_owned(
+    client: PolicyPackClient, operator: str, value: str
+) -> None:
+    """Only the form the program builds counts: StringNotEquals <cluster key> = 'owned'."""
+    client.configure({"aws-backup-selection-kubernetes-volumes": {"kubernetesClusters": ["prod-eks"]}})
+    key = "aws:ResourceTag/kubernetes.io/cluster/prod-eks"
+    existing = fx.SELECTION.inputs["conditions"][0].get(operator, [])
+    other = fx.mutate(fx.SELECTION, ("conditions", 0, operator), [*existing, {"key": key, "value": value}])
+    violation = only(all_violations(client, fx.graph(other)), "aws-backup-selection-kubernetes-volumes")
+    assert f"(found {operator} {value!r} on that key)" in violation.message
+    assert f"StringNotEquals {key} = 'owned'" in violation.message
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        fx.mutate(fx.SELECTION, ("resources",), ["*"]),
+        fx.mutate(fx.SELECTION, ("resources",), ["arn:aws:ec2:*:*:*"]),
+        fx.mutate(
+            fx.mutate(fx.SELECTION, ("resources",), []),
+            ("selectionTags",),
+            [{"type": "STRINGEQUALS", "key": "backup", "value": "daily"}],
+        ),
+    ],
+    ids=["star", "all-ec2", "selection-tags"],
+)
+def test_kubernetes_exclusion_applies_to_every_selection_reaching_ebs(
+    client: PolicyPackClient, selection: RegisteredResource
+) -> None:
+    client.configure({"aws-backup-selection-kubernetes-volumes": {"kubernetesClusters": ["prod-eks"]}})
+    violations = all_violations(client, fx.graph(selection))
+    assert [v.urn for v in violations if v.policy_name == "aws-backup-selection-kubernetes-volumes"] == [
+        selection.urn
+    ]
+    ebs_elsewhere = fx.mutate(selection, ("notResources",), ["arn:aws:ec2:*:*:volume/*"])
+    assert not [v for v in all_violations(client, fx.graph(ebs_elsewhere)) if "kubernetes" in v.policy_name]
 
 
 def test_allowed_copy_source_accounts(client: PolicyPackClient) -> None:
@@ -143,7 +201,7 @@ def test_allowed_copy_source_accounts(client: PolicyPackClient) -> None:
 
 
 def test_configure_rejects_unknown_policy(client: PolicyPackClient) -> None:
-    with pytest.raises(ValueError, match="unknown policies"):
+    with pytest.raises(PolicyConfigError, match="no-such-policy: not a policy of this pack"):
         client.configure({"no-such-policy": "mandatory"})
 
 
