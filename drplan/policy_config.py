@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 if TYPE_CHECKING:
     from drplan.policy_client import PolicyInfo
 
@@ -130,6 +128,8 @@ def _schema_problems(
     ]
     # The schema went through a protobuf Struct, which has only floats: show 60, not 60.0.
     schema = {"type": "object", "properties": _integral(declared), "required": list(policy.required_config)}
+    import jsonschema  # here, not at the top: only given settings need it, and it costs a tenth of a plan
+
     validator = jsonschema.Draft7Validator(schema)
     for error in sorted(validator.iter_errors(dict(properties)), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path)
@@ -170,7 +170,9 @@ def reconcile(policies: Iterable[PolicyInfo], config: Mapping[str, Any]) -> dict
             continue
         defaults = {k: s["default"] for k, s in policy.config_schema.items() if "default" in s}
         properties = {**defaults, **given}
-        problems.extend(_schema_problems(policy, given, properties))
+        if given or policy.required_config:
+            # Only settings someone gave can break the schema: the pack's own defaults satisfy it.
+            problems.extend(_schema_problems(policy, given, properties))
         result[policy.name] = Reconciled(level, properties)
     if problems:
         raise PolicyConfigError("\n".join(problems))
