@@ -9,29 +9,22 @@ Lambda: ``dr_runtime.bridges.memorydb.handler``. Command: ``python -m dr_runtime
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from dr_runtime.aws import client
-from dr_runtime.bridges.common import (
-    ConfigError,
-    bucket_problem,
-    cli_main,
-    configure_lambda_logging,
-    error_text,
-    log_event,
-    required,
-    setting,
-)
-from dr_runtime.report import RunSummary
+from dr_runtime.aws import ClientFactory, client, client_factory
+from dr_runtime.bridges.common import bucket_problem
+from dr_runtime.commands import Parser, run_command, run_handler
+from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError, item_reason, run_reason
+from dr_runtime.report import RunSummary, log_event
+from dr_runtime.settings import Setting, publish_metrics, region, required, text, whole_number
 
 JOB = "memorydb-snapshot-bridge"
 DEFAULT_EXPORT_PREFIX = "dr-export"
@@ -40,6 +33,16 @@ DEFAULT_EXPORT_PREFIX = "dr-export"
 DEFAULT_LOOKBACK_DAYS = 2
 _EXPORT_FILE = re.compile(r"^(?P<name>.+)-\d{4}\.rdb$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
+
+BUCKET = Setting("--bucket", "DR_MEMORYDB_BUCKET", "bridge bucket (required)")
+LOOKBACK_DAYS = Setting(
+    "--lookback-days",
+    "DR_MEMORYDB_LOOKBACK_DAYS",
+    f"days before today whose snapshots are exported (0-{DEFAULT_LOOKBACK_DAYS}, default {DEFAULT_LOOKBACK_DAYS})",
+)
+EXPORT_PREFIX = Setting(
+    "--export-prefix", "DR_MEMORYDB_EXPORT_PREFIX", f"export name prefix (default {DEFAULT_EXPORT_PREFIX})"
+)
 
 
 @dataclass(frozen=True)
@@ -50,52 +53,32 @@ class MemoryDbBridgeConfig:
     export_prefix: str = DEFAULT_EXPORT_PREFIX
 
     def __post_init__(self) -> None:
-        required(self.bucket, "bucket")
-        required(self.region, "region")
+        if not self.bucket:
+            raise ConfigError(f"{BUCKET.label} is required")
+        if not self.region:
+            raise ConfigError(NO_REGION)
         if not re.fullmatch(r"[A-Za-z0-9._-]+", self.bucket):
             # CopySnapshot's TargetBucket pattern.
-            raise ConfigError(f"bucket must match ^[A-Za-z0-9._-]+$, got {self.bucket!r}")
+            raise ConfigError(f"{BUCKET.label} = {self.bucket!r}: must match ^[A-Za-z0-9._-]+$")
         if not 0 <= self.lookback_days <= DEFAULT_LOOKBACK_DAYS:
             raise ConfigError(
-                f"lookback_days must be between 0 and {DEFAULT_LOOKBACK_DAYS} (the bucket expiration), "
-                f"got {self.lookback_days}"
+                f"{LOOKBACK_DAYS.label} = {self.lookback_days}: must be between 0 and {DEFAULT_LOOKBACK_DAYS} "
+                "(the bucket expiration)"
             )
         if not re.fullmatch(r"[a-z][a-z0-9-]*", self.export_prefix):
             raise ConfigError(
-                f"export_prefix must be lowercase letters, digits or '-', got {self.export_prefix!r}"
+                f"{EXPORT_PREFIX.label} = {self.export_prefix!r}: must be lowercase letters, digits or '-', "
+                "starting with a letter"
             )
 
     @classmethod
-    def from_settings(
-        cls, environ: Mapping[str, str], args: argparse.Namespace | None = None
-    ) -> MemoryDbBridgeConfig:
-        def flag(name: str) -> Any:
-            return getattr(args, name, None) if args is not None else None
-
-        lookback = setting(
-            None if flag("lookback_days") is None else str(flag("lookback_days")),
-            environ,
-            "DR_MEMORYDB_LOOKBACK_DAYS",
-            default=str(DEFAULT_LOOKBACK_DAYS),
-        )
-        try:
-            lookback_days = int(lookback or DEFAULT_LOOKBACK_DAYS)
-        except ValueError as exc:
-            raise ConfigError(f"lookback days must be an integer, got {lookback!r}") from exc
+    def from_settings(cls, environ: Mapping[str, str], args: Any = None) -> MemoryDbBridgeConfig:
+        """From the environment (the handler) or flags over the environment (the command)."""
         return cls(
-            bucket=required(
-                setting(flag("bucket"), environ, "DR_MEMORYDB_BUCKET"),
-                "bucket (--bucket / DR_MEMORYDB_BUCKET)",
-            ),
-            region=required(
-                setting(flag("region"), environ, "AWS_REGION", "AWS_DEFAULT_REGION"),
-                "region (--region / AWS_REGION)",
-            ),
-            lookback_days=lookback_days,
-            export_prefix=setting(
-                flag("export_prefix"), environ, "DR_MEMORYDB_EXPORT_PREFIX", default=DEFAULT_EXPORT_PREFIX
-            )
-            or DEFAULT_EXPORT_PREFIX,
+            bucket=required(BUCKET, environ, args),
+            region=region(environ, args, profile=args is not None),
+            lookback_days=whole_number(LOOKBACK_DAYS, environ, args, DEFAULT_LOOKBACK_DAYS),
+            export_prefix=text(EXPORT_PREFIX, environ, args, DEFAULT_EXPORT_PREFIX),
         )
 
 
@@ -186,7 +169,7 @@ def _export_cluster(
             if exc.response.get("Error", {}).get("Code") == "SnapshotAlreadyExistsFault":
                 summary.skipped[item] = f"export {target} is still running"
                 continue
-            summary.failed[item] = error_text(exc)
+            summary.failed[item] = item_reason(exc)
             log_event("export-failed", job=JOB, cluster=name, snapshot=source, error=summary.failed[item])
             continue
         exported.add(target)
@@ -227,50 +210,56 @@ def run(
         exported = exported_names(s3, config.bucket, config.export_prefix)
         clusters = list(_paginate(memorydb, "describe_clusters", "Clusters"))
     except Exception as exc:
-        summary.failed["discovery"] = error_text(exc)
+        summary.failed["discovery"] = run_reason(exc)
         return summary.finish(metrics)
     for cluster in clusters:
         name = cluster.get("Name", "?")
         try:
             _export_cluster(memorydb, cluster, config, today, exported, summary)
-        except Exception as exc:  # one cluster never stops the others
-            summary.failed[name] = error_text(exc)
+        except Exception as exc:  # one cluster never stops the others (unless no call can succeed)
+            summary.failed[name] = item_reason(exc)
             log_event("cluster-failed", job=JOB, cluster=name, error=summary.failed[name])
     return summary.finish(metrics)
 
 
 def handler(_event: Mapping[str, Any] | None, _context: Any) -> dict[str, Any]:
     """Lambda entry point. The scheduled event carries nothing: settings come from the environment."""
-    configure_lambda_logging()
-    return run(MemoryDbBridgeConfig.from_settings(os.environ))
+
+    def scheduled_run() -> dict[str, Any]:
+        config = MemoryDbBridgeConfig.from_settings(os.environ)
+        return run(config, publish_metrics=publish_metrics(os.environ))
+
+    return run_handler(JOB, scheduled_run)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+def parser() -> Parser:
+    command = Parser(
         prog="python -m dr_runtime.bridges.memorydb",
         description="Export recent snapshots of every MemoryDB cluster in the account and region to S3.",
     )
-    parser.add_argument("--bucket", help="bridge bucket (env DR_MEMORYDB_BUCKET)")
-    parser.add_argument("--region", help="AWS region (env AWS_REGION)")
-    parser.add_argument(
-        "--lookback-days",
-        type=int,
-        help=f"days to look back (env DR_MEMORYDB_LOOKBACK_DAYS, default {DEFAULT_LOOKBACK_DAYS})",
-    )
-    parser.add_argument(
-        "--export-prefix",
-        help=f"export name prefix (env DR_MEMORYDB_EXPORT_PREFIX, default {DEFAULT_EXPORT_PREFIX})",
-    )
-    parser.add_argument("--no-metrics", action="store_true", help="do not publish CloudWatch metrics")
-    return parser.parse_args(list(argv))
+    for setting in (BUCKET, LOOKBACK_DAYS, EXPORT_PREFIX):
+        setting.add_to(command)
+    return command
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    def job(args: argparse.Namespace) -> Callable[[], object]:
+def main(argv: Sequence[str] | None = None, clients: ClientFactory | None = None) -> int:
+    """Command entry point; the exit codes are those of ``dr_runtime.errors``."""
+
+    def command() -> int:
+        args = parser().parse_args(argv)
         config = MemoryDbBridgeConfig.from_settings(os.environ, args)
-        return lambda: run(config, publish_metrics=not args.no_metrics)
+        made = clients or client_factory(config.region)
+        metrics = publish_metrics(os.environ, args)
+        run(
+            config,
+            memorydb=made("memorydb"),
+            s3=made("s3"),
+            cloudwatch=made("cloudwatch") if metrics else None,
+            publish_metrics=metrics,
+        )
+        return EXIT_OK
 
-    return cli_main(argv, parse_args, job)
+    return run_command(JOB, command)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ Lambda: ``dr_runtime.bridges.opensearch.handler``. Command: ``python -m dr_runti
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import json
 import os
@@ -25,19 +24,14 @@ from typing import Any
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.exceptions import NoCredentialsError
 
-from dr_runtime.aws import client
-from dr_runtime.bridges.common import (
-    ConfigError,
-    bucket_problem,
-    cli_main,
-    configure_lambda_logging,
-    error_text,
-    log_event,
-    required,
-    setting,
-)
-from dr_runtime.report import RunSummary
+from dr_runtime.aws import ClientFactory, client, client_factory
+from dr_runtime.bridges.common import bucket_problem
+from dr_runtime.commands import Parser, run_command, run_handler
+from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError, item_reason, run_reason
+from dr_runtime.report import RunSummary, log_event
+from dr_runtime.settings import Setting, publish_metrics, region, required, text
 
 JOB = "opensearch-snapshot-bridge"
 DEFAULT_REPOSITORY = "dr-backup"
@@ -50,6 +44,21 @@ GOOD_STATES = frozenset({"SUCCESS", "IN_PROGRESS"})
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 SNAPSHOT_BODY: dict[str, Any] = {"indices": "*", "ignore_unavailable": True, "include_global_state": True}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+BUCKET = Setting("--bucket", "DR_OPENSEARCH_BUCKET", "bridge bucket (required)")
+ROLE_ARN = Setting(
+    "--role-arn",
+    "DR_OPENSEARCH_SNAPSHOT_ROLE_ARN",
+    "IAM role OpenSearch assumes to write snapshots (required)",
+)
+REPOSITORY = Setting(
+    "--repository", "DR_OPENSEARCH_REPOSITORY", f"snapshot repository name (default {DEFAULT_REPOSITORY})"
+)
+SNAPSHOT_PREFIX = Setting(
+    "--snapshot-prefix",
+    "DR_OPENSEARCH_SNAPSHOT_PREFIX",
+    f"snapshot name prefix (default {DEFAULT_SNAPSHOT_PREFIX})",
+)
 
 
 class DomainRequestError(RuntimeError):
@@ -70,51 +79,34 @@ class OpenSearchBridgeConfig:
     snapshot_prefix: str = DEFAULT_SNAPSHOT_PREFIX
 
     def __post_init__(self) -> None:
-        required(self.bucket, "bucket")
-        required(self.region, "region")
+        if not self.bucket:
+            raise ConfigError(f"{BUCKET.label} is required")
+        if not self.region:
+            raise ConfigError(NO_REGION)
         if not self.role_arn.startswith("arn:") or ":role/" not in self.role_arn:
-            raise ConfigError(f"role_arn must be an IAM role ARN, got {self.role_arn!r}")
+            raise ConfigError(
+                f"{ROLE_ARN.label} = {self.role_arn!r}: must be an IAM role ARN, arn:aws:iam::<account>:role/<name>"
+            )
         if not _NAME.match(self.repository) or self.repository.startswith("cs-"):
             # OpenSearch Service reserves the cs- prefix for its own repositories.
             raise ConfigError(
-                f"repository must be lowercase and must not start with 'cs-': {self.repository!r}"
+                f"{REPOSITORY.label} = {self.repository!r}: must be lowercase (a-z, 0-9, '.', '_', '-') "
+                "and must not start with 'cs-'"
             )
         if not _NAME.match(self.snapshot_prefix):
             raise ConfigError(
-                f"snapshot_prefix must be lowercase (a-z, 0-9, '.', '_', '-'), got {self.snapshot_prefix!r}"
+                f"{SNAPSHOT_PREFIX.label} = {self.snapshot_prefix!r}: must be lowercase (a-z, 0-9, '.', '_', '-')"
             )
 
     @classmethod
-    def from_settings(
-        cls, environ: Mapping[str, str], args: argparse.Namespace | None = None
-    ) -> OpenSearchBridgeConfig:
-        def flag(name: str) -> str | None:
-            return getattr(args, name, None) if args is not None else None
-
+    def from_settings(cls, environ: Mapping[str, str], args: Any = None) -> OpenSearchBridgeConfig:
+        """From the environment (the handler) or flags over the environment (the command)."""
         return cls(
-            bucket=required(
-                setting(flag("bucket"), environ, "DR_OPENSEARCH_BUCKET"),
-                "bucket (--bucket / DR_OPENSEARCH_BUCKET)",
-            ),
-            region=required(
-                setting(flag("region"), environ, "AWS_REGION", "AWS_DEFAULT_REGION"),
-                "region (--region / AWS_REGION)",
-            ),
-            role_arn=required(
-                setting(flag("role_arn"), environ, "DR_OPENSEARCH_SNAPSHOT_ROLE_ARN"),
-                "snapshot role ARN (--role-arn / DR_OPENSEARCH_SNAPSHOT_ROLE_ARN)",
-            ),
-            repository=setting(
-                flag("repository"), environ, "DR_OPENSEARCH_REPOSITORY", default=DEFAULT_REPOSITORY
-            )
-            or DEFAULT_REPOSITORY,
-            snapshot_prefix=setting(
-                flag("snapshot_prefix"),
-                environ,
-                "DR_OPENSEARCH_SNAPSHOT_PREFIX",
-                default=DEFAULT_SNAPSHOT_PREFIX,
-            )
-            or DEFAULT_SNAPSHOT_PREFIX,
+            bucket=required(BUCKET, environ, args),
+            region=region(environ, args, profile=args is not None),
+            role_arn=required(ROLE_ARN, environ, args),
+            repository=text(REPOSITORY, environ, args, DEFAULT_REPOSITORY),
+            snapshot_prefix=text(SNAPSHOT_PREFIX, environ, args, DEFAULT_SNAPSHOT_PREFIX),
         )
 
 
@@ -174,7 +166,7 @@ class SignedDomainClient:
         def frozen() -> Any:
             credentials = session.get_credentials()
             if credentials is None:
-                raise ConfigError("no AWS credentials found to sign OpenSearch requests")
+                raise NoCredentialsError()
             # Frozen per request so refreshed (assumed-role) credentials are picked up.
             return credentials.get_frozen_credentials()
 
@@ -301,8 +293,8 @@ def _process(
     name = status.get("DomainName", "?")
     try:
         _snapshot_domain(domain_client, status, config, day, summary)
-    except Exception as exc:  # one domain never stops the others
-        summary.failed[name] = error_text(exc)
+    except Exception as exc:  # one domain never stops the others (unless no call can succeed)
+        summary.failed[name] = item_reason(exc)
         log_event("domain-failed", job=JOB, domain=name, error=summary.failed[name])
     else:
         if name in summary.skipped:
@@ -341,14 +333,14 @@ def run(
     try:
         names = list_domain_names(opensearch)
     except Exception as exc:
-        summary.failed["discovery"] = error_text(exc)
+        summary.failed["discovery"] = run_reason(exc)
         return summary.finish(metrics)
     for batch in _batches(names, DESCRIBE_BATCH):
         try:
             statuses = opensearch.describe_domains(DomainNames=batch)["DomainStatusList"]
         except Exception as exc:  # a failed page fails its five domains, not the run
             for name in batch:
-                summary.failed[name] = f"describe failed: {error_text(exc)}"
+                summary.failed[name] = f"describe failed: {item_reason(exc)}"
             continue
         for status in statuses:
             _process(domain_client, status, config, day, summary)
@@ -357,37 +349,42 @@ def run(
 
 def handler(_event: Mapping[str, Any] | None, _context: Any) -> dict[str, Any]:
     """Lambda entry point. The scheduled event carries nothing: settings come from the environment."""
-    configure_lambda_logging()
-    return run(OpenSearchBridgeConfig.from_settings(os.environ))
+
+    def scheduled_run() -> dict[str, Any]:
+        config = OpenSearchBridgeConfig.from_settings(os.environ)
+        return run(config, publish_metrics=publish_metrics(os.environ))
+
+    return run_handler(JOB, scheduled_run)
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+def parser() -> Parser:
+    command = Parser(
         prog="python -m dr_runtime.bridges.opensearch",
         description="Snapshot every OpenSearch domain of the account and region into the bridge bucket.",
     )
-    parser.add_argument("--bucket", help="bridge bucket (env DR_OPENSEARCH_BUCKET)")
-    parser.add_argument("--region", help="AWS region (env AWS_REGION)")
-    parser.add_argument(
-        "--role-arn", help="snapshot role OpenSearch assumes (env DR_OPENSEARCH_SNAPSHOT_ROLE_ARN)"
-    )
-    parser.add_argument(
-        "--repository", help=f"repository name (env DR_OPENSEARCH_REPOSITORY, default {DEFAULT_REPOSITORY})"
-    )
-    parser.add_argument(
-        "--snapshot-prefix",
-        help=f"snapshot name prefix (env DR_OPENSEARCH_SNAPSHOT_PREFIX, default {DEFAULT_SNAPSHOT_PREFIX})",
-    )
-    parser.add_argument("--no-metrics", action="store_true", help="do not publish CloudWatch metrics")
-    return parser.parse_args(list(argv))
+    for setting in (BUCKET, ROLE_ARN, REPOSITORY, SNAPSHOT_PREFIX):
+        setting.add_to(command)
+    return command
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    def job(args: argparse.Namespace) -> Callable[[], object]:
+def main(argv: Sequence[str] | None = None, clients: ClientFactory | None = None) -> int:
+    """Command entry point; the exit codes are those of ``dr_runtime.errors``."""
+
+    def command() -> int:
+        args = parser().parse_args(argv)
         config = OpenSearchBridgeConfig.from_settings(os.environ, args)
-        return lambda: run(config, publish_metrics=not args.no_metrics)
+        made = clients or client_factory(config.region)
+        metrics = publish_metrics(os.environ, args)
+        run(
+            config,
+            opensearch=made("opensearch"),
+            s3=made("s3"),
+            cloudwatch=made("cloudwatch") if metrics else None,
+            publish_metrics=metrics,
+        )
+        return EXIT_OK
 
-    return cli_main(argv, parse_args, job)
+    return run_command(JOB, command)
 
 
 if __name__ == "__main__":

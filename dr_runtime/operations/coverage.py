@@ -7,33 +7,50 @@ namespace unless told not to.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dr_runtime.aws import ClientFactory, client_factory
+from dr_runtime.commands import Parser, run_command, run_handler
+from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError
 from dr_runtime.operations import inventory as inv
-from dr_runtime.operations.selection import Decision, SelectionConfig, decide
-from dr_runtime.operations.settings import (
-    ClientFactory,
-    ConfigError,
-    client_factory,
-    configure_logging,
-    env_bool,
-    env_int,
-    env_list,
-    env_str,
-    scheduled_time,
+from dr_runtime.operations.selection import (
+    CROSS_REGION_OPT_OUT_TAG_SETTING,
+    KUBERNETES_CLUSTERS_SETTING,
+    OPT_OUT_TAG_SETTING,
+    OPT_OUT_VALUE_SETTING,
+    Decision,
+    SelectionConfig,
+    decide,
 )
-from dr_runtime.report import LOG, METRIC_NAMESPACE, JobFailedError, RunSummary
+from dr_runtime.report import LOG, RunSummary
+from dr_runtime.settings import (
+    Setting,
+    names,
+    optional,
+    publish_metrics,
+    region,
+    scheduled_time,
+    text,
+    whole_number,
+)
 
 JOB_NAME = "coverage"
-# PutMetricData accepts more today; 20 per call is the long-standing limit and costs one extra call.
-METRICS_PER_CALL = 20
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+TYPES = Setting(
+    "--types", "DR_COVERAGE_TYPES", f"comma-separated subset of {','.join(inv.ALL_TYPES)} (default all)"
+)
+RECENT_HOURS = Setting(
+    "--recent-hours", "DR_COVERAGE_RECENT_HOURS", "age in hours of a recent recovery point (default 26)"
+)
+ACCOUNT_ID = Setting("--account-id", "DR_ACCOUNT_ID", "account ID in the ARNs built (default: from STS)")
 
 
 @dataclass(frozen=True)
@@ -47,32 +64,36 @@ class CoverageConfig:
 
     def __post_init__(self) -> None:
         if not self.region:
-            raise ConfigError("region (AWS_REGION or --region) is required")
+            raise ConfigError(NO_REGION)
         unknown = sorted(set(self.types) - set(inv.ALL_TYPES))
-        if unknown:
-            raise ConfigError(f"types: unknown {', '.join(unknown)}; known: {', '.join(inv.ALL_TYPES)}")
-        if not self.types:
-            raise ConfigError("types must name at least one resource type")
+        if unknown or not self.types:
+            raise ConfigError(
+                f"{TYPES.label} = {','.join(self.types)!r}: allowed types are {', '.join(inv.ALL_TYPES)} "
+                "(at least one)"
+            )
         if self.recent_hours < 1:
-            raise ConfigError(f"recent_hours must be at least 1, got {self.recent_hours}")
+            raise ConfigError(f"{RECENT_HOURS.label} = {self.recent_hours}: must be at least 1")
+        if self.account_id is not None and not _ACCOUNT_ID.match(self.account_id):
+            raise ConfigError(f"{ACCOUNT_ID.label} = {self.account_id!r}: must be 12 digits")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> CoverageConfig:
+    def from_settings(cls, env: Mapping[str, str], args: Any = None) -> CoverageConfig:
+        """From the environment (the handler) or flags over the environment (the command)."""
         return cls(
-            region=env_str(env, "AWS_REGION") or env_str(env, "AWS_DEFAULT_REGION") or "",
-            types=env_list(env, "DR_COVERAGE_TYPES", inv.ALL_TYPES),
-            recent_hours=env_int(env, "DR_COVERAGE_RECENT_HOURS", 26),
+            # The command also finds the region of the AWS profile, as the AWS CLI does.
+            region=region(env, args, profile=args is not None),
+            types=names(TYPES, env, args, inv.ALL_TYPES),
+            recent_hours=whole_number(RECENT_HOURS, env, args, 26),
             selection=SelectionConfig(
-                opt_out_tag=env_str(env, "DR_OPT_OUT_TAG", SelectionConfig.opt_out_tag) or "",
-                cross_region_opt_out_tag=env_str(
-                    env, "DR_CROSS_REGION_OPT_OUT_TAG", SelectionConfig.cross_region_opt_out_tag
-                )
-                or "",
-                kubernetes_clusters=env_list(env, "DR_KUBERNETES_CLUSTERS"),
-                opt_out_value=env_str(env, "DR_OPT_OUT_VALUE", SelectionConfig.opt_out_value) or "",
+                opt_out_tag=text(OPT_OUT_TAG_SETTING, env, args, SelectionConfig.opt_out_tag),
+                cross_region_opt_out_tag=text(
+                    CROSS_REGION_OPT_OUT_TAG_SETTING, env, args, SelectionConfig.cross_region_opt_out_tag
+                ),
+                kubernetes_clusters=names(KUBERNETES_CLUSTERS_SETTING, env, args),
+                opt_out_value=text(OPT_OUT_VALUE_SETTING, env, args, SelectionConfig.opt_out_value),
             ),
-            account_id=env_str(env, "DR_ACCOUNT_ID"),
-            publish_metrics=env_bool(env, "DR_PUBLISH_METRICS", True),
+            account_id=optional(ACCOUNT_ID, env, args),
+            publish_metrics=publish_metrics(env, args),
         )
 
 
@@ -227,14 +248,6 @@ def metric_data(report: CoverageReport) -> list[dict[str, Any]]:
     return data
 
 
-def publish_metrics(cloudwatch: Any, report: CoverageReport) -> None:
-    data = metric_data(report)
-    for start in range(0, len(data), METRICS_PER_CALL):
-        cloudwatch.put_metric_data(
-            Namespace=METRIC_NAMESPACE, MetricData=data[start : start + METRICS_PER_CALL]
-        )
-
-
 def collect(config: CoverageConfig, clients: ClientFactory, now: datetime) -> CoverageReport:
     # Recovery points first: without them no type can be judged, so fail before the inventory.
     backups = inv.last_backups(clients("backup"))
@@ -243,20 +256,22 @@ def collect(config: CoverageConfig, clients: ClientFactory, now: datetime) -> Co
 
 
 def finish(report: CoverageReport, config: CoverageConfig, clients: ClientFactory) -> dict[str, Any]:
-    """Publish metrics and the run summary; raises ``JobFailedError`` when a type could not be listed."""
+    """Log the run summary, then publish the coverage metrics and the run counts; raises
+    ``JobFailedError`` when a type could not be listed (see ``RunSummary.finish``)."""
     summary = RunSummary(job=JOB_NAME)
     summary.done.extend(report.per_type)
     summary.failed.update(report.failed_types)
     cloudwatch = clients("cloudwatch") if config.publish_metrics else None
-    if cloudwatch is not None:
-        publish_metrics(cloudwatch, report)
-    return summary.finish(cloudwatch)
+    return summary.finish(cloudwatch, metric_data(report))
 
 
 def handler(event: Any, _context: Any) -> dict[str, Any]:
     """Lambda entry point: configured by environment variables; returns the JSON report."""
-    configure_logging()
-    config = CoverageConfig.from_env(os.environ)
+    return run_handler(JOB_NAME, lambda: _scheduled_run(event))
+
+
+def _scheduled_run(event: Any) -> dict[str, Any]:
+    config = CoverageConfig.from_settings(os.environ)
     clients = client_factory(config.region)
     report = collect(config, clients, scheduled_time(event))
     result = report.as_dict()
@@ -265,71 +280,41 @@ def handler(event: Any, _context: Any) -> dict[str, Any]:
     return result
 
 
-def parse_args(argv: Sequence[str] | None, env: Mapping[str, str]) -> tuple[CoverageConfig, bool]:
-    parser = argparse.ArgumentParser(
+def parser() -> Parser:
+    command = Parser(
         prog="python -m dr_runtime.operations.coverage",
         description="Report AWS Backup coverage of the protected resource types in one account and Region.",
     )
-    parser.add_argument("--region", help="Region to inventory (default: AWS_REGION)")
-    parser.add_argument(
-        "--types", help=f"comma-separated subset of {','.join(inv.ALL_TYPES)} (DR_COVERAGE_TYPES)"
-    )
-    parser.add_argument(
-        "--recent-hours", type=int, help="age of a recent recovery point (DR_COVERAGE_RECENT_HOURS, 26)"
-    )
-    parser.add_argument("--opt-out-tag", help="tag key that opts out entirely (DR_OPT_OUT_TAG)")
-    parser.add_argument("--cross-region-opt-out-tag", help="tag key that skips the cross-Region copy")
-    parser.add_argument(
-        "--kubernetes-cluster",
-        action="append",
-        default=None,
-        help="cluster whose owned EBS volumes are excluded; repeat per cluster (DR_KUBERNETES_CLUSTERS)",
-    )
-    parser.add_argument("--account-id", help="account ID for built ARNs (default: from STS)")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--no-metrics", action="store_true", help="do not publish CloudWatch metrics")
-    args = parser.parse_args(argv)
-
-    overrides = dict(env)
-    for key, value in (
-        ("AWS_REGION", args.region),
-        ("DR_COVERAGE_TYPES", args.types),
-        ("DR_COVERAGE_RECENT_HOURS", None if args.recent_hours is None else str(args.recent_hours)),
-        ("DR_OPT_OUT_TAG", args.opt_out_tag),
-        ("DR_CROSS_REGION_OPT_OUT_TAG", args.cross_region_opt_out_tag),
-        (
-            "DR_KUBERNETES_CLUSTERS",
-            None if args.kubernetes_cluster is None else ",".join(args.kubernetes_cluster),
-        ),
-        ("DR_ACCOUNT_ID", args.account_id),
+    for setting in (
+        TYPES,
+        RECENT_HOURS,
+        OPT_OUT_TAG_SETTING,
+        CROSS_REGION_OPT_OUT_TAG_SETTING,
+        OPT_OUT_VALUE_SETTING,
+        ACCOUNT_ID,
     ):
-        if value is not None:
-            overrides[key] = value
-    if args.no_metrics:
-        overrides["DR_PUBLISH_METRICS"] = "false"
-    try:
-        config = CoverageConfig.from_env(overrides)
-    except ConfigError as error:
-        parser.error(str(error))
-    return config, bool(args.json)
+        setting.add_to(command)
+    KUBERNETES_CLUSTERS_SETTING.add_to(command, action="append", default=None)
+    command.add_argument("--json", action="store_true", help="print the report as JSON")
+    return command
 
 
 def main(argv: Sequence[str] | None = None, clients: ClientFactory | None = None) -> int:
-    """Command entry point; exit status 1 when a type could not be listed, 2 on bad settings."""
-    configure_logging()
-    config, as_json = parse_args(argv, os.environ)
+    """Command entry point; the exit codes are those of ``dr_runtime.errors``."""
+    return run_command(JOB_NAME, lambda: _command(argv, clients))
+
+
+def _command(argv: Sequence[str] | None, clients: ClientFactory | None) -> int:
+    args = parser().parse_args(argv)
+    config = CoverageConfig.from_settings(os.environ, args)
     clients = clients or client_factory(config.region)
     report = collect(config, clients, datetime.now(UTC))
-    if as_json:
+    if args.json:
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
     else:
         print(render_table(report))
-    try:
-        finish(report, config, clients)
-    except JobFailedError as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    return 0
+    finish(report, config, clients)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dr_runtime.operations.settings import ClientFactory
+from dr_runtime.aws import ClientFactory
+from dr_runtime.errors import item_reason
 
 S3 = "S3"
 EBS = "EBS"
@@ -86,10 +87,8 @@ def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
 
 
 def _error_text(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        info = error.response.get("Error", {})
-        return f"{info.get('Code', 'Error')}: {info.get('Message', '')}".strip()
-    return str(error)
+    """Why a listing failed; a cause that stops every call (no credentials...) stops the run instead."""
+    return item_reason(error)
 
 
 def collect_inventory(

@@ -11,13 +11,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from dr_runtime.operations.settings import ConfigError
+from dr_runtime.errors import ConfigError
+from dr_runtime.settings import Setting
 
 DEFAULT_OPT_OUT_TAG = "exclude-disaster-recovery-backup"
 DEFAULT_CROSS_REGION_OPT_OUT_TAG = "exclude-cross-region-backup"
 KUBERNETES_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 OPT_OUT_VALUE = "true"
 KUBERNETES_OWNED_VALUE = "owned"
+
+# The settings of a selection, as the coverage job takes them (the stack's optOutTags and
+# kubernetesClusters); errors name them this way.
+OPT_OUT_TAG_SETTING = Setting(
+    "--opt-out-tag",
+    "DR_OPT_OUT_TAG",
+    f"tag key that opts a resource out entirely (default {DEFAULT_OPT_OUT_TAG})",
+)
+CROSS_REGION_OPT_OUT_TAG_SETTING = Setting(
+    "--cross-region-opt-out-tag",
+    "DR_CROSS_REGION_OPT_OUT_TAG",
+    f"tag key that skips the cross-Region copy (default {DEFAULT_CROSS_REGION_OPT_OUT_TAG})",
+)
+OPT_OUT_VALUE_SETTING = Setting(
+    "--opt-out-value",
+    "DR_OPT_OUT_VALUE",
+    f"value both opt-out tags must carry, case-sensitive (the stack's optOutTags.value; default {OPT_OUT_VALUE})",
+)
+KUBERNETES_CLUSTERS_SETTING = Setting(
+    "--kubernetes-cluster",
+    "DR_KUBERNETES_CLUSTERS",
+    "cluster whose owned EBS volumes are excluded; repeat the flag per cluster (variable: comma-separated)",
+)
 
 
 class Decision(StrEnum):
@@ -40,14 +64,20 @@ class SelectionConfig:
     """The value both opt-out tags must carry (the stack's ``optOutTags.value``)."""
 
     def __post_init__(self) -> None:
-        if not self.opt_out_tag:
-            raise ConfigError("opt_out_tag must not be empty")
-        if not self.cross_region_opt_out_tag:
-            raise ConfigError("cross_region_opt_out_tag must not be empty")
+        for setting, value in (
+            (OPT_OUT_TAG_SETTING, self.opt_out_tag),
+            (CROSS_REGION_OPT_OUT_TAG_SETTING, self.cross_region_opt_out_tag),
+            (OPT_OUT_VALUE_SETTING, self.opt_out_value),
+        ):
+            if not value:
+                raise ConfigError(f"{setting.label} must not be empty")
         for name in self.kubernetes_clusters:
             # Selection condition keys take no wildcards, so each cluster needs its exact name.
             if not name or "*" in name or "/" in name:
-                raise ConfigError(f"kubernetes_clusters: {name!r} is not a cluster name")
+                raise ConfigError(
+                    f"{KUBERNETES_CLUSTERS_SETTING.label}: {name!r} is not a cluster name "
+                    "(exact names, no '*' or '/')"
+                )
 
 
 @dataclass(frozen=True)

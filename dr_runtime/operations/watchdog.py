@@ -6,40 +6,49 @@ jobs in RUNNING. CREATED is left out on purpose: a CREATED backup job is still w
 window (it ends EXPIRED, which the failure alerts report) and a CREATED copy job is queued behind
 another job for the same resource, which this watchdog reports already.
 
-Age is measured from ``CreationDate``, the instant the completion window counts from, so an alert at
-the threshold arrives before the job is expired at the completion window.
+Age is measured from the job's ``CreationDate``. AWS documents the completion window two ways: counted
+from the job's start (backup plan rules, which create the jobs watched here) or from the scheduled time
+(``StartBackupJob``); and no job listing says when a job started (``ListBackupJobs`` gives
+``CreationDate``, ``StartBy`` and ``ExpectedCompletionDate``, no start time). A scheduled job exists,
+CREATED, from the scheduled time until it starts, so ``CreationDate`` is the earliest instant either
+reading counts from: a job reaches the threshold before AWS can cancel it under either reading. Copy jobs
+have no completion window; they are flagged by the same age. Sources: ``docs/job-windows.md``.
 
 Each alert is sent once per job: with ``DR_WATCHDOG_LEDGER_TABLE`` set, a conditional put in DynamoDB
 claims the job before publishing (a missed or failed run only delays the alert to the next run);
 without it, a stateless rule alerts a job only in the run whose interval it crossed the threshold in.
+
+A listing that AWS refuses (access denied, throttled after retries, no credentials) stops the run before
+any alert, with one line and exit code 3; other listing errors fail that listing only (exit 1).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dr_runtime.aws import ClientFactory, client_factory
+from dr_runtime.commands import Parser, run_command, run_handler
+from dr_runtime.errors import EXIT_OK, ConfigError, item_reason, run_reason
 from dr_runtime.operations.inventory import pages
-from dr_runtime.operations.settings import (
-    ClientFactory,
-    ConfigError,
-    client_factory,
-    configure_logging,
-    env_bool,
-    env_int,
-    env_list,
-    env_str,
+from dr_runtime.report import RunSummary
+from dr_runtime.settings import (
+    Setting,
+    names,
+    optional,
+    publish_metrics,
+    region,
     scheduled_time,
+    whole_number,
 )
-from dr_runtime.report import LOG, METRIC_NAMESPACE, JobFailedError, RunSummary
 
 JOB_NAME = "watchdog"
 BACKUP = "backup"
@@ -47,7 +56,41 @@ COPY = "copy"
 # Non-terminal states worth watching (see the module docstring for why CREATED is not).
 WATCHABLE_BACKUP_STATES = frozenset({"RUNNING", "PENDING", "ABORTING"})
 WATCHABLE_COPY_STATES = frozenset({"RUNNING"})
+LISTINGS = ("list_backup_jobs:", "list_copy_jobs:")
 SUBJECT_LIMIT = 100  # SNS subject: at most 100 printable ASCII characters.
+
+
+DEFAULT_BACKUP_STATES = ("RUNNING", "PENDING")
+DEFAULT_COPY_STATES = ("RUNNING",)
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
+
+THRESHOLD = Setting(
+    "--threshold-minutes", "DR_WATCHDOG_THRESHOLD_MINUTES", "alert a job this many minutes old (default 330)"
+)
+COMPLETION_WINDOW = Setting(
+    "--completion-window-minutes",
+    "DR_COMPLETION_WINDOW_MINUTES",
+    "the plans' completion window (default 360)",
+)
+INTERVAL = Setting(
+    "--interval-minutes", "DR_WATCHDOG_INTERVAL_MINUTES", "minutes between scheduled runs (default 15)"
+)
+TOPIC = Setting(
+    "--topic-arn", "DR_ALERT_TOPIC_ARN", "SNS topic for the alerts; without one the command lists only"
+)
+LEDGER = Setting("--ledger-table", "DR_WATCHDOG_LEDGER_TABLE", "DynamoDB table of alerted jobs (recommended)")
+BACKUP_STATES = Setting(
+    "--backup-states",
+    "DR_WATCHDOG_BACKUP_STATES",
+    f"comma-separated backup job states to watch (default {','.join(DEFAULT_BACKUP_STATES)}; "
+    f"allowed {','.join(sorted(WATCHABLE_BACKUP_STATES))})",
+)
+COPY_STATES = Setting(
+    "--copy-states",
+    "DR_WATCHDOG_COPY_STATES",
+    f"comma-separated copy job states to watch (default {','.join(DEFAULT_COPY_STATES)})",
+)
 
 
 @dataclass(frozen=True)
@@ -57,45 +100,61 @@ class WatchdogConfig:
     interval_minutes: int = 15
     topic_arn: str | None = None
     ledger_table: str | None = None
-    backup_states: tuple[str, ...] = ("RUNNING", "PENDING")
-    copy_states: tuple[str, ...] = ("RUNNING",)
+    backup_states: tuple[str, ...] = DEFAULT_BACKUP_STATES
+    copy_states: tuple[str, ...] = DEFAULT_COPY_STATES
     publish_metrics: bool = True
 
     def __post_init__(self) -> None:
-        if self.threshold_minutes < 1:
-            raise ConfigError(f"threshold_minutes must be positive, got {self.threshold_minutes}")
-        if self.interval_minutes < 1:
-            raise ConfigError(f"interval_minutes must be positive, got {self.interval_minutes}")
+        for setting, value in (
+            (THRESHOLD, self.threshold_minutes),
+            (COMPLETION_WINDOW, self.completion_window_minutes),
+            (INTERVAL, self.interval_minutes),
+        ):
+            if value < 1:
+                raise ConfigError(f"{setting.label} = {value}: must be at least 1")
         if self.threshold_minutes >= self.completion_window_minutes:
             raise ConfigError(
-                f"threshold_minutes ({self.threshold_minutes}) must be below completion_window_minutes "
-                f"({self.completion_window_minutes}): the job is expired by then"
+                f"{THRESHOLD.label} = {self.threshold_minutes}: must be below {COMPLETION_WINDOW.label} "
+                f"= {self.completion_window_minutes}, when AWS may already have cancelled the job"
             )
         if self.threshold_minutes + self.interval_minutes > self.completion_window_minutes:
             raise ConfigError(
-                f"threshold_minutes ({self.threshold_minutes}) plus interval_minutes "
-                f"({self.interval_minutes}) must not exceed completion_window_minutes "
-                f"({self.completion_window_minutes}): a run must fall between the threshold and the expiry"
+                f"{THRESHOLD.label} = {self.threshold_minutes} plus {INTERVAL.label} = "
+                f"{self.interval_minutes} must not exceed {COMPLETION_WINDOW.label} = "
+                f"{self.completion_window_minutes}: a run must fall between the threshold and the window's end"
             )
-        for field_name, states, allowed in (
-            ("backup_states", self.backup_states, WATCHABLE_BACKUP_STATES),
-            ("copy_states", self.copy_states, WATCHABLE_COPY_STATES),
+        if self.topic_arn is not None and not _TOPIC_ARN.match(self.topic_arn):
+            raise ConfigError(
+                f"{TOPIC.label} = {self.topic_arn!r}: must be an SNS topic ARN, "
+                "arn:aws:sns:<region>:<account>:<topic>"
+            )
+        if self.ledger_table is not None and not _TABLE_NAME.match(self.ledger_table):
+            raise ConfigError(
+                f"{LEDGER.label} = {self.ledger_table!r}: must be a DynamoDB table name "
+                "(3-255 letters, digits, '_', '-', '.')"
+            )
+        for setting, states, allowed in (
+            (BACKUP_STATES, self.backup_states, WATCHABLE_BACKUP_STATES),
+            (COPY_STATES, self.copy_states, WATCHABLE_COPY_STATES),
         ):
             bad = sorted(set(states) - allowed)
-            if bad:
-                raise ConfigError(f"{field_name}: {', '.join(bad)} not in {', '.join(sorted(allowed))}")
+            if bad or not states:
+                raise ConfigError(
+                    f"{setting.label} = {','.join(states)!r}: allowed states are {', '.join(sorted(allowed))}"
+                )
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> WatchdogConfig:
+    def from_settings(cls, env: Mapping[str, str], args: Any = None) -> WatchdogConfig:
+        """From the environment (the handler) or flags over the environment (the command)."""
         return cls(
-            threshold_minutes=env_int(env, "DR_WATCHDOG_THRESHOLD_MINUTES", 330),
-            completion_window_minutes=env_int(env, "DR_COMPLETION_WINDOW_MINUTES", 360),
-            interval_minutes=env_int(env, "DR_WATCHDOG_INTERVAL_MINUTES", 15),
-            topic_arn=env_str(env, "DR_ALERT_TOPIC_ARN"),
-            ledger_table=env_str(env, "DR_WATCHDOG_LEDGER_TABLE"),
-            backup_states=env_list(env, "DR_WATCHDOG_BACKUP_STATES", ("RUNNING", "PENDING")),
-            copy_states=env_list(env, "DR_WATCHDOG_COPY_STATES", ("RUNNING",)),
-            publish_metrics=env_bool(env, "DR_PUBLISH_METRICS", True),
+            threshold_minutes=whole_number(THRESHOLD, env, args, 330),
+            completion_window_minutes=whole_number(COMPLETION_WINDOW, env, args, 360),
+            interval_minutes=whole_number(INTERVAL, env, args, 15),
+            topic_arn=optional(TOPIC, env, args),
+            ledger_table=optional(LEDGER, env, args),
+            backup_states=names(BACKUP_STATES, env, args, DEFAULT_BACKUP_STATES),
+            copy_states=names(COPY_STATES, env, args, DEFAULT_COPY_STATES),
+            publish_metrics=publish_metrics(env, args),
         )
 
 
@@ -116,15 +175,28 @@ class LongRunningJob:
         return f"{minutes // 60}h{minutes % 60:02d}m"
 
     def subject(self) -> str:
-        text = f"AWS Backup {self.kind} job running {self.age_text}: {self.resource_type} {self.job_id}"
-        return text.encode("ascii", "replace").decode()[:SUBJECT_LIMIT]
+        line = (
+            f"AWS Backup {self.kind} job {self.state} {self.age_text} after creation: "
+            f"{self.resource_type} {self.job_id}"
+        )
+        return line.encode("ascii", "replace").decode()[:SUBJECT_LIMIT]
 
     def message(self, config: WatchdogConfig) -> str:
+        if self.kind == BACKUP:
+            window = (
+                f"AWS cancels a backup job not finished within the completion window "
+                f"({config.completion_window_minutes} minutes), counted from its scheduled time or its "
+                "start (AWS documents both)."
+            )
+        else:
+            window = (
+                "Copy jobs have no completion window; while this one runs, later copies of the same "
+                "resource wait."
+            )
         return "\n".join(
             (
-                f"An AWS Backup {self.kind} job has been {self.state} for {self.age_text}, longer than "
-                f"{config.threshold_minutes} minutes; the completion window is "
-                f"{config.completion_window_minutes} minutes.",
+                f"An AWS Backup {self.kind} job created {self.age_text} ago is still {self.state}, past the "
+                f"alert threshold of {config.threshold_minutes} minutes. {window}",
                 "",
                 f"Job ID:    {self.job_id}",
                 f"Job type:  {self.kind}",
@@ -190,8 +262,9 @@ def find_long_running(
     cutoff = now - threshold
     found: dict[str, LongRunningJob] = {}
     failures: dict[str, str] = {}
-    listings = [(f"list_backup_jobs:{s}", _backup_jobs, s) for s in config.backup_states]
-    listings += [(f"list_copy_jobs:{s}", _copy_jobs, s) for s in config.copy_states]
+    backup_listing, copy_listing = LISTINGS
+    listings = [(f"{backup_listing}{s}", _backup_jobs, s) for s in config.backup_states]
+    listings += [(f"{copy_listing}{s}", _copy_jobs, s) for s in config.copy_states]
     for name, lister, state in listings:
         try:
             for job in lister(backup, state, cutoff, now):
@@ -199,7 +272,8 @@ def find_long_running(
                 if job.age >= threshold:
                     found.setdefault(job.job_id, job)
         except (ClientError, BotoCoreError) as error:
-            failures[name] = str(error)
+            # A refused listing (denied, throttled, no credentials) stops the run before any alert.
+            failures[name] = run_reason(error)
     return sorted(found.values(), key=lambda j: (j.created, j.job_id)), failures
 
 
@@ -307,8 +381,8 @@ def run(
     *,
     dry_run: bool = False,
 ) -> tuple[list[LongRunningJob], RunSummary]:
-    """Find long-running jobs, alert the unclaimed ones, publish the metric. Returns the jobs and the
-    unfinished summary (``finish`` it to log, publish and raise on failures)."""
+    """Find long-running jobs and alert the unclaimed ones. Returns the jobs and the unfinished summary
+    (``finish`` them to log, publish the metrics and raise on failures)."""
     jobs, failures = find_long_running(clients("backup"), config, now)
     summary = RunSummary(job=JOB_NAME)
     summary.failed.update(failures)
@@ -323,11 +397,19 @@ def run(
         sns = clients("sns")
         for job in jobs:
             _alert(job, config.topic_arn, config, ledger, sns, summary)
-
-    if config.publish_metrics and not failures:
-        # A failed listing would publish an undercount; missing data is the honest signal.
-        clients("cloudwatch").put_metric_data(Namespace=METRIC_NAMESPACE, MetricData=metric_data(jobs))
     return jobs, summary
+
+
+def finish(
+    jobs: Sequence[LongRunningJob], summary: RunSummary, config: WatchdogConfig, clients: ClientFactory
+) -> dict[str, Any]:
+    """Log the summary, then publish ``LongRunningJobs`` and the run counts (see ``RunSummary.finish``).
+
+    ``LongRunningJobs`` is left out when a listing failed: an undercount would look like "all clear",
+    while missing data trips the silent-watchdog alarm."""
+    listings_failed = any(name.startswith(LISTINGS) for name in summary.failed)
+    cloudwatch = clients("cloudwatch") if config.publish_metrics else None
+    return summary.finish(cloudwatch, [] if listings_failed else metric_data(jobs))
 
 
 def _alert(
@@ -343,7 +425,7 @@ def _alert(
             summary.skipped[job.job_id] = ledger.skip_reason
             return
     except (ClientError, BotoCoreError) as error:
-        summary.failed[job.job_id] = f"claim: {error}"
+        summary.failed[job.job_id] = f"claim: {item_reason(error)}"
         return
     try:
         sns.publish(
@@ -356,77 +438,53 @@ def _alert(
             },
         )
     except (ClientError, BotoCoreError) as error:
-        summary.failed[job.job_id] = f"publish: {error}"
+        summary.failed[job.job_id] = f"publish: {item_reason(error)}"
         try:
             ledger.release(job)
         except (ClientError, BotoCoreError) as release_error:
-            summary.failed[job.job_id] += f"; release: {release_error}"
+            summary.failed[job.job_id] += f"; release: {item_reason(release_error)}"
         return
     summary.done.append(job.job_id)
 
 
 def handler(event: Any, _context: Any) -> dict[str, Any]:
     """Lambda entry point, configured by environment variables. Requires ``DR_ALERT_TOPIC_ARN``."""
-    configure_logging()
-    config = WatchdogConfig.from_env(os.environ)
+    return run_handler(JOB_NAME, lambda: _scheduled_run(event))
+
+
+def _scheduled_run(event: Any) -> dict[str, Any]:
+    config = WatchdogConfig.from_settings(os.environ)
     if config.topic_arn is None:
-        raise ConfigError("DR_ALERT_TOPIC_ARN is required for the scheduled watchdog")
-    clients = client_factory(env_str(os.environ, "AWS_REGION"))
+        raise ConfigError(f"{TOPIC.label} is required for the scheduled watchdog")
+    clients = client_factory(region(os.environ))
     jobs, summary = run(config, clients, scheduled_time(event))
-    result = summary.finish(clients("cloudwatch") if config.publish_metrics else None)
+    result = finish(jobs, summary, config, clients)
     return {"long_running": [job.as_dict() for job in jobs], "summary": result}
 
 
-def parse_args(
-    argv: Sequence[str] | None, env: Mapping[str, str]
-) -> tuple[WatchdogConfig, argparse.Namespace]:
-    parser = argparse.ArgumentParser(
+def parser() -> Parser:
+    command = Parser(
         prog="python -m dr_runtime.operations.watchdog",
-        description="Alert once per AWS Backup backup or copy job running longer than a threshold.",
+        description="Alert once per AWS Backup backup or copy job older than a threshold.",
     )
-    parser.add_argument("--region", help="Region to check (default: AWS_REGION)")
-    parser.add_argument(
-        "--threshold-minutes", type=int, help="alert age (DR_WATCHDOG_THRESHOLD_MINUTES, 330)"
-    )
-    parser.add_argument(
-        "--completion-window-minutes",
-        type=int,
-        help="the plans' completion window (DR_COMPLETION_WINDOW_MINUTES, 360)",
-    )
-    parser.add_argument(
-        "--interval-minutes", type=int, help="schedule interval (DR_WATCHDOG_INTERVAL_MINUTES, 15)"
-    )
-    parser.add_argument("--topic-arn", help="SNS topic for alerts (DR_ALERT_TOPIC_ARN); none: list only")
-    parser.add_argument("--ledger-table", help="DynamoDB table of alerted jobs (DR_WATCHDOG_LEDGER_TABLE)")
-    parser.add_argument("--dry-run", action="store_true", help="list only: no alerts, markers or metrics")
-    parser.add_argument("--no-metrics", action="store_true", help="do not publish CloudWatch metrics")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    args = parser.parse_args(argv)
-
-    overrides = dict(env)
-    for key, value in (
-        ("DR_WATCHDOG_THRESHOLD_MINUTES", args.threshold_minutes),
-        ("DR_COMPLETION_WINDOW_MINUTES", args.completion_window_minutes),
-        ("DR_WATCHDOG_INTERVAL_MINUTES", args.interval_minutes),
-        ("DR_ALERT_TOPIC_ARN", args.topic_arn),
-        ("DR_WATCHDOG_LEDGER_TABLE", args.ledger_table),
-        ("AWS_REGION", args.region),
-    ):
-        if value is not None:
-            overrides[key] = str(value)
-    if args.no_metrics or args.dry_run:
-        overrides["DR_PUBLISH_METRICS"] = "false"
-    try:
-        return WatchdogConfig.from_env(overrides), args
-    except ConfigError as error:
-        parser.error(str(error))
+    for setting in (THRESHOLD, COMPLETION_WINDOW, INTERVAL, TOPIC, LEDGER, BACKUP_STATES, COPY_STATES):
+        setting.add_to(command)
+    command.add_argument("--dry-run", action="store_true", help="list only: no alerts, markers or metrics")
+    command.add_argument("--json", action="store_true", help="print JSON")
+    return command
 
 
 def main(argv: Sequence[str] | None = None, clients: ClientFactory | None = None) -> int:
-    """Command entry point; exit status 1 when a listing or an alert failed, 2 on bad settings."""
-    configure_logging()
-    config, args = parse_args(argv, os.environ)
-    clients = clients or client_factory(args.region or env_str(os.environ, "AWS_REGION"))
+    """Command entry point; the exit codes are those of ``dr_runtime.errors``."""
+    return run_command(JOB_NAME, lambda: _command(argv, clients))
+
+
+def _command(argv: Sequence[str] | None, clients: ClientFactory | None) -> int:
+    args = parser().parse_args(argv)
+    config = WatchdogConfig.from_settings(os.environ, args)
+    if args.dry_run:
+        config = replace(config, publish_metrics=False)
+    clients = clients or client_factory(region(os.environ, args, profile=True))
     jobs, summary = run(config, clients, datetime.now(UTC), dry_run=args.dry_run)
     if args.json:
         print(
@@ -435,18 +493,14 @@ def main(argv: Sequence[str] | None = None, clients: ClientFactory | None = None
             )
         )
     else:
-        print(f"{len(jobs)} job(s) running longer than {config.threshold_minutes} minutes")
+        print(f"{len(jobs)} job(s) older than {config.threshold_minutes} minutes")
         for job in jobs:
             print(
                 f"  {job.kind:<6}  {job.job_id}  {job.age_text:>7}  {job.state:<8}  "
                 f"{job.resource_arn}  {job.vault}"
             )
-    try:
-        summary.finish(clients("cloudwatch") if config.publish_metrics else None)
-    except JobFailedError as error:
-        LOG.error(str(error))
-        return 1
-    return 0
+    finish(jobs, summary, config, clients)
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -402,9 +402,15 @@ def test_listing_matches_whole_export_names_only(aws: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"lookback_days": 3}, "between 0 and 2"),
-        ({"bucket": "bad/bucket"}, "must match"),
-        ({"export_prefix": "Export"}, "lowercase"),
+        (
+            {"lookback_days": 3},
+            r"^--lookback-days \(DR_MEMORYDB_LOOKBACK_DAYS\) = 3: must be between 0 and 2",
+        ),
+        ({"bucket": "bad/bucket"}, r"^--bucket \(DR_MEMORYDB_BUCKET\) = 'bad/bucket': must match"),
+        (
+            {"export_prefix": "Export"},
+            r"^--export-prefix \(DR_MEMORYDB_EXPORT_PREFIX\) = 'Export': must be lowercase",
+        ),
     ],
 )
 def test_config_rejects_bad_values(settings: dict[str, Any], message: str) -> None:

@@ -295,8 +295,12 @@ def test_vpc_endpoint_preferred_over_public_endpoint() -> None:
     [
         ("repository", "cs-automated", "must not start with 'cs-'"),
         ("repository", "Upper", "must be lowercase"),
-        ("role_arn", "dr-snapshot-role", "must be an IAM role ARN"),
-        ("bucket", "", "bucket is required"),
+        (
+            "role_arn",
+            "dr-snapshot-role",
+            r"^--role-arn \(DR_OPENSEARCH_SNAPSHOT_ROLE_ARN\) = 'dr-snapshot-role': must be an IAM role ARN",
+        ),
+        ("bucket", "", r"^--bucket \(DR_OPENSEARCH_BUCKET\) is required"),
     ],
 )
 def test_config_rejects_bad_values(field: str, value: str, message: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dr_runtime.aws import client
+from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.coverage import CoverageConfig
@@ -374,7 +375,9 @@ def test_a_failing_listing_fails_only_its_types(clients: Any) -> None:
 
     assert list(report.per_type) == ["S3"]
     assert report.per_type["S3"].total == 1
-    assert report.failed_types == {"EFS": "AccessDeniedException: not allowed"}
+    assert report.failed_types == {
+        "EFS": "access denied: DescribeFileSystems (AccessDeniedException): not allowed"
+    }
     with pytest.raises(JobFailedError, match="EFS"):
         coverage.finish(report, config, clients)
     published = {
@@ -476,12 +479,16 @@ def test_throttled_tagging_call_is_retried(clients: Any, fake_http: Any, retry_s
 
 
 def test_config_rejects_unknown_types_and_bad_hours() -> None:
-    with pytest.raises(Exception, match="types: unknown Redshift"):
+    with pytest.raises(ConfigError, match=r"^--types \(DR_COVERAGE_TYPES\) = 'S3,Redshift': allowed types"):
         CoverageConfig(region=REGION, types=("S3", "Redshift"))
-    with pytest.raises(Exception, match="recent_hours must be at least 1"):
+    with pytest.raises(
+        ConfigError, match=r"^--recent-hours \(DR_COVERAGE_RECENT_HOURS\) = 0: must be at least 1"
+    ):
         CoverageConfig(region=REGION, recent_hours=0)
-    with pytest.raises(Exception, match="DR_COVERAGE_RECENT_HOURS must be an integer"):
-        CoverageConfig.from_env({"AWS_REGION": REGION, "DR_COVERAGE_RECENT_HOURS": "a day"})
+    with pytest.raises(
+        ConfigError, match=r"^--recent-hours \(DR_COVERAGE_RECENT_HOURS\) = 'a day': must be a whole"
+    ):
+        CoverageConfig.from_settings({"AWS_REGION": REGION, "DR_COVERAGE_RECENT_HOURS": "a day"})
 
 
 class _FrozenDatetime(datetime):

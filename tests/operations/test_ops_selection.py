@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dr_runtime.errors import ConfigError
 from dr_runtime.operations.selection import Decision, SelectionConfig, decide
-from dr_runtime.operations.settings import ConfigError
 
 CONFIG = SelectionConfig(kubernetes_clusters=("prod", "batch"))
 OPT_OUT = "exclude-disaster-recovery-backup"
@@ -48,7 +48,7 @@ def test_custom_tag_keys() -> None:
 def test_custom_opt_out_value_from_the_environment() -> None:
     from dr_runtime.operations.coverage import CoverageConfig
 
-    config = CoverageConfig.from_env({"AWS_REGION": "us-east-1", "DR_OPT_OUT_VALUE": "yes"}).selection
+    config = CoverageConfig.from_settings({"AWS_REGION": "us-east-1", "DR_OPT_OUT_VALUE": "yes"}).selection
     assert decide("S3", {"exclude-disaster-recovery-backup": "yes"}, config).decision is Decision.OPTED_OUT
     assert decide("S3", {"exclude-disaster-recovery-backup": "true"}, config).decision is Decision.SELECTED
     assert (
@@ -64,5 +64,7 @@ def test_no_configured_cluster_means_no_kubernetes_exclusion() -> None:
 
 @pytest.mark.parametrize("name", ["", "prod*", "a/b"])
 def test_cluster_names_must_be_exact(name: str) -> None:
-    with pytest.raises(ConfigError, match="kubernetes_clusters"):
+    with pytest.raises(
+        ConfigError, match=r"^--kubernetes-cluster \(DR_KUBERNETES_CLUSTERS\): .* is not a cluster name"
+    ):
         SelectionConfig(kubernetes_clusters=(name,))

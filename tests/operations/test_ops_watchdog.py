@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from dr_runtime.errors import AwsUnavailableError, ConfigError, Kind
 from dr_runtime.operations import watchdog
-from dr_runtime.operations.settings import ConfigError
 from dr_runtime.operations.watchdog import WatchdogConfig
 from dr_runtime.report import JobFailedError
 
@@ -121,13 +121,20 @@ def test_job_just_over_threshold_alerts_and_just_under_does_not(clients: Any, to
     config = WatchdogConfig(topic_arn=topic_arn)
 
     jobs, summary = watchdog.run(config, clients, NOW)
+    watchdog.finish(jobs, summary, config, clients)
 
     assert summary.failed == {}
     assert [j.job_id for j in jobs] == ["job-over"]
     assert summary.done == ["job-over"]
     [alert] = alerts(clients, queue_url)
-    assert alert["Subject"] == "AWS Backup backup job running 5h30m: EBS job-over"
+    assert alert["Subject"] == "AWS Backup backup job RUNNING 5h30m after creation: EBS job-over"
     body = alert["Message"]
+    # The age counts from creation; AWS's cancellation counts from the schedule or the start.
+    assert body.startswith(
+        "An AWS Backup backup job created 5h30m ago is still RUNNING, past the alert threshold of 330 "
+        "minutes. AWS cancels a backup job not finished within the completion window (360 minutes), "
+        "counted from its scheduled time or its start"
+    )
     assert "Job ID:    job-over" in body
     assert f"Resource:  arn:aws:ec2:us-east-1:{ACCOUNT}:volume/vol-0aaa (EBS)" in body
     assert f"Vault:     {VAULT}" in body
@@ -245,7 +252,8 @@ def test_copy_job_alert_names_source_and_destination_vaults(
     watchdog.run(WatchdogConfig(topic_arn=topic_arn, ledger_table=ledger_table), clients, NOW)
 
     [alert] = alerts(clients, queue_url)
-    assert "copy job running 6h40m: RDS copy-1" in alert["Subject"]
+    assert alert["Subject"] == "AWS Backup copy job RUNNING 6h40m after creation: RDS copy-1"
+    assert "Copy jobs have no completion window" in alert["Message"]
     assert (
         f"Vault:     arn:aws:backup:us-east-1:{ACCOUNT}:backup-vault:dr-rds-us-east-1 -> "
         "arn:aws:backup:us-east-1:222222222222:backup-vault:dr-archive"
@@ -275,7 +283,9 @@ def test_pagination_follows_every_page(clients: Any, topic: tuple[str, str], led
     stub.add_response("list_copy_jobs", {"CopyJobs": [copy_job("c1", old)], "NextToken": "c-t1"}, {**base})
     stub.add_response("list_copy_jobs", {"CopyJobs": [copy_job("c2", old)]}, {**base, "NextToken": "c-t1"})
 
-    jobs, summary = watchdog.run(WatchdogConfig(topic_arn=topic_arn, ledger_table=ledger_table), clients, NOW)
+    config = WatchdogConfig(topic_arn=topic_arn, ledger_table=ledger_table)
+    jobs, summary = watchdog.run(config, clients, NOW)
+    watchdog.finish(jobs, summary, config, clients)
 
     assert sorted(j.job_id for j in jobs) == ["c1", "c2", "j1", "j2", "j3", "j4"]
     assert sorted(summary.done) == ["c1", "c2", "j1", "j2", "j3", "j4"]
@@ -316,21 +326,56 @@ def test_throttling_is_retried_by_the_standard_retry_mode(
     assert http.queue == []
 
 
-def test_throttling_past_the_retry_budget_fails_the_run_without_publishing_a_count(
+def test_throttling_past_the_retry_budget_stops_the_run_before_any_alert_or_count(
     clients: Any, fake_http: Any, retry_sleeps: list[float], topic: tuple[str, str]
 ) -> None:
     http = fake_http(clients("backup"))
     # botocore counts the configured max_attempts as retries: total attempts is one more.
     for _ in range(clients("backup").meta.config.retries["total_max_attempts"]):
         http.add(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
-    http.add(200, {"BackupJobs": []})
-    http.add(200, {"CopyJobs": []})
 
-    _, summary = watchdog.run(WatchdogConfig(topic_arn=topic[0]), clients, NOW)
+    with pytest.raises(AwsUnavailableError) as stopped:
+        watchdog.run(WatchdogConfig(topic_arn=topic[0]), clients, NOW)
 
-    assert list(summary.failed) == ["list_backup_jobs:RUNNING"]
-    assert "ThrottlingException" in summary.failed["list_backup_jobs:RUNNING"]
+    assert stopped.value.problem.kind is Kind.THROTTLED
+    assert str(stopped.value) == (
+        "throttled by AWS after the SDK's retries: ListBackupJobs (ThrottlingException); run again later"
+    )
+    # No further listing was requested, nothing was alerted and no count was published.
+    assert http.queue == []
+    assert alerts(clients, topic[1]) == []
     assert clients("cloudwatch").list_metrics(Namespace="AwsDrBackup")["Metrics"] == []
+
+
+def test_a_listing_failing_for_another_reason_fails_only_that_listing_and_skips_the_count(
+    clients: Any, topic: tuple[str, str]
+) -> None:
+    stub = clients.stub("backup")
+    cutoff = NOW - timedelta(minutes=330)
+    stub.add_client_error("list_backup_jobs", "InvalidParameterValueException", "bad filter", 400)
+    stub.add_response(
+        "list_backup_jobs",
+        {"BackupJobs": []},
+        {"ByState": "PENDING", "ByCreatedBefore": cutoff, "MaxResults": 1000},
+    )
+    stub.add_response(
+        "list_copy_jobs",
+        {"CopyJobs": [copy_job("copy-1", timedelta(minutes=335))]},
+        {"ByState": "RUNNING", "ByCreatedBefore": cutoff, "MaxResults": 1000},
+    )
+    config = WatchdogConfig(topic_arn=topic[0])
+
+    jobs, summary = watchdog.run(config, clients, NOW)
+    with pytest.raises(JobFailedError, match="list_backup_jobs:RUNNING"):
+        watchdog.finish(jobs, summary, config, clients)
+
+    assert summary.failed == {"list_backup_jobs:RUNNING": "InvalidParameterValueException: bad filter"}
+    assert summary.done == ["copy-1"]
+    published = {
+        m["MetricName"] for m in clients("cloudwatch").list_metrics(Namespace="AwsDrBackup")["Metrics"]
+    }
+    # The run counts are published; LongRunningJobs would be an undercount, so it is not.
+    assert published == {"DoneItems", "SkippedItems", "FailedItems"}
 
 
 @pytest.mark.parametrize(
@@ -338,18 +383,41 @@ def test_throttling_past_the_retry_budget_fails_the_run_without_publishing_a_cou
     [
         (
             {"threshold_minutes": 360, "completion_window_minutes": 360},
-            "threshold_minutes \\(360\\) must be below",
+            r"^--threshold-minutes \(DR_WATCHDOG_THRESHOLD_MINUTES\) = 360: must be below "
+            r"--completion-window-minutes \(DR_COMPLETION_WINDOW_MINUTES\) = 360",
         ),
         (
             {"threshold_minutes": 400, "completion_window_minutes": 360},
-            "threshold_minutes \\(400\\) must be below",
+            r"^--threshold-minutes \(DR_WATCHDOG_THRESHOLD_MINUTES\) = 400: must be below",
         ),
-        ({"threshold_minutes": 350, "completion_window_minutes": 360}, "plus interval_minutes"),
-        ({"threshold_minutes": 0}, "threshold_minutes must be positive"),
-        ({"backup_states": ("CREATED",)}, "backup_states: CREATED"),
+        (
+            {"threshold_minutes": 350, "completion_window_minutes": 360},
+            r"= 350 plus --interval-minutes \(DR_WATCHDOG_INTERVAL_MINUTES\) = 15 must not exceed",
+        ),
+        (
+            {"threshold_minutes": 0},
+            r"^--threshold-minutes \(DR_WATCHDOG_THRESHOLD_MINUTES\) = 0: must be at least 1",
+        ),
+        (
+            {"interval_minutes": 0},
+            r"^--interval-minutes \(DR_WATCHDOG_INTERVAL_MINUTES\) = 0: must be at least 1",
+        ),
+        (
+            {"backup_states": ("CREATED",)},
+            r"^--backup-states \(DR_WATCHDOG_BACKUP_STATES\) = 'CREATED': allowed states are ABORTING, PENDING, RUNNING",
+        ),
+        ({"copy_states": ()}, r"^--copy-states \(DR_WATCHDOG_COPY_STATES\) = '': allowed states are RUNNING"),
+        (
+            {"topic_arn": "dr-alerts"},
+            r"^--topic-arn \(DR_ALERT_TOPIC_ARN\) = 'dr-alerts': must be an SNS topic ARN",
+        ),
+        (
+            {"ledger_table": "x"},
+            r"^--ledger-table \(DR_WATCHDOG_LEDGER_TABLE\) = 'x': must be a DynamoDB table name",
+        ),
     ],
 )
-def test_config_rejects_bad_settings(kwargs: dict[str, Any], message: str) -> None:
+def test_config_rejects_bad_settings_naming_flag_and_variable(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         WatchdogConfig(**kwargs)
 
@@ -362,25 +430,36 @@ def test_config_accepts_a_threshold_below_the_completion_window() -> None:
 def test_env_configuration_and_cli_rejection(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = WatchdogConfig.from_env(
+    topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:dr-alerts"
+    config = WatchdogConfig.from_settings(
         {
             "DR_WATCHDOG_THRESHOLD_MINUTES": "600",
             "DR_COMPLETION_WINDOW_MINUTES": "720",
-            "DR_ALERT_TOPIC_ARN": "arn:x",
+            "DR_ALERT_TOPIC_ARN": topic_arn,
+            "DR_WATCHDOG_BACKUP_STATES": "RUNNING, ABORTING",
         }
     )
     assert (config.threshold_minutes, config.completion_window_minutes, config.topic_arn) == (
         600,
         720,
-        "arn:x",
+        topic_arn,
     )
-    with pytest.raises(ConfigError, match="DR_WATCHDOG_THRESHOLD_MINUTES must be an integer"):
-        WatchdogConfig.from_env({"DR_WATCHDOG_THRESHOLD_MINUTES": "5h"})
+    assert config.backup_states == ("RUNNING", "ABORTING")
+    with pytest.raises(
+        ConfigError,
+        match=r"^--threshold-minutes \(DR_WATCHDOG_THRESHOLD_MINUTES\) = '5h': must be a whole number",
+    ):
+        WatchdogConfig.from_settings({"DR_WATCHDOG_THRESHOLD_MINUTES": "5h"})
     monkeypatch.delenv("DR_WATCHDOG_THRESHOLD_MINUTES", raising=False)
-    with pytest.raises(SystemExit) as exit_info:
-        watchdog.main(["--threshold-minutes", "360", "--completion-window-minutes", "360"])
-    assert exit_info.value.code == 2
-    assert "must be below completion_window_minutes" in capsys.readouterr().err
+
+    code = watchdog.main(["--threshold-minutes", "360", "--completion-window-minutes", "360"])
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "watchdog: --threshold-minutes (DR_WATCHDOG_THRESHOLD_MINUTES) = 360: must be below"
+    )
+    assert err.count("\n") == 1
 
 
 def test_handler_uses_the_schedule_time_and_environment(
