@@ -1,10 +1,11 @@
 """Rule 12: backup schedules. Valid AWS Backup cron expressions, and at least daily (RPO <= maxRpoHours).
 
-AWS Backup takes ``cron(Minutes Hours Day-of-month Month Day-of-week Year)``: six fields, exactly one of
-day-of-month and day-of-week ``?``; it rejects ``rate(...)``, and runs snapshot backups at most hourly
-(https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupRuleInput.html,
-https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html).
-A rule without a schedule runs at AWS's default ``cron(0 5 ? * * *)``.
+AWS Backup takes ``cron(Minutes Hours Day-of-month Month Day-of-week Year)``: six fields, each in its
+range, exactly one of day-of-month and day-of-week ``?``; it rejects ``rate(...)``, and runs snapshot
+backups at most hourly (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupRuleInput.html,
+https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html). The grammar is
+``cron.py`` (a copy of the program's ``components/cron.py``, so the pack and the stack config accept
+exactly the same expressions). A rule without a schedule runs at AWS's default ``cron(0 5 ? * * *)``.
 A schedule that skips days (specific days of the week or month, ``L``, ``W``, ``#``) or months or years
 leaves gaps longer than a day, so its RPO exceeds 24 hours.
 """
@@ -12,122 +13,38 @@ leaves gaps longer than a day, so its RPO exceeds 24 hours.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from . import refs, tokens
+from . import cron, refs, tokens
 from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, cannot_verify
 from .values import UnknownValue, get
 
-AWS_DEFAULT_SCHEDULE = "cron(0 5 ? * * *)"
-_CRON = re.compile(r"^cron\((.*)\)$")
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
-    )
-}
-_DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
-
-
-class CronError(ValueError):
-    pass
+AWS_DEFAULT_SCHEDULE = cron.EXAMPLE
+CronError = cron.ScheduleError
 
 
 class SkipsDays(ValueError):  # noqa: N818 - a verdict, not a malformed expression
     pass
 
 
-def _number(token: str, low: int, high: int, names: dict[str, int]) -> int:
-    value = names.get(token.upper()) if names else None
-    if value is None:
-        if not token.isdigit():
-            raise CronError(f"'{token}' is not a number or name")
-        value = int(token)
-    if not low <= value <= high:
-        raise CronError(f"{value} is outside {low}-{high}")
-    return value
+def parse(expression: str) -> cron.Cron:
+    """A valid AWS Backup cron expression that runs every day; raises CronError or SkipsDays.
+
+    The grammar is ``cron.py``, the same file as the program's ``components/cron.py``.
+    """
+    schedule = cron.parse_backup_cron(expression)
+    skipped = schedule.skipped_days()
+    if skipped is not None:
+        raise SkipsDays(skipped)
+    return schedule
 
 
-def _expand(field: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
-    """The values a cron field allows ('*' and '?' allow all)."""
-    names = names or {}
-    if field in ("*", "?"):
-        return set(range(low, high + 1))
-    values: set[int] = set()
-    for part in field.split(","):
-        base, _, step_text = part.partition("/")
-        step = 1
-        if step_text:
-            if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(f"step '{step_text}' in '{part}' is not a positive number")
-            step = int(step_text)
-        if base == "*":
-            start, end = low, high
-        elif "-" in base:
-            first, _, last = base.partition("-")
-            start, end = _number(first, low, high, names), _number(last, low, high, names)
-        else:
-            start = _number(base, low, high, names)
-            end = high if step_text else start
-        values.update(range(start, end + 1, step) if start <= end else [])
-    return values
-
-
-@dataclass(frozen=True)
-class Schedule:
-    minutes: set[int]
-    hours: set[int]
-
-
-def parse(expression: str) -> Schedule:
-    """A valid AWS Backup cron expression that runs every day; raises CronError or SkipsDays."""
-    text = expression.strip()
-    if text.startswith("rate("):
-        raise CronError("AWS Backup accepts only cron(...) schedules, not rate(...)")
-    match = _CRON.match(text)
-    if match is None:
-        raise CronError("it is not wrapped in cron(...)")
-    fields = match.group(1).split()
-    if len(fields) != 6:
-        raise CronError(
-            f"it has {len(fields)} fields; AWS cron has 6 (minutes hours day-of-month month day-of-week year)"
-        )
-    minute, hour, dom, month, dow, year = fields
-    if (dom == "?") == (dow == "?"):
-        raise CronError("exactly one of day-of-month and day-of-week must be '?'")
-    for special, where in ((dom, "day-of-month"), (dow, "day-of-week")):
-        if any(c in special for c in "LW#"):
-            raise SkipsDays(f"{where} '{special}' runs only on some days")
-    minutes = _expand(minute, 0, 59)
-    hours = _expand(hour, 0, 23)
-    days = _expand(dom, 1, 31)
-    months = _expand(month, 1, 12, _MONTHS)
-    weekdays = _expand(dow, 1, 7, _DAYS)
-    if year != "*":
-        _expand(year, 1970, 2199)
-    if len(minutes) > 1:
-        raise CronError(
-            f"minutes '{minute}' runs more than once an hour; AWS Backup snapshots run at most hourly"
-        )
-    if len(days) < 31:
-        raise SkipsDays(f"day-of-month '{dom}' runs only on some days of the month")
-    if len(weekdays) < 7:
-        raise SkipsDays(f"day-of-week '{dow}' runs only on some days of the week")
-    if len(months) < 12:
-        raise SkipsDays(f"month '{month}' runs only in some months")
-    if year != "*":
-        raise SkipsDays(f"year '{year}' stops the schedule after some years")
-    return Schedule(minutes, hours)
-
-
-def longest_gap_minutes(schedule: Schedule) -> int:
-    times = sorted(h * 60 + m for h in schedule.hours for m in schedule.minutes)
+def longest_gap_minutes(schedule: cron.Cron) -> int:
+    times = schedule.minutes_of_day
     gaps = [b - a for a, b in itertools.pairwise(times)]
     gaps.append(times[0] + 24 * 60 - times[-1])
     return max(gaps)
