@@ -16,6 +16,8 @@ from enum import StrEnum
 # plans; a cluster without it (or with any other value) is protected as Aurora, so none falls through.
 CLUSTER_ENGINE_TAG = "dr-backup-engine"
 RDS_CLUSTER_ARN = "arn:aws:rds:*:*:cluster:*"
+# Kubernetes (EKS, the AWS EBS CSI driver) tags the volumes a cluster owns `kubernetes.io/cluster/<name>: owned`.
+KUBERNETES_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 
 S3_BACKUP_POLICY = "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup"
 S3_RESTORE_POLICY = "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore"

@@ -6,12 +6,21 @@ rejection names the config key, the value given and what is allowed, in one mess
 
 from __future__ import annotations
 
+import functools
+import gzip
+import importlib.util
+import json
 import re
-from collections.abc import Mapping
+import types
+import typing
+import zoneinfo
+from collections.abc import Callable, Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,7 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import catalog
+from components import catalog, cron
 
 PROJECT = "aws-dr-backup"
 PRODUCTION_STACKS = frozenset({"prod"})
@@ -38,51 +47,185 @@ MAX_SELECTION_CONDITIONS = 30
 # Conditions every selection already spends: the opt-out tag and the cross-region opt-out tag.
 _BASE_CONDITIONS = 2
 
-_ACCOUNT = r"^\d{12}$"
-_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+# Tags the providers put on every resource besides the stack's own (docs/config-limits.md).
+PROVIDER_TAGS = {"managed-by": "pulumi", "pulumi-project": PROJECT}
+MAX_TAGS_PER_RESOURCE = 50
+# The operations ledger also carries the opt-out tag itself.
+MAX_STACK_TAGS = MAX_TAGS_PER_RESOURCE - len(PROVIDER_TAGS) - 1
+RESERVED_TAG_PREFIX = "aws:"
+# EventBridge delivers a rule to at most 5 targets; each alert rule spends one on the stack's own topic.
+MAX_TARGETS_PER_RULE = 5
+# Lambda VpcConfig (botocore lambda model): at most 16 subnets and 5 security groups.
+MAX_LAMBDA_SUBNETS = 16
+MAX_LAMBDA_SECURITY_GROUPS = 5
+S3_RESERVED_STARTS = ("xn--", "sthree-", "amzn-s3-demo-")
+
+_ACCOUNT = r"^[0-9]{12}$"
 _TAG_KEY = r"^[\w.:/=+@ -]+$"
-_PREFIX = r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$"
+_TAG_VALUE = r"^[\w.:/=+@ -]*$"
+_PREFIX = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 _CLUSTER = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
-_BUCKET_PART = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
-_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-_TOPIC_ARN = r"^arn:aws[\w-]*:sns:[\w-]+:\d{12}:[\w-]+$"
+_BUCKET_PART = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+_EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+_TOPIC_ARN = r"^arn:aws:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
+_SUBNET = r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
+_SECURITY_GROUP = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 # What each constrained string must look like, in words, for the error message.
 _PATTERN_HELP = {
     _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
-    _REGION: "an AWS region name such as us-east-1",
-    _PREFIX: "3-20 characters: lower-case letters, digits and hyphens, starting with a letter",
+    _PREFIX: "3-20 characters: lower-case letters, digits and single hyphens, starting with a letter",
     _CLUSTER: "a Kubernetes cluster name (letters, digits, '-' and '_')",
-    _TAG_KEY: "a tag key (letters, digits, spaces and _.:/=+-@)",
+    _TAG_KEY: "a tag key: letters, digits, spaces and _ . : / = + - @",
+    _TAG_VALUE: "a tag value: letters, digits, spaces and _ . : / = + - @",
     _EMAIL: "an e-mail address",
     _TOPIC_ARN: "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
-    _BUCKET_PART: "lower-case letters, digits and hyphens (it becomes part of an S3 bucket name)",
+    _BUCKET_PART: "lower-case letters, digits and single hyphens (it becomes part of an S3 bucket name)",
+    _SUBNET: "a subnet ID (subnet- and 8 or 17 hex digits)",
+    _SECURITY_GROUP: "a security group ID (sg- and 8 or 17 hex digits)",
 }
+
+
+def _not_reserved(value: str) -> str:
+    if value.lower().startswith(RESERVED_TAG_PREFIX):
+        raise ValueError(
+            f"tag keys and values starting with '{RESERVED_TAG_PREFIX}' (any case) are reserved for AWS"
+        )
+    return value
+
+
+@functools.cache
+def backup_regions() -> tuple[frozenset[str], str]:
+    """Regions of the standard partition where AWS Backup has an endpoint, from botocore's own
+    endpoint data (what ``Session().get_available_regions('backup')`` returns), and botocore's version.
+
+    Read from the data file rather than through botocore's resolver: importing that costs ~130 ms.
+    """
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or spec.origin is None:
+        return frozenset(), "not installed"
+    package = Path(spec.origin).parent
+    data = package / "data" / "endpoints.json"
+    text = (
+        data.read_bytes()
+        if data.is_file()
+        else gzip.decompress((package / "data" / "endpoints.json.gz").read_bytes())
+    )
+    version = re.search(r"__version__ = ['\"]([^'\"]+)", (package / "__init__.py").read_text())
+    partition = next(p for p in json.loads(text)["partitions"] if p["partition"] == "aws")
+    endpoints = partition["services"]["backup"]["endpoints"]
+    regions = frozenset(
+        name
+        for name, endpoint in endpoints.items()
+        if name in partition["regions"] and not endpoint.get("deprecated", False)
+    )
+    return regions, version.group(1) if version else "unknown"
+
+
+def _edits(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) that turn ``a`` into ``b``."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _aws_region(value: str) -> str:
+    regions, version = backup_regions()
+    if value in regions:
+        return value
+    if not regions:
+        raise ValueError(
+            "cannot be checked: botocore (requirements.txt), whose endpoint data lists the regions, is missing"
+        )
+    close = sorted((_edits(value, region), region) for region in regions)
+    hint = f" (did you mean {close[0][1]}?)" if close and close[0][0] <= 2 else ""
+    raise ValueError(
+        f"not an AWS region where AWS Backup runs{hint}; the regions of botocore {version}'s endpoint data are "
+        + ", ".join(sorted(regions))
+    )
+
+
+_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*")
+
+
+def _time_zone(value: str) -> str:
+    # Names of the IANA database as zoneinfo.available_timezones() lists them, without its ~100 ms scan.
+    named = _ZONE.fullmatch(value) and value not in ("posixrules", "localtime", "Factory")
+    if named and value.split("/")[0] not in ("posix", "right"):
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+        else:
+            return value
+    if value in ("Etc/UTC", "UTC"):
+        return value  # the default works even where the machine has no time zone database
+    raise ValueError("must be an IANA time zone name such as Etc/UTC, Europe/Berlin or America/New_York")
+
+
+def _schedule(parse: Callable[[str], object], what: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        try:
+            parsed = parse(value)
+        except cron.ScheduleError as exc:
+            raise ValueError(f"{exc}; allowed: {what}") from None
+        if isinstance(parsed, cron.At):
+            raise ValueError(f"at(...) runs the job only once; allowed: {what}")
+        return value
+
+    return check
+
+
+def _bucket_safe_prefix(value: str) -> str:
+    # Bucket names start with the prefix; S3 reserves these starts (bucketnamingrules.html).
+    if f"{value}-".startswith(S3_RESERVED_STARTS):
+        raise ValueError(
+            f"S3 bucket names cannot start with {' or '.join(S3_RESERVED_STARTS)}; choose another prefix"
+        )
+    return value
+
+
+def _each_once(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice; list each once")
+        seen.add(value)
+    return values
+
+
 AccountId = Annotated[str, StringConstraints(pattern=_ACCOUNT)]
-Region = Annotated[str, StringConstraints(pattern=_REGION)]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_TAG_KEY)]
-Prefix = Annotated[str, StringConstraints(pattern=_PREFIX)]
+Region = Annotated[str, AfterValidator(_aws_region)]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+TagKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=_TAG_KEY), AfterValidator(_not_reserved)
+]
+TagValue = Annotated[
+    str, StringConstraints(max_length=256, pattern=_TAG_VALUE), AfterValidator(_not_reserved)
+]
+Prefix = Annotated[
+    str, StringConstraints(min_length=3, max_length=20, pattern=_PREFIX), AfterValidator(_bucket_safe_prefix)
+]
 ClusterName = Annotated[str, StringConstraints(pattern=_CLUSTER)]
-# AWS Backup cron: six fields inside cron(...), one of day-of-month/day-of-week is '?'.
-_CRON = re.compile(r"^cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+BackupSchedule = Annotated[
+    str, AfterValidator(_schedule(cron.parse_backup_cron, "an AWS Backup rule: cron(...), at most hourly"))
+]
+RestoreSchedule = Annotated[
+    str, AfterValidator(_schedule(cron.parse_cron, "AWS Backup restore testing: cron(...)"))
+]
+JobSchedule = Annotated[
+    str, AfterValidator(_schedule(cron.parse_scheduler, "an EventBridge Scheduler cron(...) or rate(...)"))
+]
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
 def bridge_bucket_name(prefix: str, cluster_name: str, service: str) -> str:
     return f"{prefix}-{cluster_name}-{service}-snapshots"
-
-
-def check_cron(expression: str, field: str) -> None:
-    match = _CRON.match(expression)
-    if match is None:
-        raise ValueError(
-            f"{field} ({expression!r}) must be an AWS cron expression with six fields, "
-            "e.g. 'cron(0 5 ? * * *)'"
-        )
-    minute, _hour, day_of_month, _, day_of_week, _ = match.groups()
-    if "?" not in (day_of_month, day_of_week):
-        raise ValueError(f"{field} ({expression!r}) needs '?' in day-of-month or day-of-week")
-    if not minute.isdigit() or int(minute) > 59:
-        raise ValueError(f"{field} ({expression!r}) must start at a fixed minute 0-59")
 
 
 class ConfigError(ValueError):
@@ -90,8 +233,10 @@ class ConfigError(ValueError):
 
 
 class _Model(BaseModel):
+    # Strict: an int is an int (not true, not "30", not 30.0) and a bool is true or false. Top-level
+    # scalars arrive from the Pulumi engine as strings; parse() converts those before validation.
     model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=False
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=True
     )
 
 
@@ -132,15 +277,10 @@ class Regions(_Model):
 
 
 class Schedules(_Model):
-    cross_region: str = "cron(0 5 ? * * *)"
-    cross_account: str = "cron(0 7 ? * * *)"
-    timezone: str = "Etc/UTC"
-
-    @model_validator(mode="after")
-    def _cron(self) -> Self:
-        for field in ("cross_region", "cross_account"):
-            check_cron(getattr(self, field), to_camel(field))
-        return self
+    cross_region: BackupSchedule = "cron(0 5 ? * * *)"
+    cross_account: BackupSchedule = "cron(0 7 ? * * *)"
+    timezone: TimeZone = "Etc/UTC"
+    """IANA time zone of every backup and restore-testing schedule."""
 
 
 class Windows(_Model):
@@ -221,7 +361,22 @@ class AirGappedVault(_Model):
 class OptOutTags(_Model):
     all: TagKey = "exclude-disaster-recovery-backup"
     cross_region: TagKey = "exclude-cross-region-backup"
-    value: str = "true"
+    value: Annotated[TagValue, StringConstraints(min_length=1)] = "true"
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> Self:
+        if self.all == self.cross_region:
+            raise ValueError(
+                f"all and crossRegion are both {self.all!r}: a resource could not opt out of the cross-region "
+                "copy alone; give them different keys"
+            )
+        for field, key in (("all", self.all), ("crossRegion", self.cross_region)):
+            if key == catalog.CLUSTER_ENGINE_TAG or key.startswith(catalog.KUBERNETES_CLUSTER_TAG_PREFIX):
+                raise ValueError(
+                    f"{field} ({key!r}) is a tag the selections already read for another purpose; choose "
+                    "another key"
+                )
+        return self
 
 
 class TypeToggle(_Model):
@@ -277,34 +432,62 @@ class Bridge(_Model):
 
     cluster_name: Annotated[str, StringConstraints(pattern=_BUCKET_PART)]
     """Names the bucket ``<prefix>-<clusterName>-<service>-snapshots``."""
-    schedule: str | None = None
+    schedule: JobSchedule | None = None
     """EventBridge Scheduler expression; the bridge's default when unset."""
-    vpc_subnet_ids: tuple[str, ...] = ()
-    vpc_security_group_ids: tuple[str, ...] = ()
+
+
+class VpcBridge(Bridge):
+    """A bridge whose function may run inside a VPC (OpenSearch domains that are VPC-only)."""
+
+    vpc_subnet_ids: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=_SUBNET)], ...],
+        Field(max_length=MAX_LAMBDA_SUBNETS),
+        AfterValidator(_each_once),
+    ] = ()
+    vpc_security_group_ids: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)], ...],
+        Field(max_length=MAX_LAMBDA_SECURITY_GROUPS),
+        AfterValidator(_each_once),
+    ] = ()
+
+    @model_validator(mode="after")
+    def _together(self) -> Self:
+        if bool(self.vpc_subnet_ids) != bool(self.vpc_security_group_ids):
+            given, missing = (
+                ("vpcSubnetIds", "vpcSecurityGroupIds")
+                if self.vpc_subnet_ids
+                else ("vpcSecurityGroupIds", "vpcSubnetIds")
+            )
+            raise ValueError(
+                f"{given} is set but {missing} is not: a function in a VPC needs both its subnets and its "
+                "security groups; give both or neither"
+            )
+        return self
 
 
 class Bridges(_Model):
-    opensearch: Bridge | None = None
+    opensearch: VpcBridge | None = None
     memorydb: Bridge | None = None
+    """MemoryDB's export runs through its API, never inside a VPC: no VPC settings."""
 
 
 class Alerts(_Model):
-    emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
-    topic_arns: tuple[Annotated[str, StringConstraints(pattern=_TOPIC_ARN)], ...] = ()
+    emails: Annotated[
+        tuple[Annotated[str, StringConstraints(max_length=254, pattern=_EMAIL)], ...],
+        AfterValidator(_each_once),
+    ] = ()
+    topic_arns: Annotated[
+        tuple[Annotated[str, StringConstraints(pattern=_TOPIC_ARN)], ...], AfterValidator(_each_once)
+    ] = ()
     """Existing SNS topics that receive every alert too (e.g. a paging integration)."""
 
 
 class RestoreTesting(_Model):
     enabled: bool = True
-    schedule: str = "cron(0 10 ? * SAT *)"
+    schedule: RestoreSchedule = "cron(0 10 ? * SAT *)"
     start_window_hours: int = Field(default=24, ge=1, le=168)
     selection_window_days: int = Field(default=7, ge=1, le=365)
     validation_window_hours: int = Field(default=4, ge=0, le=168)
-
-    @model_validator(mode="after")
-    def _cron(self) -> Self:
-        check_cron(self.schedule, "schedule")
-        return self
 
 
 class Operations(_Model):
@@ -313,15 +496,10 @@ class Operations(_Model):
     """Create the Backup Audit Manager reports service-linked role; turn off where the account has it."""
     long_running_job_minutes: int = Field(default=330, ge=15)
     """Alert when a backup or copy job has run longer than this; must be below the completion window."""
-    coverage_schedule: str = "cron(0 9 * * ? *)"
+    coverage_schedule: JobSchedule = "cron(0 9 * * ? *)"
     recent_backup_hours: int = Field(default=26, ge=1, le=24 * 35)
     restore_testing: RestoreTesting = RestoreTesting()
     audit: bool = True
-
-    @model_validator(mode="after")
-    def _cron(self) -> Self:
-        check_cron(self.coverage_schedule, "coverageSchedule")
-        return self
 
 
 class StackConfig(_Model):
@@ -333,14 +511,14 @@ class StackConfig(_Model):
     isolated_account_role: str
     """Role the archive provider assumes in the isolated account: a name or a full role ARN."""
     prefix: Prefix
-    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = {}
+    tags: Annotated[dict[TagKey, TagValue], Field(max_length=MAX_STACK_TAGS)] = {}
     layout: Layout = Layout.PARTITIONED
     schedules: Schedules = Schedules()
     windows: Windows = Windows()
     retention: Retention = Retention()
     air_gapped_vault: AirGappedVault = AirGappedVault()
     opt_out_tags: OptOutTags = OptOutTags()
-    kubernetes_clusters: tuple[ClusterName, ...] = ()
+    kubernetes_clusters: Annotated[tuple[ClusterName, ...], AfterValidator(_each_once)] = ()
     resource_types: dict[str, TypeToggle] = {}
     region_settings: RegionSettings = RegionSettings()
     bridges: Bridges = Bridges()
@@ -387,6 +565,12 @@ class StackConfig(_Model):
                 f"tags must not set {sorted(opt_outs)[0]}: the providers apply stack tags to every resource, "
                 "so the stack's own buckets would opt out of their protection"
             )
+        fixed = sorted(set(PROVIDER_TAGS) & set(self.tags))
+        if fixed:
+            raise ValueError(
+                f"tags must not set {fixed[0]}: the providers set it on every resource "
+                f"({', '.join(f'{k}={v}' for k, v in PROVIDER_TAGS.items())}); remove it"
+            )
         s3_active = self.resource_types.get("s3", TypeToggle()).active
         if not s3_active and (self.bridges.opensearch or self.bridges.memorydb):
             raise ValueError(
@@ -407,6 +591,14 @@ class StackConfig(_Model):
                     f"operations.alerts.topicArns has {arn}: EventBridge delivers only to topics in the rule's "
                     f"own region, so it must be in {self.regions.primary} or {self.regions.dr}"
                 )
+        for region in sorted(regions):
+            here = [arn for arn in self.operations.alerts.topic_arns if arn.split(":")[3] == region]
+            if len(here) > MAX_TARGETS_PER_RULE - 1:
+                raise ValueError(
+                    f"operations.alerts.topicArns has {len(here)} topics in {region}; at most "
+                    f"{MAX_TARGETS_PER_RULE - 1} fit, since an EventBridge rule has {MAX_TARGETS_PER_RULE} targets "
+                    "and one is the stack's own topic"
+                )
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise ValueError(
                 f"logRetentionDays ({self.log_retention_days}) must be one of CloudWatch Logs' periods: "
@@ -422,7 +614,9 @@ class StackConfig(_Model):
                     )
         role = self.isolated_account_role
         if role.startswith("arn:"):
-            match = re.fullmatch(r"arn:aws[\w-]*:iam::(\d{12}):role/[\w+=,.@/-]+", role)
+            match = re.fullmatch(
+                r"arn:aws:iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}", role
+            )
             if match is None or match.group(1) != self.accounts.isolated:
                 raise ValueError(
                     f"isolatedAccountRole ({role}) must be a role name or a role ARN in the isolated "
@@ -460,18 +654,34 @@ class StackConfig(_Model):
         return role if role.startswith("arn:") else f"arn:aws:iam::{self.accounts.isolated}:role/{role}"
 
 
+_MISSING = object()
+
+
 def _describe(error: Any) -> str:
     kind = error["type"]
+    ctx = error.get("ctx", {})
     if kind == "extra_forbidden":
         return "unknown setting; check the spelling against README 'Configuration'"
     if kind == "missing":
         return "required setting is missing"
     if kind == "string_pattern_mismatch":
-        pattern = error.get("ctx", {}).get("pattern", "")
+        pattern = ctx.get("pattern", "")
         return f"must be {_PATTERN_HELP.get(pattern, f'a string matching {pattern}')}"
     if kind == "string_type":
         return "must be a string (quote it in the stack file)"
-    return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "int_type":
+        return "must be a whole number (not true/false, not a decimal, not text)"
+    if kind == "bool_type":
+        return "must be true or false"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return "must be a mapping of settings (key: value lines), see README 'Configuration'"
+    if kind in ("tuple_type", "list_type"):
+        return "must be a list"
+    if kind == "too_long":
+        return f"has {ctx.get('actual_length')} entries; at most {ctx.get('max_length')} are allowed"
+    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+        return "must not be empty"
+    return str(error["msg"]).removeprefix("Value error, ").replace("Input should be", "must be")
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -487,14 +697,59 @@ def _value_at(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> Any:
         elif isinstance(value, list | tuple) and isinstance(part, int) and 0 <= part < len(value):
             value = value[int(part)]
         else:
-            return None
+            return _MISSING
     return value
 
 
+def _show(value: Any) -> str:
+    """A value as the stack file spells it: null, true/false, numbers, quoted strings."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value) if isinstance(value, str | int | float) else json.dumps(value, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _scalar_type(annotation: Any) -> type | None:
+    """``int`` or ``bool`` for a field holding one (optionally ``| None``), else ``None``."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _scalar_type(kinds[0]) if len(kinds) == 1 else None
+    return annotation if annotation in (int, bool) else None
+
+
+def from_engine(raw: Mapping[str, Any], model: type[BaseModel] | None = None) -> dict[str, Any]:
+    """The Pulumi engine hands every top-level scalar to the program as a string ("30", "true"); turn
+    those back into the int or bool the field holds. Values inside objects keep their JSON types."""
+    values = dict(raw)
+    for name, field in (model or StackConfig).model_fields.items():
+        key = field.alias or name
+        value = values.get(key)
+        kind = _scalar_type(field.annotation)
+        if not isinstance(value, str) or kind is None:
+            continue
+        if kind is int and re.fullmatch(r"-?[0-9]{1,18}", value):
+            values[key] = int(value)
+        elif kind is bool and value in ("true", "false"):
+            values[key] = value == "true"
+    return values
+
+
+def _invalid(stack: str, lines: list[str]) -> ConfigError:
+    return ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines))
+
+
 def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
-    """Validate raw config (keys without the project namespace) or raise one ConfigError."""
+    """Validate raw config (keys without the project namespace) or raise one ConfigError.
+
+    ``raw`` is what the engine hands the program (top-level scalars as strings, objects decoded from
+    JSON) or the stack file's values themselves; both give the same result.
+    """
+    values = from_engine(raw)
     try:
-        config = StackConfig.model_validate(raw)
+        # Validated as JSON so that strict mode keeps lists as lists and enum names as strings.
+        config = StackConfig.model_validate_json(json.dumps(values, default=str))
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -504,16 +759,35 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
                 # Whole-stack checks name their keys in the message itself.
                 lines.append(f"{PROJECT}:{message}")
                 continue
+            if loc[-1] == "[key]":
+                # A mapping's key is wrong (e.g. a tag key): name the mapping and show the key.
+                lines.append(f"{PROJECT}:{_location(loc[:-2])} has the key {_show(loc[-2])}: {message}")
+                continue
             given = _value_at(raw, loc)
-            shown = "" if given is None or isinstance(given, Mapping) else f" = {given!r}"
+            shown = "" if given is _MISSING or isinstance(given, Mapping) else f" = {_show(given)}"
             lines.append(f"{PROJECT}:{_location(loc)}{shown}: {message}")
-        raise ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines)) from None
+        raise _invalid(stack, lines) from None
     if stack in PRODUCTION_STACKS and config.environment is not Environment.PRODUCTION:
-        raise ConfigError(
-            f"Invalid configuration for stack '{stack}':\n  {PROJECT}:environment = "
-            f"{config.environment.value!r}: stack '{stack}' must be 'production'"
+        raise _invalid(
+            stack,
+            [f"{PROJECT}:environment = {config.environment.value!r}: stack '{stack}' must be 'production'"],
         )
     return config
+
+
+def reject_empty(raw: Mapping[str, Any], stack: str) -> None:
+    """Top-level keys left empty (YAML null) in a stack file: Pulumi hands the program an empty string
+    for them, which would be reported as ''; name them as the file spells them instead."""
+    empty = [key for key, value in raw.items() if value is None]
+    if empty:
+        raise _invalid(
+            stack,
+            [
+                f"{PROJECT}:{key} = null: no value given (Pulumi reads it as an empty string); set a value "
+                "or remove the key"
+                for key in empty
+            ],
+        )
 
 
 def from_namespaced(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -100,7 +100,7 @@ def _selection(config: StackConfig, rtype: catalog.ResourceType, cross_region: b
         )
     if rtype.kubernetes_volumes:
         conditions.extend(
-            Condition("string_not_equals", f"kubernetes.io/cluster/{name}", "owned")
+            Condition("string_not_equals", f"{catalog.KUBERNETES_CLUSTER_TAG_PREFIX}{name}", "owned")
             for name in config.kubernetes_clusters
         )
     return SelectionSpec(resources=rtype.selection_arns, conditions=tuple(conditions))

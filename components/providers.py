@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.config import StackConfig
+from components.config import PROVIDER_TAGS, StackConfig
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,7 @@ class Providers:
 
 
 def _tags(config: StackConfig) -> aws.ProviderDefaultTagsArgs:
-    return aws.ProviderDefaultTagsArgs(
-        tags={**config.tags, "managed-by": "pulumi", "pulumi-project": "aws-dr-backup"}
-    )
+    return aws.ProviderDefaultTagsArgs(tags={**config.tags, **PROVIDER_TAGS})
 
 
 def create(config: StackConfig) -> Providers:

@@ -17,6 +17,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.config import LOG_RETENTION_DAYS
 from dr_runtime.report import METRIC_NAMESPACE
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "dr_runtime"
@@ -24,10 +25,6 @@ LAMBDA_RUNTIME = "python3.12"
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HANDLER = re.compile(r"^dr_runtime(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 _EXPRESSION = re.compile(r"^(cron|rate|at)\(.+\)$")
-# CloudWatch Logs accepts only these retention periods.
-LOG_RETENTION_DAYS = frozenset(
-    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
-)
 
 Statement = Mapping[str, Any]
 

@@ -123,7 +123,8 @@ def _plan(
     stack: str = args.stack
     try:
         inventory = storage.load_inventory(args.inventory)
-        raw = read_stack_config(args.stack_file or stack_file(stack))
+        # The file as the user named it (or the default relative to here): messages show that path.
+        raw = read_stack_config(args.stack_file or Path(_shown(stack_file(stack))))
     except (storage.InventoryError, StackFileError) as exc:
         reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
         return Outcome(INVALID_INPUT, reason, str(exc))

@@ -354,12 +354,9 @@ def _scenarios(rtype: catalog.ResourceType, tags: TagScenarios) -> list[tuple[st
         (f"{tags.opt_out_cross_region}={value}", "cross-region-opt-out", {tags.opt_out_cross_region: value}),
     ]
     if rtype.kubernetes_volumes:
+        prefix = catalog.KUBERNETES_CLUSTER_TAG_PREFIX
         out.extend(
-            (
-                f"kubernetes.io/cluster/{name}=owned",
-                "kubernetes-owned",
-                {f"kubernetes.io/cluster/{name}": "owned"},
-            )
+            (f"{prefix}{name}=owned", "kubernetes-owned", {f"{prefix}{name}": "owned"})
             for name in tags.kubernetes_clusters
         )
     return out

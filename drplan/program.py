@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import runpy
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -26,10 +27,10 @@ from pulumi.runtime.proto import source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from components.config import PROJECT, from_namespaced, reject_empty
 from drplan.graph import RegisteredResource, StackGraph
 
 REPO = Path(__file__).resolve().parent.parent
-PROJECT = "aws-dr-backup"
 _ROOT_TYPE = "pulumi:pulumi:Stack"
 
 
@@ -37,27 +38,96 @@ class StackFileError(ValueError):
     """The stack file is missing or is not a Pulumi stack config document."""
 
 
+class YamlFileError(ValueError):
+    """A YAML file that cannot be read, is not YAML, or gives a key twice; the message names the file."""
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def __init__(self, stream: Any, shown: str) -> None:
+        super().__init__(stream)
+        self.shown = shown
+
+    def check_duplicates(self, node: yaml.Node, path: tuple[str, ...], seen: set[int]) -> None:
+        if id(node) in seen:  # an alias of a node already checked (or a recursive one)
+            return
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[tuple[str, str], int] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                name = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                line = key_node.start_mark.line + 1
+                if isinstance(key_node, yaml.ScalarNode):
+                    first = lines.setdefault((key_node.tag, key_node.value), line)
+                    if first != line:
+                        dotted = ".".join((*path, name))
+                        raise YamlFileError(
+                            f"{self.shown}: key '{dotted}' is given twice, on line {first} and line {line}; "
+                            "YAML would silently keep only the last one: remove one of them"
+                        )
+                self.check_duplicates(value_node, (*path, name), seen)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                self.check_duplicates(item, (*path, str(index)), seen)
+
+
+def load_yaml(path: Path) -> Any:
+    """The YAML document in ``path``; every error names the file as given (folders included)."""
+    shown = str(path)
+    try:
+        with path.open(encoding="utf-8") as stream:
+            loader = _Loader(stream, shown)
+            try:
+                node = loader.get_single_node()
+                if node is None:
+                    return None
+                loader.check_duplicates(node, (), set())
+                return loader.construct_document(node)  # type: ignore[no-untyped-call]
+            finally:
+                loader.dispose()  # type: ignore[no-untyped-call]
+    except yaml.YAMLError as exc:
+        # PyYAML's marks name the stream: the file as given, with line and column.
+        raise YamlFileError(f"{shown} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise YamlFileError(f"{shown} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise YamlFileError(f"{shown} cannot be read: {exc.strerror or exc}") from None
+
+
 def stack_file(stack: str) -> Path:
     return REPO / f"Pulumi.{stack}.yaml"
 
 
 def read_stack_config(path: Path) -> dict[str, Any]:
+    shown = str(path)
     if not path.is_file():
-        raise StackFileError(f"stack file {path.name} not found")
+        raise StackFileError(f"stack file {shown} not found")
     try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise StackFileError(f"{path.name} is not valid YAML: {exc}") from None
+        document = load_yaml(path)
+    except YamlFileError as exc:
+        raise StackFileError(str(exc)) from None
     config = (document or {}).get("config", {}) if isinstance(document, Mapping) else None
     if not isinstance(config, Mapping):
-        raise StackFileError(f"{path.name}: 'config' must be a mapping of '<namespace>:<key>' to values")
+        raise StackFileError(f"{shown}: 'config' must be a mapping of '<namespace>:<key>' to values")
+    for key in config:
+        # The Pulumi CLI refuses keys that are not '<namespace>:<name>'.
+        if not isinstance(key, str) or not re.fullmatch(r"[^:\s]+:\S+", key):
+            raise StackFileError(
+                f"{shown}: config key {key!r} must have the form '<namespace>:<name>', e.g. '{PROJECT}:prefix'"
+            )
     return dict(config)
 
 
 def _engine_value(value: Any) -> str:
-    # The engine passes every config value as a string; objects and lists as JSON.
+    # The engine passes every config value as a string; objects and lists as JSON, an empty value
+    # (YAML null) as an empty string.
+    if value is None:
+        return ""
     if isinstance(value, Mapping | list):
-        return json.dumps(value)
+        return json.dumps(value, default=str)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -181,6 +251,7 @@ def register_stack(
     receives every registration even when the program fails part-way.
     """
     raw = dict(config) if config is not None else read_stack_config(stack_file(stack))
+    reject_empty(from_namespaced(raw), stack)
     mock = _Mocks()
     monitor = _RecordingMonitor(mock, recorder if recorder is not None else [])
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per run

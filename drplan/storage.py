@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components import catalog
 from components.config import PROJECT, Layout, StackConfig
 from drplan.graph import StackGraph
 from drplan.matrix import DESTINATIONS, Matrix, VaultUse
-from drplan.program import register_stack
+from drplan.program import YamlFileError, load_yaml, register_stack
 
 LAYOUTS = ("split", "partitioned")
 LAYOUT_KEY = f"{PROJECT}:layout"
@@ -66,18 +65,17 @@ def load_inventory(path: Path) -> Inventory:
     if not path.is_file():
         raise InventoryError(f"inventory file {path} not found")
     try:
-        document = yaml.safe_load(path.read_text())
-        inventory = Inventory.model_validate(document)
-    except yaml.YAMLError as exc:
-        raise InventoryError(f"inventory {path.name} is not valid YAML: {exc}") from None
+        inventory = Inventory.model_validate(load_yaml(path))
+    except YamlFileError as exc:
+        raise InventoryError(f"inventory {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise InventoryError(f"inventory {path.name}: {where}: {first['msg']}") from None
+        raise InventoryError(f"inventory {path}: {where}: {first['msg']}") from None
     unknown = sorted(set(inventory.types) - set(catalog.TYPE_KEYS))
     if unknown:
         raise InventoryError(
-            f"inventory {path.name}: types.{unknown[0]} is not a resource type; allowed: {', '.join(catalog.TYPE_KEYS)}"
+            f"inventory {path}: types.{unknown[0]} is not a resource type; allowed: {', '.join(catalog.TYPE_KEYS)}"
         )
     return inventory
 

@@ -129,15 +129,15 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "cron-five-fields",
         _set("schedules.crossRegion", "cron(0 5 * * *)"),
-        (
-            "aws-dr-backup:schedules",
-            "crossRegion ('cron(0 5 * * *)') must be an AWS cron expression with six fields",
-        ),
+        ("aws-dr-backup:schedules.crossRegion = 'cron(0 5 * * *)': it has 5 fields; AWS cron has 6",),
     ),
     (
         "cron-without-question-mark",
         _set("schedules.crossAccount", "cron(0 7 * * * *)"),
-        ("crossAccount ('cron(0 7 * * * *)') needs '?'",),
+        (
+            "aws-dr-backup:schedules.crossAccount = 'cron(0 7 * * * *)'",
+            "exactly one of day-of-month and day-of-week must be '?'",
+        ),
     ),
     (
         "same-regions",
@@ -147,7 +147,7 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "bad-region",
         _set("regions.dr", "east"),
-        ("aws-dr-backup:regions.dr = 'east'", "AWS region name"),
+        ("aws-dr-backup:regions.dr = 'east'", "not an AWS region where AWS Backup runs", "us-east-2"),
     ),
     (
         "role-arn-in-other-account",
@@ -195,7 +195,10 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "bridge-cluster-name-upper-case",
         _set("bridges.memorydb.clusterName", "Cache"),
-        ("aws-dr-backup:bridges.memorydb.clusterName = 'Cache'", "lower-case letters, digits and hyphens"),
+        (
+            "aws-dr-backup:bridges.memorydb.clusterName = 'Cache'",
+            "lower-case letters, digits and single hyphens",
+        ),
     ),
     (
         "log-retention-not-a-cloudwatch-period",

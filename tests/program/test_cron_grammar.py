@@ -1,15 +1,17 @@
-"""One cron grammar: both copies (program config and policy pack) run the same vectors, and the pack's
-schedule rule and the offline plan's matrix agree on every one of them."""
+"""One cron grammar: both copies (program config and policy pack) run the same vectors, and the config,
+the pack's schedule rule and the offline plan's matrix agree on every one of them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 import components.cron as program_cron
 import policies.dr_policies.cron as pack_cron
+from components.config import ConfigError, parse
 from drplan import schedule as plan_schedule
 from policies.dr_policies import schedules as pack_schedules
 from tests.cron_vectors import VECTORS, Vector
@@ -55,6 +57,66 @@ def test_the_table_covers_every_outcome() -> None:
         assert outcomes == {True, False}, grammar
     assert len(VECTORS) >= 90
     assert {v.skips is None for v in VECTORS if v.times} == {True, False}
+
+
+def _prod_with(stack: dict[str, Any], path: tuple[str, ...], value: str) -> dict[str, Any]:
+    raw = {**stack}
+    node = raw[path[0]] = dict(raw.get(path[0]) or {})
+    for part in path[1:-1]:
+        node[part] = dict(node.get(part) or {})
+        node = node[part]
+    node[path[-1]] = value
+    return raw
+
+
+@pytest.fixture(scope="module")
+def prod_raw() -> dict[str, Any]:
+    from components.config import from_namespaced
+    from drplan.program import read_stack_config, stack_file
+
+    return from_namespaced(read_stack_config(stack_file("prod")))
+
+
+def _config_error(raw: dict[str, Any]) -> str | None:
+    try:
+        parse(raw, "prod")
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=IDS)
+def test_config_accepts_a_backup_schedule_exactly_when_the_pack_does(
+    prod_raw: dict[str, Any], vector: Vector
+) -> None:
+    error = _config_error(_prod_with(prod_raw, ("schedules", "crossRegion"), vector.expression))
+    assert error is None or "aws-dr-backup:schedules.crossRegion = " in error
+    try:
+        pack_schedules.parse(vector.expression)
+        pack_ok = True
+    except pack_schedules.CronError:
+        pack_ok = False
+    except pack_schedules.SkipsDays:
+        pack_ok = True  # valid; the RPO rule, not the validity rule, reports it
+    assert (error is None) == pack_ok == (vector.expected("backup") is None)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=IDS)
+def test_config_job_schedules_follow_eventbridge_scheduler(prod_raw: dict[str, Any], vector: Vector) -> None:
+    recurring = not vector.expression.startswith("at(")
+    for path in (("bridges", "memorydb", "schedule"), ("operations", "coverageSchedule")):
+        error = _config_error(_prod_with(prod_raw, path, vector.expression))
+        assert error is None or f"aws-dr-backup:{'.'.join(path)} = " in error
+        assert (error is None) == (vector.expected("scheduler") is None and recurring), path
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=IDS)
+def test_config_restore_testing_schedule_is_aws_cron(prod_raw: dict[str, Any], vector: Vector) -> None:
+    error = _config_error(
+        _prod_with(prod_raw, ("operations", "restoreTesting", "schedule"), vector.expression)
+    )
+    assert error is None or "aws-dr-backup:operations.restoreTesting.schedule = " in error
+    assert (error is None) == (vector.expected("cron") is None)
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=IDS)

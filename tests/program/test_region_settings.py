@@ -101,7 +101,7 @@ def test_catalog_names_every_protected_type_in_the_maps() -> None:
         ),
         (
             {"otherTypes": {"FSx": "no"}},
-            ("aws-dr-backup:regionSettings.otherTypes.FSx = 'no'", "valid boolean"),
+            ("aws-dr-backup:regionSettings.otherTypes.FSx = 'no'", "must be true or false"),
         ),
         (
             {"otherTypes": {"S3": False}},
