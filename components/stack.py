@@ -24,6 +24,8 @@ class Protected:
     vaults: dict[str, dict[str, pulumi.Output[str]]]
     keys: dict[str, dict[str, pulumi.Output[str]]]
     plans: dict[str, dict[str, pulumi.Output[str]]]
+    roles: dict[str, pulumi.Output[str]]
+    """Type -> the type's AWS Backup role (backup and restore policies); the restore commands use it."""
 
 
 def build(config: StackConfig) -> None:
@@ -36,6 +38,7 @@ def build(config: StackConfig) -> None:
 
     pulumi.export("vaultArns", vaults)
     pulumi.export("planIds", plans)
+    pulumi.export("restoreRoleArns", protected.roles)
     pulumi.export("airGappedVaultArn", archive.vault_arn)
     pulumi.export("ramShareArn", archive.share_arn)
     if bridge_buckets:
@@ -80,6 +83,7 @@ def protect(config: StackConfig) -> Protected:
     vaults: dict[str, dict[str, pulumi.Output[str]]] = {}
     keys: dict[str, dict[str, pulumi.Output[str]]] = {}
     plans: dict[str, dict[str, pulumi.Output[str]]] = {}
+    roles: dict[str, pulumi.Output[str]] = {}
     for rtype in types:
         protection = ResourceTypeProtection(
             rtype.key,
@@ -101,7 +105,8 @@ def protect(config: StackConfig) -> Protected:
         vaults[rtype.key] = protection.vault_arns
         keys[rtype.key] = protection.key_arns
         plans[rtype.key] = protection.plan_ids
-    return Protected(places=places, archive=archive, vaults=vaults, keys=keys, plans=plans)
+        roles[rtype.key] = protection.role_arn
+    return Protected(places=places, archive=archive, vaults=vaults, keys=keys, plans=plans, roles=roles)
 
 
 def _operations(
