@@ -44,6 +44,7 @@ _SG = r"^sg-[0-9a-f]{8,17}$"
 _AZ = r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
 _SUFFIX = r"^[a-z0-9][a-z0-9-]{0,19}$"
+_CLASS = r"^db\.[a-z0-9]+(\.[a-z0-9]+)?$"
 
 RoleArn = Annotated[str, StringConstraints(pattern=_ROLE_ARN)]
 KmsKey = Annotated[str, StringConstraints(pattern=_KMS)]
@@ -56,6 +57,7 @@ _PATTERN_HELP = {
     _AZ: "an availability zone name such as us-east-2a",
     _NAME: "a resource name (letters, digits, '.', '_', '-')",
     _SUFFIX: "1-20 lower-case letters, digits and hyphens",
+    _CLASS: "a DB instance class such as db.r6g.large or db.serverless",
 }
 
 # The settings each type accepts (camelCase, as written in the profile).
@@ -86,8 +88,8 @@ class TypeSettings(_Model):
     availability_zone: AvailabilityZone | None = None
     db_subnet_group_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
     vpc_security_group_ids: tuple[SecurityGroupId, ...] | None = Field(default=None, min_length=1)
-    db_instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] | None = None
-    instance_class: Annotated[str, StringConstraints(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")] | None = None
+    db_instance_class: Annotated[str, StringConstraints(pattern=_CLASS)] | None = None
+    instance_class: Annotated[str, StringConstraints(pattern=_CLASS)] | None = None
     """Clusters: class of the DB instances to create after the restore (AWS Backup creates none)."""
     instance_count: int = Field(default=1, ge=0, le=16)
     metadata: dict[str, str] = {}

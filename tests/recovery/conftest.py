@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from dr_runtime.aws import client
+from tests.operations.conftest import retry_sleeps  # noqa: F401 - the same fixture, shared
 
 WORKLOAD, ISOLATED, RECOVERY = "111111111111", "222222222222", "333333333333"
 PRIMARY, DR = "us-east-1", "us-east-2"
