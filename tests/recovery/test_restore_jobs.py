@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from dr_runtime.restore import cli, jobs
+from dr_runtime.restore.errors import InputError
 from drplan.program import register_stack
 from tests.operations.conftest import FakeHttp
 from tests.recovery.conftest import (
@@ -381,7 +382,7 @@ def test_malformed_plans_name_the_field(tmp_path: Path) -> None:
         ({**_plan({"type": "rds"})}, "resources[0]: missing resourceType, sourceArn"),
     ):
         path.write_text(json.dumps(document), encoding="utf-8")
-        with pytest.raises(jobs.InputError, match=message.replace("[", r"\[")):
+        with pytest.raises(InputError, match=message.replace("[", r"\[")):
             jobs.load_plan(path)
 
 
