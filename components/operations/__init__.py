@@ -14,7 +14,13 @@ from components import catalog
 from components.operations import alarms, alerts, coverage, dashboard, watchdog
 from components.operations.audit import Audit, AuditArgs
 from components.operations.common import region_code
-from components.operations.restore_testing import RestorePlanSpec, RestoreTesting, RestoreTestingArgs
+from components.operations.restore_testing import (
+    DEFAULT_RESTORE_TIME_TARGET_MINUTES,
+    SUPPORTED_TYPES,
+    RestorePlanSpec,
+    RestoreTesting,
+    RestoreTestingArgs,
+)
 
 COMPONENT_TYPE = "aws-dr-backup:operations:Operations"
 # Alarm periods: the watchdog runs every 15 minutes, coverage about daily.
@@ -57,6 +63,8 @@ class OperationsArgs:
     restore_start_window_hours: int = 24
     restore_selection_window_days: int = 7
     restore_validation_window_hours: int = 4
+    restore_time_target_minutes: int = DEFAULT_RESTORE_TIME_TARGET_MINUTES
+    """Restore time objective per resource: Audit Manager checks every restore (tests included) against it."""
     audit: bool = True
     create_reports_role: bool = True
     """False where the account already has AWSServiceRoleForBackupReports."""
@@ -225,6 +233,11 @@ class Operations(pulumi.ComponentResource):
                     recovery_point_max_age_hours=args.recent_backup_hours
                     + -(-args.completion_window_minutes // 60),
                     create_reports_role=args.create_reports_role,
+                    restore_time_target_minutes=args.restore_time_target_minutes
+                    if args.restore_testing
+                    else None,
+                    restore_types=[t for t in args.types if t.backup_name in SUPPORTED_TYPES],
+                    dr_provider=args.dr_provider,
                     tags=tags,
                 ),
                 opts=child,

@@ -2,7 +2,11 @@
 
 Plans (docs/aws-facts.md#8-restore-testing): the primary vaults, the DR-region vaults (what a regional
 recovery restores from) and the air-gapped vault shared to this account (what an account-compromise recovery
-restores from; restore testing can use air-gapped vaults shared to the account). Each plan picks the
+restores from; restore testing can use air-gapped vaults shared to the account). A plan selects recovery
+points in its own region only, so the DR-region plan is created with the DR provider and lists the DR
+vaults; the air-gapped plan lists the vault by its owner's ARN (isolated account), which is how a vault
+shared through AWS RAM is named. Restore times are checked against the target by Audit Manager's
+``RESTORE_TIME_FOR_RESOURCES_MEET_TARGET`` control in each region (``audit.py``). Each plan picks the
 latest recovery point per resource within the selection window; each type's selection restores its
 resources, validates for the configured window and lets AWS delete the restored resource.
 Names allow only letters, digits and underscores, so every name is explicit.
@@ -24,6 +28,8 @@ SUPPORTED_TYPES = frozenset(
     {"Aurora", "DocumentDB", "DynamoDB", "EBS", "EC2", "EFS", "FSx", "Neptune", "RDS", "S3"}
 )
 MAX_SELECTIONS_PER_PLAN = 30
+# Restore time objective per resource until the stack config carries one (operations.restoreTesting).
+DEFAULT_RESTORE_TIME_TARGET_MINUTES = 240
 
 
 @dataclass(frozen=True)

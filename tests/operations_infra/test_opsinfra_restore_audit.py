@@ -132,9 +132,13 @@ def test_restore_testing_can_be_switched_off(staging_graph: StackGraph) -> None:
 # --- audit --------------------------------------------------------------------------------------
 
 
+def _primary_framework(graph: StackGraph) -> RegisteredResource:
+    [framework] = [f for f in graph.by_type(FRAMEWORK) if provider_name(f) == "origin"]
+    return framework
+
+
 def _controls(graph: StackGraph) -> dict[str, dict[str, object]]:
-    [framework] = graph.by_type(FRAMEWORK)
-    return {c["name"]: c for c in framework.inputs["controls"]}
+    return {c["name"]: c for c in _primary_framework(graph).inputs["controls"]}
 
 
 def _params(control: dict[str, object]) -> dict[str, str]:
@@ -142,7 +146,7 @@ def _params(control: dict[str, object]) -> dict[str, str]:
 
 
 def test_framework_controls_match_the_design(prod_graph: StackGraph) -> None:
-    [framework] = prod_graph.by_type(FRAMEWORK)
+    framework = _primary_framework(prod_graph)
     assert AUDIT_NAME.match(framework.inputs["name"])
     assert "-" not in framework.inputs["name"]
     assert provider_name(framework) == "origin"
@@ -156,6 +160,7 @@ def test_framework_controls_match_the_design(prod_graph: StackGraph) -> None:
         "BACKUP_RECOVERY_POINT_MINIMUM_RETENTION_CHECK",
         "BACKUP_PLAN_MIN_FREQUENCY_AND_MIN_RETENTION_CHECK",
         "BACKUP_RECOVERY_POINT_ENCRYPTED",
+        "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET",
     }
     assert _params(controls["BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION"]) == {"crossRegionList": DR}
     assert _params(controls["BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT"]) == {"crossAccountList": ISOLATED}
@@ -173,6 +178,25 @@ def test_framework_controls_match_the_design(prod_graph: StackGraph) -> None:
     }
     for name in ("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT"):
         assert controls[name]["scope"] == {"complianceResourceTypes": list(PROD_TYPES)}
+
+
+def test_restore_times_are_checked_against_the_target_where_the_tests_run(prod_graph: StackGraph) -> None:
+    # Restore tests run in the primary region (in-region and air-gapped plans) and in the DR region
+    # (the us-east-2 copies); Audit Manager frameworks evaluate their own region, so one in each.
+    primary = _controls(prod_graph)["RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"]
+    assert _params(primary) == {"maxRestoreTime": "240"}
+    assert primary["scope"] == {"complianceResourceTypes": list(PROD_TYPES)}
+    [dr] = [f for f in prod_graph.by_type(FRAMEWORK) if provider_name(f) == "cross-region"]
+    assert AUDIT_NAME.match(dr.inputs["name"])
+    assert [c["name"] for c in dr.inputs["controls"]] == ["RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"]
+    assert dr.inputs["controls"][0] == primary
+    plans = _plans(prod_graph)
+    assert provider_name(plans["dr_prod_restore_test_use2"]) == provider_name(dr)
+
+
+def test_no_restore_time_control_without_restore_testing(staging_graph: StackGraph) -> None:
+    assert "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET" not in _controls(staging_graph)
+    assert [provider_name(f) for f in staging_graph.by_type(FRAMEWORK)] == ["origin"]
 
 
 def test_staging_scopes_controls_to_its_types(staging_graph: StackGraph) -> None:
@@ -239,7 +263,7 @@ def test_report_plans_deliver_compliance_of_the_framework(prod_graph: StackGraph
     ]
     assert AUDIT_NAME.match(plan.inputs["name"])
     assert "-" not in plan.inputs["name"]
-    [framework] = prod_graph.by_type(FRAMEWORK)
+    framework = _primary_framework(prod_graph)
     [arn] = plan.inputs["reportSetting"]["frameworkArns"]
     assert arn.endswith(framework.inputs["name"])
     assert framework.urn in plan.property_dependencies["reportSetting"]
