@@ -28,15 +28,13 @@ from components import catalog
 from dr_runtime.aws import client
 from dr_runtime.restore import jobs, planner, profile, render, sources
 from dr_runtime.restore.errors import (
-    EXIT_AWS,
     EXIT_CODES_HELP,
     EXIT_INPUT,
     EXIT_ITEMS_FAILED,
     EXIT_OK,
-    NO_REGION,
     AwsUnavailableError,
     InputError,
-    error_text,
+    as_problem,
 )
 
 PROG = "python -m dr_runtime.restore"
@@ -241,10 +239,10 @@ def main(argv: Sequence[str] | None = None, factory: Factory = boto_factory) -> 
     except InputError as error:
         return _fail(str(error), EXIT_INPUT)
     except AwsUnavailableError as error:
-        return _fail(str(error), EXIT_INPUT if str(error) == NO_REGION else EXIT_AWS)
+        return _fail(error.problem.text, error.problem.exit_code)
     except (BotoCoreError, ClientError) as error:
-        text = error_text(error)
-        return _fail(text, EXIT_INPUT if text == NO_REGION else EXIT_AWS)
+        problem = as_problem(error)
+        return _fail(problem.text, problem.exit_code)
     except KeyboardInterrupt:
         return _fail(
             "interrupted; run the same command again to carry on (jobs already started are kept)", 130

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dr_runtime.restore.errors import AwsUnavailableError, InputError, error_code, item_reason, run_reason
+from dr_runtime.restore.errors import AwsUnavailableError, InputError, error_code, item_reason, run_error
 from dr_runtime.restore.planner import PLAN_VERSION
 
 ClientFactory = Callable[[str], Any]
@@ -89,7 +89,7 @@ def check_account(clients: ClientFactory, plan: Mapping[str, Any]) -> None:
     try:
         account = str(clients("sts").get_caller_identity()["Account"])
     except (BotoCoreError, ClientError) as error:
-        raise run_reason(error) from error
+        raise run_error(error) from error
     if account != plan["targetAccount"]:
         raise InputError(
             f"credentials are for account {account}, the plan restores into {plan['targetAccount']}: "
@@ -108,7 +108,7 @@ def existing_jobs(clients: ClientFactory, plan: Mapping[str, Any]) -> dict[str, 
                     continue
                 found.setdefault(str(job.get("RecoveryPointArn")), []).append(job)
     except (BotoCoreError, ClientError) as error:
-        raise run_reason(error) from error
+        raise run_error(error) from error
     for jobs in found.values():
         jobs.sort(key=lambda j: j["CreationDate"])
     return found

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components import catalog
 from dr_runtime.restore import metadata
-from dr_runtime.restore.errors import InputError, error_code, item_reason, run_reason
+from dr_runtime.restore.errors import InputError, error_code, item_reason, run_error
 from dr_runtime.restore.profile import Profile
 from dr_runtime.restore.sources import Source, VaultRef
 from dr_runtime.restore.target import TargetFacts
@@ -85,9 +85,9 @@ def _describe_vault(backup: Any, vault: VaultRef, account: str) -> dict[str, Any
             raise InputError(
                 f"source vault {vault.arn} does not exist{shared} ({error_code(error)})"
             ) from None
-        raise run_reason(error) from error
+        raise run_error(error) from error
     except BotoCoreError as error:
-        raise run_reason(error) from error
+        raise run_error(error) from error
     return found
 
 
@@ -110,7 +110,7 @@ def _list_points(
             for page in paginator.paginate(**params):
                 yield from page.get("RecoveryPoints", [])
         except (BotoCoreError, ClientError) as error:
-            raise run_reason(error) from error
+            raise run_error(error) from error
 
 
 def _type_of(point: Mapping[str, Any], vault: VaultRef) -> str | None:
@@ -135,7 +135,7 @@ class Planner:
         try:
             return str(self.clients("sts").get_caller_identity()["Account"])
         except (BotoCoreError, ClientError) as error:
-            raise run_reason(error) from error
+            raise run_error(error) from error
 
     def plan(self) -> dict[str, Any]:
         request = self.request
@@ -212,7 +212,7 @@ class Planner:
             try:
                 return dict(self.backup.list_tags(ResourceArn=item[3]["RecoveryPointArn"]).get("Tags", {}))
             except (BotoCoreError, ClientError) as error:
-                raise run_reason(error) from error
+                raise run_error(error) from error
 
         with ThreadPoolExecutor(max_workers=max(1, self.request.concurrency)) as pool:
             tags = list(pool.map(tags_of, chosen))

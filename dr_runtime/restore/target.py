@@ -154,7 +154,7 @@ class TargetFacts:
             meta = self.clients("kms").describe_key(KeyId=key_id)["KeyMetadata"]
             found = KeyState(arn=meta["Arn"], state=meta["KeyState"], manager=meta.get("KeyManager", ""))
         except (BotoCoreError, ClientError) as error:  # reported on the resource, unless it stops everything
-            if stops_everything(error) is not None:
+            if stops_everything(error):
                 raise
             found = KeyState(arn=key_id, state=f"unreadable: {error_text(error)}")
         with self._lock:

@@ -151,8 +151,8 @@ def test_one_failed_job_among_many_does_not_stop_the_rest(clients: Clients) -> N
     result = jobs.start(clients, _plan(*THREE), yes=True, concurrency=1, progress=_quiet)
     clients.assert_stubs_used()
     assert [r["action"] for r in result["results"]] == ["started", "failed", "started"]
-    assert result["results"][1]["error"] == (
-        "StartRestoreJob: InvalidParameterValueException: DB subnet group 'x' does not exist"
+    assert (
+        result["results"][1]["error"] == "InvalidParameterValueException: DB subnet group 'x' does not exist"
     )
 
 
@@ -337,7 +337,7 @@ def test_access_denied_and_throttling_on_a_listing_stop_the_command(
     )
     code, _, err = _run(["status", plan_file], clients, capsys)
     assert code == 3
-    assert err.startswith("restore: access denied: ListRestoreJobs: AccessDeniedException")
+    assert err == "restore: access denied: backup:ListRestoreJobs (AccessDeniedException)\n"
     clients.backup.add_client_error("list_restore_jobs", "ThrottlingException", "Rate exceeded", 400)
     code, _, err = _run(["start", plan_file, "--yes"], clients, capsys)
     assert code == 3
