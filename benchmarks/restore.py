@@ -54,14 +54,18 @@ def _resource_arn(type_key: str, index: int) -> str:
     return f"arn:aws:{type_key}:us-east-1:{ACCOUNT}:thing/{type_key}-{index}"
 
 
-def points_by_vault(total: int) -> dict[str, list[dict[str, Any]]]:
-    vaults: dict[str, list[dict[str, Any]]] = {f"dr-prod-{t}": [] for t in catalog.TYPE_KEYS}
+AIR_GAPPED = "dr-prod-air-gapped"
+
+
+def points_by_vault(total: int, air_gapped: bool) -> dict[str, list[dict[str, Any]]]:
+    names = [AIR_GAPPED] if air_gapped else [f"dr-prod-{t}" for t in catalog.TYPE_KEYS]
+    vaults: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for index in range(total):
         rtype = catalog.CATALOG[index % len(catalog.CATALOG)]
         for age, status in ((6, "COMPLETED"), (30, "COMPLETED"), (2, "PARTIAL")):
-            vaults[f"dr-prod-{rtype.key}"].append(
+            vaults[AIR_GAPPED if air_gapped else f"dr-prod-{rtype.key}"].append(
                 {
-                    "RecoveryPointArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:{index}-{age}",
+                    "RecoveryPointArn": f"arn:aws:backup:{REGION}:{ACCOUNT}:recovery-point:{rtype.key}-{index}-{age}",
                     "ResourceArn": _resource_arn(rtype.key, index),
                     "ResourceType": rtype.backup_name,
                     "Status": status,
@@ -74,8 +78,8 @@ def points_by_vault(total: int) -> dict[str, list[dict[str, Any]]]:
 class Served:
     """Answers every call from generated data and counts calls per operation."""
 
-    def __init__(self, total: int) -> None:
-        self.vaults = points_by_vault(total)
+    def __init__(self, total: int, air_gapped: bool) -> None:
+        self.vaults = points_by_vault(total, air_gapped)
         self.calls: Counter[str] = Counter()
         self.clients: dict[str, Any] = {}
 
@@ -111,7 +115,7 @@ class Served:
         return page
 
     def GetRecoveryPointRestoreMetadata(self, params: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
-        type_key = params["BackupVaultName"].removeprefix("dr-prod-")
+        type_key = params["RecoveryPointArn"].rsplit(":", 1)[-1].split("-")[0]
         return {"RestoreMetadata": METADATA[type_key]}
 
 
@@ -131,34 +135,59 @@ FIXED: dict[str, dict[str, Any]] = {
 }
 
 
-def run(total: int) -> tuple[Counter[str], float, int]:
-    served = Served(total)
-    vaults = [
-        sources.VaultRef(f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:dr-prod-{t}", t)
-        for t in catalog.TYPE_KEYS
-    ]
-    request = planner.PlanRequest(source=sources.Source.CROSS_REGION, vaults=vaults, region=REGION)
+def run(total: int, air_gapped: bool = False) -> tuple[Counter[str], float]:
+    served = Served(total, air_gapped)
+    if air_gapped:
+        vaults = [sources.VaultRef(f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:{AIR_GAPPED}", None)]
+        source = sources.Source.AIR_GAPPED
+    else:
+        vaults = [
+            sources.VaultRef(f"arn:aws:backup:{REGION}:{ACCOUNT}:backup-vault:dr-prod-{t}", t)
+            for t in catalog.TYPE_KEYS
+        ]
+        source = sources.Source.CROSS_REGION
+    request = planner.PlanRequest(source=source, vaults=vaults, region=REGION)
     started = time.perf_counter()
     plan = planner.make_plan(served.factory, request, now=NOW)
     elapsed = time.perf_counter() - started
     assert plan["summary"]["resources"] == total, plan["summary"]
-    return served.calls, elapsed, plan["summary"]["resources"]
+    return served.calls, elapsed
+
+
+HEADER = ("resources", "list pages", "metadata", "other", "total", "per-resource x vaults", "seconds")
+
+
+def _line(values: tuple[object, ...]) -> str:
+    return " ".join(f"{v!s:>{max(len(h), 5)}}" for v, h in zip(values, HEADER, strict=True))
 
 
 def main() -> None:
-    print("restore plan, cross-region source: 8 vaults, 3 recovery points per resource, 1,000 per page")
-    print(
-        f"{'resources':>9} {'list pages':>10} {'metadata':>8} {'other':>5} {'total':>5} {'per-resource x vaults':>21} {'seconds':>8}"
-    )
-    for total in SIZES:
-        calls, elapsed, _ = run(total)
-        pages = calls["ListRecoveryPointsByBackupVault"]
-        per_resource = calls["GetRecoveryPointRestoreMetadata"]
-        other = sum(calls.values()) - pages - per_resource
-        naive = total * len(catalog.TYPE_KEYS)
-        print(
-            f"{total:>9} {pages:>10} {per_resource:>8} {other:>5} {sum(calls.values()):>5} {naive:>21} {elapsed:>8.2f}"
-        )
+    for air_gapped, title in (
+        (False, "cross-region source: 8 vaults, one per type"),
+        (True, "air-gapped source: 1 vault holding every type"),
+    ):
+        print(f"restore plan, {title}; 3 recovery points per resource, 1,000 per page")
+        print(_line(HEADER))
+        vault_count = 1 if air_gapped else len(catalog.TYPE_KEYS)
+        for total in SIZES:
+            calls, elapsed = run(total, air_gapped)
+            pages = calls["ListRecoveryPointsByBackupVault"]
+            per_resource = calls["GetRecoveryPointRestoreMetadata"]
+            other = sum(calls.values()) - pages - per_resource
+            print(
+                _line(
+                    (
+                        total,
+                        pages,
+                        per_resource,
+                        other,
+                        sum(calls.values()),
+                        total * vault_count,
+                        f"{elapsed:.2f}",
+                    )
+                )
+            )
+        print()
 
 
 if __name__ == "__main__":
