@@ -482,12 +482,21 @@ class Alerts(_Model):
     """Existing SNS topics that receive every alert too (e.g. a paging integration)."""
 
 
+# Restore time objective per resource (minutes) and the largest this config takes: AWS documents no
+# maximum for the control's maxRestoreTime; a week is far beyond any restore test's windows.
+RESTORE_TIME_TARGET_MINUTES = 240
+MAX_RESTORE_TIME_TARGET_MINUTES = 7 * 24 * 60
+
+
 class RestoreTesting(_Model):
     enabled: bool = True
     schedule: RestoreSchedule = "cron(0 10 ? * SAT *)"
     start_window_hours: int = Field(default=24, ge=1, le=168)
     selection_window_days: int = Field(default=7, ge=1, le=365)
     validation_window_hours: int = Field(default=4, ge=0, le=168)
+    target_minutes: int = Field(default=RESTORE_TIME_TARGET_MINUTES, ge=1, le=MAX_RESTORE_TIME_TARGET_MINUTES)
+    """Restore time objective per resource: Audit Manager's RESTORE_TIME_FOR_RESOURCES_MEET_TARGET
+    control compares each tested restore's measured time with it."""
 
 
 class Operations(_Model):

@@ -149,6 +149,7 @@ def _operations(
             restore_start_window_hours=restore.start_window_hours,
             restore_selection_window_days=restore.selection_window_days,
             restore_validation_window_hours=restore.validation_window_hours,
+            restore_time_target_minutes=restore.target_minutes,
             audit=ops.audit,
             log_retention_days=config.log_retention_days,
             create_reports_role=ops.create_reports_role,

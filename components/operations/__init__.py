@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components import catalog
+from components.config import RESTORE_TIME_TARGET_MINUTES
 from components.operations import alarms, alerts, coverage, dashboard, watchdog
 from components.operations.audit import Audit, AuditArgs
 from components.operations.common import region_code
 from components.operations.restore_testing import (
-    DEFAULT_RESTORE_TIME_TARGET_MINUTES,
     SUPPORTED_TYPES,
     RestorePlanSpec,
     RestoreTesting,
@@ -63,7 +63,7 @@ class OperationsArgs:
     restore_start_window_hours: int = 24
     restore_selection_window_days: int = 7
     restore_validation_window_hours: int = 4
-    restore_time_target_minutes: int = DEFAULT_RESTORE_TIME_TARGET_MINUTES
+    restore_time_target_minutes: int = RESTORE_TIME_TARGET_MINUTES
     """Restore time objective per resource: Audit Manager checks every restore (tests included) against it."""
     audit: bool = True
     create_reports_role: bool = True

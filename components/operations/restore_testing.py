@@ -28,8 +28,6 @@ SUPPORTED_TYPES = frozenset(
     {"Aurora", "DocumentDB", "DynamoDB", "EBS", "EC2", "EFS", "FSx", "Neptune", "RDS", "S3"}
 )
 MAX_SELECTIONS_PER_PLAN = 30
-# Restore time objective per resource until the stack config carries one (operations.restoreTesting).
-DEFAULT_RESTORE_TIME_TARGET_MINUTES = 240
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
+from components.config import ConfigError
 from drplan.graph import RegisteredResource, StackGraph
+from drplan.program import register_stack
 from tests.operations_infra.graphs import (
     DR,
     ISOLATED,
@@ -270,3 +273,26 @@ def test_report_plans_deliver_compliance_of_the_framework(prod_graph: StackGraph
     assert (
         plan.inputs["reportDeliveryChannel"]["s3BucketName"] == f"dr-prod-backup-reports-{WORKLOAD}-{PRIMARY}"
     )
+
+
+def test_restore_time_target_comes_from_the_stack_config(prod_stack_config: dict[str, Any]) -> None:
+    prod_stack_config["aws-dr-backup:operations"]["restoreTesting"]["targetMinutes"] = 90
+    graph = register_stack("prod", config=prod_stack_config)
+    frameworks = graph.by_type(FRAMEWORK)
+    assert len(frameworks) == 2
+    for framework in frameworks:
+        [control] = [
+            c for c in framework.inputs["controls"] if c["name"] == "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"
+        ]
+        assert _params(control) == {"maxRestoreTime": "90"}
+
+
+@pytest.mark.parametrize("value", [0, 10081, "4h"])
+def test_restore_time_target_out_of_range_is_refused_naming_the_key(
+    prod_stack_config: dict[str, Any], value: Any
+) -> None:
+    prod_stack_config["aws-dr-backup:operations"]["restoreTesting"]["targetMinutes"] = value
+    recorded: list[RegisteredResource] = []
+    with pytest.raises(ConfigError, match=r"operations\.restoreTesting\.targetMinutes"):
+        register_stack("prod", config=prod_stack_config, recorder=recorded)
+    assert recorded == []
