@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.baseline_pack import baseline_client
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.policy_client import (
     PolicyPackClient,
@@ -130,10 +131,8 @@ def main() -> None:
         resource_policies = sum(1 for p in info.policies if p.kind == "resource")
         stack_policies = sum(1 for p in info.policies if p.kind == "stack")
         with (
-            PolicyPackClient.baseline() as empty,
-            PolicyPackClient.baseline(
-                resource_policies=resource_policies, stack_policies=stack_policies
-            ) as shape,
+            baseline_client() as empty,
+            baseline_client(resource_policies=resource_policies, stack_policies=stack_policies) as shape,
         ):
             clients = {"pack": pack, "empty": empty, "same-shape": shape}
             print(

@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -251,28 +250,6 @@ def _result(response: analyzer_pb2.AnalyzeResponse) -> AnalysisResult:
 # --- the client ---------------------------------------------------------------------------------------------
 
 
-def _write_baseline_pack(directory: Path, resource_policies: int, stack_policies: int) -> None:
-    """A pack whose policies do nothing: the cost of the protocol and the SDK alone."""
-    (directory / "PulumiPolicy.yaml").write_text("runtime: python\nversion: 0.0.1\n", encoding="utf-8")
-    program = textwrap.dedent(
-        f"""\
-        from pulumi_policy import PolicyPack, ResourceValidationPolicy, StackValidationPolicy
-
-
-        def _noop(args, report_violation):
-            return None
-
-
-        policies = [ResourceValidationPolicy(name=f"noop-resource-{{i}}", description="does nothing",
-                                             validate=_noop) for i in range({resource_policies})]
-        policies += [StackValidationPolicy(name=f"noop-stack-{{i}}", description="does nothing",
-                                           validate=_noop) for i in range({stack_policies})]
-        PolicyPack(name="empty-baseline", policies=policies)
-        """
-    )
-    (directory / "__main__.py").write_text(program, encoding="utf-8")
-
-
 class PolicyPackClient:
     """A running policy pack process and a typed Analyzer client for it. Use as a context manager."""
 
@@ -284,7 +261,9 @@ class PolicyPackClient:
         startup_timeout: float = 60.0,
         call_timeout: float = 600.0,
         env: Mapping[str, str] | None = None,
+        remove_pack_dir: bool = False,
     ) -> None:
+        """``remove_pack_dir``: the pack's directory is a generated one that ``close`` removes."""
         self.pack_dir = Path(pack_dir).resolve()
         self._python = python
         self._startup_timeout = startup_timeout
@@ -295,19 +274,8 @@ class PolicyPackClient:
         self._channel: grpc.Channel | None = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self._info: PackInfo | None = None
-        self._owned_dir: Path | None = None
+        self._owned_dir: Path | None = self.pack_dir if remove_pack_dir else None
         self.port: int | None = None
-
-    @classmethod
-    def baseline(
-        cls, *, resource_policies: int = 1, stack_policies: int = 1, **kwargs: Any
-    ) -> PolicyPackClient:
-        """A client for a generated pack of no-op policies (benchmark baseline); removed on close."""
-        directory = Path(tempfile.mkdtemp(prefix="empty-policy-pack-"))
-        _write_baseline_pack(directory, resource_policies, stack_policies)
-        client = cls(directory, **kwargs)
-        client._owned_dir = directory
-        return client
 
     # lifecycle
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 
+from benchmarks.baseline_pack import baseline_client
 from drplan.graph import UNKNOWN
 from drplan.policy_client import (
     PolicyPackClient,
@@ -58,7 +59,7 @@ def test_urn_helpers() -> None:
 
 
 def test_baseline_pack_reports_nothing_and_cleans_up() -> None:
-    client = PolicyPackClient.baseline(resource_policies=2, stack_policies=1)
+    client = baseline_client(resource_policies=2, stack_policies=1)
     directory = client.pack_dir
     with client:
         assert [p.name for p in client.info().policies] == [
