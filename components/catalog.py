@@ -8,6 +8,7 @@ docs/aws-facts.md#6-s3.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -66,6 +67,12 @@ class ResourceType:
     region_management: bool = False
     """The type is a key of the region settings' management-preference map (full AWS Backup
     management: vault-key encryption, and for DynamoDB the advanced features); the stack sets it on."""
+    rds_windows: bool = False
+    """Its resources are RDS-managed databases with a daily backup window and a weekly maintenance window
+    (``DescribeDBInstances``/``DescribeDBClusters``)."""
+    snapshot_ignores_rds_windows: bool = False
+    """AWS Backup may start its snapshots inside those windows. For the other RDS-managed types a snapshot
+    scheduled in the hour before or during either window fails (docs/rds-windows.md)."""
 
 
 _DOCDB = "documentdb"
@@ -122,6 +129,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.SOURCE_KEY,
         supports_continuous=True,
         continuous_cross_account=False,
+        rds_windows=True,
     ),
     ResourceType(
         key="aurora",
@@ -132,6 +140,8 @@ CATALOG: tuple[ResourceType, ...] = (
         supports_continuous=True,
         continuous_cross_account=False,
         cluster_route=ClusterRoute(not_equals=(_DOCDB, _NEPTUNE)),
+        rds_windows=True,
+        snapshot_ignores_rds_windows=True,
     ),
     ResourceType(
         key="documentdb",
@@ -142,6 +152,7 @@ CATALOG: tuple[ResourceType, ...] = (
         supports_continuous=False,
         continuous_cross_account=False,
         cluster_route=ClusterRoute(equals=_DOCDB),
+        rds_windows=True,
     ),
     ResourceType(
         key="neptune",
@@ -152,6 +163,7 @@ CATALOG: tuple[ResourceType, ...] = (
         supports_continuous=False,
         continuous_cross_account=False,
         cluster_route=ClusterRoute(equals=_NEPTUNE),
+        rds_windows=True,
     ),
 )
 
@@ -185,7 +197,34 @@ REGION_SETTINGS_MANAGEMENT_TYPES: tuple[str, ...] = ("CloudFormation", "DSQL", "
 
 BY_KEY: dict[str, ResourceType] = {t.key: t for t in CATALOG}
 TYPE_KEYS: tuple[str, ...] = tuple(BY_KEY)
+BY_BACKUP_NAME: dict[str, ResourceType] = {t.backup_name: t for t in CATALOG}
 
 
 def get(key: str) -> ResourceType:
     return BY_KEY[key]
+
+
+def claimed_engine_values(active: Iterable[ResourceType]) -> frozenset[str]:
+    """The ``CLUSTER_ENGINE_TAG`` values an active type takes for itself."""
+    return frozenset(t.cluster_route.equals for t in active if t.cluster_route and t.cluster_route.equals)
+
+
+def takes_cluster(rtype: ResourceType, engine_tag: str | None, active: Iterable[ResourceType]) -> bool:
+    """Whether ``rtype``'s selections take an rds cluster whose ``CLUSTER_ENGINE_TAG`` is ``engine_tag``.
+
+    Only values another *active* type claims are excluded from the default route, so with DocumentDB
+    switched off a cluster tagged for it falls back to the default type's plans instead of to none.
+    """
+    route = rtype.cluster_route
+    if route is None:
+        return False
+    if route.equals is not None:
+        return engine_tag == route.equals
+    claimed = claimed_engine_values(active)
+    return engine_tag not in {value for value in route.not_equals if value in claimed}
+
+
+def cluster_route(engine_tag: str | None, active: Iterable[ResourceType]) -> ResourceType | None:
+    """The active type whose plans and vault take an rds cluster tagged ``engine_tag`` (None: no tag)."""
+    types = tuple(active)
+    return next((t for t in types if takes_cluster(t, engine_tag, types)), None)

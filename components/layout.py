@@ -88,11 +88,8 @@ def _selection(config: StackConfig, rtype: catalog.ResourceType, cross_region: b
     if route is not None:
         if route.equals is not None:
             conditions.append(Condition("string_equals", catalog.CLUSTER_ENGINE_TAG, route.equals))
-        # Only values another *active* type claims are excluded: with DocumentDB switched off, a
-        # cluster tagged for it falls back to the default type's plans instead of to none.
-        claimed = {
-            t.cluster_route.equals for t in config.active_types if t.cluster_route and t.cluster_route.equals
-        }
+        # Only values another *active* type claims are excluded (catalog.takes_cluster says why).
+        claimed = catalog.claimed_engine_values(config.active_types)
         conditions.extend(
             Condition("string_not_equals", catalog.CLUSTER_ENGINE_TAG, other)
             for other in route.not_equals

@@ -1,16 +1,21 @@
-"""The backup selections' tag semantics as a pure function.
+"""The backup selections' tag semantics as pure functions.
 
 It mirrors the plans' selections: every resource of a protected type is in by default; the conditions
 are ``StringNotEquals`` on exact tag keys and one value, ``"true"`` by default (case-sensitive, like the selection
 operators), so a missing tag, ``"false"`` or ``"True"`` all leave the resource selected.
+
+Aurora, DocumentDB and Neptune clusters share one ARN pattern; the ``dr-backup-engine`` tag decides
+which type's plans and vault take a cluster (``route_cluster``), by the catalog's routing data, the
+same data the plans' conditions are built from.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from components import catalog
 from dr_runtime.errors import ConfigError
 from dr_runtime.settings import Setting
 
@@ -49,6 +54,8 @@ class Decision(StrEnum):
     SELECTED_NO_CROSS_REGION = "selected-no-cross-region"
     OPTED_OUT = "opted-out"
     KUBERNETES_EXCLUDED = "kubernetes-excluded"
+    NOT_ROUTED = "not-routed"
+    """An rds cluster whose engine tag no protected type's plans take."""
 
     @property
     def selected(self) -> bool:
@@ -103,3 +110,20 @@ def decide(resource_type: str, tags: Mapping[str, str], config: SelectionConfig)
             Decision.SELECTED_NO_CROSS_REGION, f"{config.cross_region_opt_out_tag}={config.opt_out_value}"
         )
     return Verdict(Decision.SELECTED, "default")
+
+
+def route_cluster(tags: Mapping[str, str], protected: Iterable[str]) -> str | None:
+    """The protected type (AWS Backup name) whose plans and vault take an rds cluster with ``tags``.
+
+    ``protected`` names the stack's active types; ``None`` when none of them takes the cluster.
+    """
+    active = [catalog.BY_BACKUP_NAME[name] for name in protected if name in catalog.BY_BACKUP_NAME]
+    routed = catalog.cluster_route(tags.get(catalog.CLUSTER_ENGINE_TAG), active)
+    return None if routed is None else routed.backup_name
+
+
+def engine_tag_for(resource_type: str) -> str | None:
+    """The ``dr-backup-engine`` value that routes a cluster to ``resource_type`` (None: no tag needed)."""
+    rtype = catalog.BY_BACKUP_NAME.get(resource_type)
+    route = None if rtype is None else rtype.cluster_route
+    return None if route is None else route.equals

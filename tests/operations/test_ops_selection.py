@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dr_runtime.errors import ConfigError
-from dr_runtime.operations.selection import Decision, SelectionConfig, decide
+from dr_runtime.operations.selection import Decision, SelectionConfig, decide, engine_tag_for, route_cluster
 
 CONFIG = SelectionConfig(kubernetes_clusters=("prod", "batch"))
 OPT_OUT = "exclude-disaster-recovery-backup"
@@ -68,3 +68,35 @@ def test_cluster_names_must_be_exact(name: str) -> None:
         ConfigError, match=r"^--kubernetes-cluster \(DR_KUBERNETES_CLUSTERS\): .* is not a cluster name"
     ):
         SelectionConfig(kubernetes_clusters=(name,))
+
+
+ALL = ("S3", "EBS", "EFS", "DynamoDB", "RDS", "Aurora", "DocumentDB", "Neptune")
+
+
+@pytest.mark.parametrize(
+    ("engine_tag", "protected", "routed"),
+    [
+        (None, ALL, "Aurora"),
+        ("documentdb", ALL, "DocumentDB"),
+        ("neptune", ALL, "Neptune"),
+        # Values are case-sensitive, like the selections' conditions; anything else is Aurora's.
+        ("DocumentDB", ALL, "Aurora"),
+        ("aurora", ALL, "Aurora"),
+        # A type switched off claims nothing: its clusters fall back to Aurora's plans.
+        ("documentdb", ("Aurora", "Neptune"), "Aurora"),
+        ("neptune", ("Aurora", "Neptune"), "Neptune"),
+        # Nobody takes an untagged cluster when Aurora is off.
+        (None, ("DocumentDB", "Neptune"), None),
+        ("documentdb", ("DocumentDB",), "DocumentDB"),
+    ],
+)
+def test_route_cluster(engine_tag: str | None, protected: tuple[str, ...], routed: str | None) -> None:
+    tags = {} if engine_tag is None else {"dr-backup-engine": engine_tag}
+    assert route_cluster(tags, protected) == routed
+
+
+def test_engine_tag_for() -> None:
+    assert engine_tag_for("DocumentDB") == "documentdb"
+    assert engine_tag_for("Neptune") == "neptune"
+    assert engine_tag_for("Aurora") is None
+    assert engine_tag_for("S3") is None
