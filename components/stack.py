@@ -26,6 +26,8 @@ class Protected:
     plans: dict[str, dict[str, pulumi.Output[str]]]
     roles: dict[str, pulumi.Output[str]]
     """Type -> the type's AWS Backup role (backup and restore policies); the restore commands use it."""
+    plan_specs: dict[str, tuple[layout.PlanSpec, ...]]
+    """Type key -> the plans registered for it, as data (the coverage job checks their start windows)."""
 
 
 def build(config: StackConfig) -> None:
@@ -45,7 +47,7 @@ def build(config: StackConfig) -> None:
         pulumi.export("bridgeBuckets", bridge_buckets)
 
     # --- operations (issue 5): alerts, watchdog, coverage, dashboard, restore tests, audit ---------
-    operations = _operations(config, places, vaults, keys, archive.vault_arn)
+    operations = _operations(config, places, vaults, keys, archive.vault_arn, protected.plan_specs)
     pulumi.export("alertTopicArns", operations.topic_arns)
     pulumi.export("operationsDashboard", operations.dashboard_name)
 
@@ -84,7 +86,9 @@ def protect(config: StackConfig) -> Protected:
     keys: dict[str, dict[str, pulumi.Output[str]]] = {}
     plans: dict[str, dict[str, pulumi.Output[str]]] = {}
     roles: dict[str, pulumi.Output[str]] = {}
+    plan_specs: dict[str, tuple[layout.PlanSpec, ...]] = {}
     for rtype in types:
+        plan_specs[rtype.key] = layout.plans_for(config, rtype)
         protection = ResourceTypeProtection(
             rtype.key,
             ResourceTypeProtectionArgs(
@@ -94,7 +98,7 @@ def protect(config: StackConfig) -> Protected:
                 isolated_account=config.accounts.isolated,
                 primary_region=config.regions.primary,
                 dr_region=config.regions.dr,
-                plans=layout.plans_for(config, rtype),
+                plans=plan_specs[rtype.key],
                 air_gapped_vault_arn=archive.known_vault_arn,
                 air_gapped_vault=archive.vault,
                 cross_region_provider=places.cross_region,
@@ -106,7 +110,15 @@ def protect(config: StackConfig) -> Protected:
         keys[rtype.key] = protection.key_arns
         plans[rtype.key] = protection.plan_ids
         roles[rtype.key] = protection.role_arn
-    return Protected(places=places, archive=archive, vaults=vaults, keys=keys, plans=plans, roles=roles)
+    return Protected(
+        places=places,
+        archive=archive,
+        vaults=vaults,
+        keys=keys,
+        plans=plans,
+        roles=roles,
+        plan_specs=plan_specs,
+    )
 
 
 def _operations(
@@ -115,6 +127,7 @@ def _operations(
     vaults: dict[str, dict[str, pulumi.Output[str]]],
     keys: dict[str, dict[str, pulumi.Output[str]]],
     air_gapped_vault_arn: pulumi.Output[str],
+    plan_specs: dict[str, tuple[layout.PlanSpec, ...]],
 ) -> Operations:
     """Operations in the workload account: alerts in both regions, everything else in the primary."""
     ops = config.operations
@@ -138,6 +151,7 @@ def _operations(
             cross_region_opt_out_tag=config.opt_out_tags.cross_region,
             opt_out_value=config.opt_out_tags.value,
             kubernetes_clusters=config.kubernetes_clusters,
+            plans=plan_specs,
             alert_emails=ops.alerts.emails,
             alert_topic_arns=ops.alerts.topic_arns,
             long_running_job_minutes=ops.long_running_job_minutes,

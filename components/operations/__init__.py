@@ -12,6 +12,7 @@ import pulumi
 
 from components import catalog
 from components.config import RESTORE_TIME_TARGET_MINUTES
+from components.layout import PlanSpec
 from components.operations import alarms, alerts, coverage, dashboard, watchdog
 from components.operations.audit import Audit, AuditArgs
 from components.operations.common import region_code
@@ -51,6 +52,8 @@ class OperationsArgs:
     cross_region_opt_out_tag: str
     opt_out_value: str
     kubernetes_clusters: tuple[str, ...] = ()
+    plans: Mapping[str, tuple[PlanSpec, ...]] = field(default_factory=dict)
+    """Type key -> its plans as registered (``layout.plans_for``); the coverage job checks them."""
     alert_emails: tuple[str, ...] = ()
     alert_topic_arns: tuple[str, ...] = ()
     """Existing topics; each receives the EventBridge alerts of its own region (primary or DR)."""
@@ -149,6 +152,10 @@ class Operations(pulumi.ComponentResource):
                 cross_region_opt_out_tag=args.cross_region_opt_out_tag,
                 opt_out_value=args.opt_out_value,
                 kubernetes_clusters=args.kubernetes_clusters,
+                plans=args.plans,
+                vault_arns={t.key: args.vault_arns[t.key][primary] for t in args.types},
+                # Both regions have a key-threat rule (alerts.RegionAlerts).
+                trail_regions=(primary, dr),
                 tags=tags,
                 log_retention_days=args.log_retention_days,
             ),
@@ -159,10 +166,11 @@ class Operations(pulumi.ComponentResource):
             for arn in args.alert_topic_arns
             if alerts.topic_region(arn) == primary and alerts.topic_account(arn) == args.workload_account
         ]
+        alarm_actions: list[pulumi.Input[str]] = [alert_topic.topic_arn, *same_account_primary]
         alarms.create(
             "alarms",
             args.prefix,
-            [alert_topic.topic_arn, *same_account_primary],
+            alarm_actions,
             {
                 "watchdog": (watchdog_job.function_name, _WATCHDOG_ALARM_PERIOD),
                 "coverage": (coverage_job.function_name, _COVERAGE_ALARM_PERIOD),
@@ -170,6 +178,7 @@ class Operations(pulumi.ComponentResource):
             tags,
             opts=child,
         )
+        alarms.prerequisites("alarms", args.prefix, alarm_actions, tags, opts=child)
 
         board = dashboard.create(
             "dashboard",

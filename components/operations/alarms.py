@@ -7,7 +7,11 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
+from dr_runtime.operations.coverage import PREREQUISITE_METRIC
 from dr_runtime.report import METRIC_NAMESPACE
+
+# The coverage job publishes its prerequisite findings once a run, at most daily by default.
+_DAY = 86400
 
 
 def create(
@@ -64,3 +68,33 @@ def create(
         )
     )
     return alarms
+
+
+def prerequisites(
+    name: str,
+    prefix: str,
+    actions: Sequence[pulumi.Input[str]],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> aws.cloudwatch.MetricAlarm:
+    """The coverage job found something that would silently cost backups or alerts (its log lists it)."""
+    return aws.cloudwatch.MetricAlarm(
+        f"{name}-coverage-prerequisites",
+        name=f"{prefix}-backup-coverage-prerequisites",
+        alarm_description=(
+            "The coverage job found RDS windows that block a plan's start, S3 buckets AWS Backup cannot "
+            "back up, a Region without a CloudTrail trail for the key-threat alert, or a cluster in another "
+            "engine's vault; its latest coverage-report log line lists them"
+        ),
+        namespace=METRIC_NAMESPACE,
+        metric_name=PREREQUISITE_METRIC,
+        statistic="Maximum",
+        period=_DAY,
+        evaluation_periods=1,
+        threshold=0,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=list(actions),
+        tags=tags,
+        opts=opts,
+    )

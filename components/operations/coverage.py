@@ -1,23 +1,39 @@
 """The coverage report (``dr_runtime.operations.coverage``) as a ScheduledJob on ``coverageSchedule``.
 
 It inventories the primary region, where the plans select resources, and publishes per-type metrics
-(``CoveragePercent``, ``UnprotectedResources``, ``SelectedResources``) that the dashboard shows.
+(``CoveragePercent``, ``UnprotectedResources``, ``SelectedResources``) that the dashboard shows, and
+``PrerequisiteFindings`` for what would silently lose protection or alerts (docs/coverage-checks.md).
+
+The job gets the stack's facts as settings computed here, at deployment: each RDS-family plan's start
+windows in UTC (from the same ``PlanSpec``s the plans are registered from, cron and time zone
+evaluated here so the job does interval arithmetic only), the cluster types' vault ARNs, the active
+types and the Regions whose key-threat alert needs a CloudTrail trail.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from components import catalog
-from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
+from components.layout import PlanSpec
+from components.operations.patterns import KEY_THREATENING_CALLS
+from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_runtime.operations import windows
+from drplan import schedule
 
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
 _TAGGING_API_TYPES = frozenset({"S3", "DynamoDB"})
+# The job routes clusters with the catalog's data, so the catalog (plain data, no Pulumi) ships with it.
+_CATALOG_FILES = ("components/__init__.py", "components/catalog.py")
+_REPO_ROOT = Path(RUNTIME_DIR).parent
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,12 @@ class CoverageArgs:
     cross_region_opt_out_tag: str
     opt_out_value: str
     kubernetes_clusters: Sequence[str] = ()
+    plans: Mapping[str, Sequence[PlanSpec]] = field(default_factory=dict)
+    """Type key -> the plans registered for it (``layout.plans_for``)."""
+    vault_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Type key -> its vault in ``region``; the job needs the cluster types' vaults."""
+    trail_regions: Sequence[str] = ()
+    """Regions with a key-threat alert rule, which only fires while a trail logs KMS calls there."""
     tags: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
 
@@ -80,8 +102,41 @@ def _inventory_statements(region: str, account: str, type_names: set[str]) -> li
     return out
 
 
-def statements(region: str, account: str, types: Sequence[catalog.ResourceType]) -> list[dict[str, Any]]:
-    """Exactly the calls the handler makes for ``types``: recovery points, inventory, metrics."""
+def _prerequisite_statements(account: str, type_names: set[str], trails: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if "S3" in type_names:
+        out.append(
+            {
+                "Sid": "ReadBucketPrerequisites",
+                "Effect": "Allow",
+                # GetBucketNotification authorizes GetBucketNotificationConfiguration.
+                "Action": ["s3:GetBucketNotification", "s3:GetBucketVersioning"],
+                "Resource": "arn:aws:s3:::*",
+                "Condition": {"StringEquals": {"s3:ResourceAccount": account}},
+            }
+        )
+    if trails:
+        out.append(
+            {"Sid": "ListTrails", "Effect": "Allow", "Action": "cloudtrail:DescribeTrails", "Resource": "*"}
+        )
+        out.append(
+            {
+                "Sid": "ReadTrails",
+                "Effect": "Allow",
+                "Action": ["cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus"],
+                # A multi-Region or organization trail keeps its home Region and account in its ARN.
+                "Resource": "arn:aws:cloudtrail:*:*:trail/*",
+            }
+        )
+    return out
+
+
+def statements(
+    region: str, account: str, types: Sequence[catalog.ResourceType], trail_regions: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Exactly the calls the handler makes for ``types``: recovery points, inventory, prerequisite
+    checks, metrics."""
+    names = {t.backup_name for t in types}
     return [
         {
             "Sid": "ReadProtectedResources",
@@ -89,9 +144,62 @@ def statements(region: str, account: str, types: Sequence[catalog.ResourceType])
             "Action": "backup:ListProtectedResources",
             "Resource": "*",
         },
-        *_inventory_statements(region, account, {t.backup_name for t in types}),
+        *_inventory_statements(region, account, names),
+        *_prerequisite_statements(account, names, bool(trail_regions)),
         metrics_statement(),
     ]
+
+
+def _takes(spec: PlanSpec, cross_region_opt_out_tag: str) -> windows.Takes:
+    for condition in spec.selection.conditions:
+        if condition.key == cross_region_opt_out_tag:
+            if condition.operator == "string_equals":
+                return windows.Takes.WITH_OPT_OUT
+            return windows.Takes.WITHOUT_OPT_OUT
+    return windows.Takes.ALL
+
+
+def plan_start_windows(
+    types: Sequence[catalog.ResourceType],
+    plans: Mapping[str, Sequence[PlanSpec]],
+    cross_region_opt_out_tag: str,
+    year: int,
+) -> dict[str, tuple[windows.PlanWindows, ...]]:
+    """Per RDS-family type, its plans' start windows in UTC, for ``DR_PLAN_START_WINDOWS``.
+
+    Aurora is included although its snapshots ignore the windows: RDS Multi-AZ DB clusters share its
+    ARN pattern and land in its plans. A cron is evaluated over every day of ``year`` in the rule's time
+    zone (``drplan.schedule.utc_starts``), so both daylight-saving offsets appear.
+    """
+    result: dict[str, tuple[windows.PlanWindows, ...]] = {}
+    for rtype in types:
+        if not rtype.rds_windows:
+            continue
+        rules: list[windows.PlanWindows] = []
+        for spec in plans.get(rtype.key, ()):
+            starts = schedule.utc_starts(spec.rule.schedule, spec.rule.timezone, year)
+            rules.append(
+                windows.PlanWindows(
+                    plan=spec.key,
+                    takes=_takes(spec, cross_region_opt_out_tag),
+                    start_minutes=spec.rule.start_window,
+                    starts=tuple(windows.PlanStart(minute, days) for minute, days in starts.items()),
+                    continuous=spec.rule.continuous,
+                )
+            )
+        result[rtype.backup_name] = tuple(rules)
+    return result
+
+
+def _compact(document: Any) -> str:
+    # Lambda allows 4 KB of environment variables in all; no spaces.
+    return json.dumps(document, separators=(",", ":"), sort_keys=True)
+
+
+def _code() -> pulumi.AssetArchive:
+    assets: dict[str, pulumi.Asset | pulumi.Archive] = {"dr_runtime": pulumi.FileArchive(str(RUNTIME_DIR))}
+    assets.update({path: pulumi.FileAsset(str(_REPO_ROOT / path)) for path in _CATALOG_FILES})
+    return pulumi.AssetArchive(assets)
 
 
 def function_name(prefix: str) -> str:
@@ -99,6 +207,16 @@ def function_name(prefix: str) -> str:
 
 
 def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = None) -> ScheduledJob:
+    start_windows = plan_start_windows(
+        args.types, args.plans, args.cross_region_opt_out_tag, datetime.now(UTC).year
+    )
+    cluster_vaults = pulumi.Output.from_input(
+        {
+            t.backup_name: args.vault_arns[t.key]
+            for t in args.types
+            if t.cluster_route and t.key in args.vault_arns
+        }
+    ).apply(_compact)
     return ScheduledJob(
         name,
         ScheduledJobArgs(
@@ -118,8 +236,14 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
                 # Saves an STS call per run and the permission question with it.
                 "DR_ACCOUNT_ID": args.account,
                 "DR_PUBLISH_METRICS": "true",
+                "DR_PROTECTED_TYPES": ",".join(t.backup_name for t in args.types),
+                windows.SETTING: _compact(windows.describe(start_windows)),
+                "DR_CLUSTER_VAULTS": cluster_vaults,
+                "DR_TRAIL_REGIONS": ",".join(args.trail_regions),
+                "DR_KEY_THREAT_CALLS": ",".join(KEY_THREATENING_CALLS),
             },
-            policy_statements=statements(args.region, args.account, args.types),
+            code=_code(),
+            policy_statements=statements(args.region, args.account, args.types, args.trail_regions),
             # Listing every bucket, volume and table of a large account takes minutes.
             timeout_seconds=900,
             memory_mb=512,

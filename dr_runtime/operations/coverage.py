@@ -1,5 +1,10 @@
 """Backup coverage report: which resources the plans select and which have a recent recovery point.
 
+It also reports what would silently lose protection or alerts before a job fails
+(docs/coverage-checks.md): RDS-managed databases whose backup or maintenance window blocks a plan's
+start window, S3 buckets AWS Backup cannot back up, Regions where no CloudTrail trail feeds the
+key-threat alert, and clusters whose engine does not match the vault they are backed up into.
+
 Run as ``python -m dr_runtime.operations.coverage`` (table, or ``--json``) or as the Lambda handler
 ``dr_runtime.operations.coverage.handler``. Both publish per-type metrics to the ``AwsDrBackup``
 namespace unless told not to.
@@ -11,14 +16,18 @@ import json
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from components import catalog
 from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
-from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError
+from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError, item_reason
+from dr_runtime.operations import buckets, trails, windows
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.selection import (
     CROSS_REGION_OPT_OUT_TAG_SETTING,
@@ -27,7 +36,10 @@ from dr_runtime.operations.selection import (
     OPT_OUT_VALUE_SETTING,
     Decision,
     SelectionConfig,
+    Verdict,
     decide,
+    engine_tag_for,
+    route_cluster,
 )
 from dr_runtime.report import LOG, RunSummary
 from dr_runtime.settings import (
@@ -51,6 +63,36 @@ RECENT_HOURS = Setting(
     "--recent-hours", "DR_COVERAGE_RECENT_HOURS", "age in hours of a recent recovery point (default 26)"
 )
 ACCOUNT_ID = Setting("--account-id", "DR_ACCOUNT_ID", "account ID in the ARNs built (default: from STS)")
+PROTECTED_TYPES = Setting(
+    "--protected-types",
+    "DR_PROTECTED_TYPES",
+    "comma-separated: the stack's active types, which decide the plans an rds cluster lands in (default all)",
+)
+PLAN_START_WINDOWS = windows.PLAN_START_WINDOWS
+CLUSTER_VAULTS = Setting(
+    "--cluster-vaults",
+    "DR_CLUSTER_VAULTS",
+    "JSON: cluster type -> the stack's vault ARN for it in this Region (the deployment writes it)",
+)
+TRAIL_REGIONS = Setting(
+    "--trail-region",
+    "DR_TRAIL_REGIONS",
+    "Region whose key-threat alert needs a CloudTrail trail; repeat per Region (default: no trail check)",
+)
+KEY_THREAT_CALLS = Setting(
+    "--key-threat-calls",
+    "DR_KEY_THREAT_CALLS",
+    "comma-separated KMS calls the key-threat rule matches (the deployment writes them)",
+)
+# The prerequisite checks, as the report, the metrics' ``Check`` dimension and the run summary name them.
+RDS_WINDOWS = "rds-windows"
+ENGINE_VAULT = "engine-vault"
+CHECKS = (RDS_WINDOWS, *buckets.CHECKS, trails.CHECK, ENGINE_VAULT)
+PREREQUISITE_METRIC = "PrerequisiteFindings"
+"""Per ``Check`` dimension, and in total without dimensions (what the prerequisites alarm watches)."""
+S3_CHECK = "s3"
+"""How ``skipped_checks`` names the bucket checks as a whole."""
+RegionalClients = Callable[[str], ClientFactory]
 
 
 @dataclass(frozen=True)
@@ -61,6 +103,16 @@ class CoverageConfig:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     account_id: str | None = None
     publish_metrics: bool = True
+    protected_types: tuple[str, ...] = inv.ALL_TYPES
+    """The stack's active types: which type's plans take an rds cluster depends on them."""
+    plan_windows: Mapping[str, tuple[windows.PlanWindows, ...]] | None = None
+    """Per type, its plans' UTC start windows; ``None`` skips the RDS window check."""
+    cluster_vaults: Mapping[str, str] = field(default_factory=dict)
+    """Cluster type -> the stack's vault ARN for it in this Region."""
+    trail_regions: tuple[str, ...] = ()
+    """Regions whose key-threat alert needs a CloudTrail trail; none skips the trail check."""
+    key_threat_calls: tuple[str, ...] = ()
+    """The KMS calls the key-threat rule matches."""
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -71,6 +123,16 @@ class CoverageConfig:
                 f"{TYPES.label} = {','.join(self.types)!r}: allowed types are {', '.join(inv.ALL_TYPES)} "
                 "(at least one)"
             )
+        for setting, names_given in (
+            (PROTECTED_TYPES, tuple(self.protected_types)),
+            (CLUSTER_VAULTS, tuple(self.cluster_vaults)),
+            (PLAN_START_WINDOWS, tuple(self.plan_windows or {})),
+        ):
+            strange = sorted(set(names_given) - set(inv.ALL_TYPES))
+            if strange:
+                raise ConfigError(
+                    f"{setting.label}: unknown type {strange[0]!r}; allowed types are {', '.join(inv.ALL_TYPES)}"
+                )
         if self.recent_hours < 1:
             raise ConfigError(f"{RECENT_HOURS.label} = {self.recent_hours}: must be at least 1")
         if self.account_id is not None and not _ACCOUNT_ID.match(self.account_id):
@@ -94,7 +156,26 @@ class CoverageConfig:
             ),
             account_id=optional(ACCOUNT_ID, env, args),
             publish_metrics=publish_metrics(env, args),
+            protected_types=names(PROTECTED_TYPES, env, args, inv.ALL_TYPES),
+            plan_windows=windows.parse_setting(optional(PLAN_START_WINDOWS, env, args)),
+            cluster_vaults=_vaults(optional(CLUSTER_VAULTS, env, args)),
+            trail_regions=names(TRAIL_REGIONS, env, args),
+            key_threat_calls=names(KEY_THREAT_CALLS, env, args),
         )
+
+
+def _vaults(raw: str | None) -> dict[str, str]:
+    if raw is None:
+        return {}
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise ConfigError(
+            f"{CLUSTER_VAULTS.label}: not JSON ({error.msg} at character {error.pos})"
+        ) from None
+    if not isinstance(document, Mapping) or not all(isinstance(v, str) for v in document.values()):
+        raise ConfigError(f"{CLUSTER_VAULTS.label} = {raw[:80]!r}: must be a JSON object of vault ARNs")
+    return {str(k): v for k, v in document.items()}
 
 
 @dataclass
@@ -105,6 +186,7 @@ class TypeCoverage:
     kubernetes_excluded: int = 0
     no_cross_region: int = 0
     recent: int = 0
+    not_routed: int = 0
 
     @property
     def coverage_percent(self) -> float:
@@ -120,6 +202,40 @@ class Finding:
     detail: str
 
 
+@dataclass(frozen=True)
+class WindowFinding:
+    """An RDS-managed database whose window blocks a plan's start window (or cannot be read)."""
+
+    type: str
+    arn: str
+    name: str
+    reason: str
+    plan: str | None = None
+    start: str | None = None
+    window: str | None = None
+    rds_window: str | None = None
+    blocked: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class EngineFinding:
+    """A cluster backed up (or routed to be backed up) as another engine than it runs."""
+
+    type: str
+    arn: str
+    name: str
+    engine: str
+    routed_to: str | None
+    last_vault: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
+
+
 @dataclass
 class CoverageReport:
     generated_at: datetime
@@ -130,6 +246,33 @@ class CoverageReport:
     excluded: list[Finding]
     no_cross_region: list[Finding]
     failed_types: dict[str, str]
+    window_conflicts: list[WindowFinding] = field(default_factory=list)
+    engine_mismatch: list[EngineFinding] = field(default_factory=list)
+    bucket_findings: list[buckets.BucketFinding] = field(default_factory=list)
+    trail_coverage: list[trails.TrailCoverage] = field(default_factory=list)
+    plan_windows: Mapping[str, tuple[windows.PlanWindows, ...]] | None = None
+    skipped_checks: dict[str, str] = field(default_factory=dict)
+    """Checks that did not run, and why (a missing setting or a failed listing)."""
+    failed_checks: dict[str, str] = field(default_factory=dict)
+    """Checks that could not run at all (their listing call failed); they fail the run."""
+    selected_buckets: list[buckets.Bucket] = field(default_factory=list)
+    """Input to the bucket checks: the selected S3 buckets of this Region."""
+
+    def findings_per_check(self) -> dict[str, int]:
+        """Check -> number of items it reports, for the checks that ran."""
+        counts = {
+            RDS_WINDOWS: len({f.arn for f in self.window_conflicts}),
+            ENGINE_VAULT: len(self.engine_mismatch),
+            trails.CHECK: sum(1 for t in self.trail_coverage if not t.covered),
+            **{
+                check: len({f.bucket for f in self.bucket_findings if f.check == check})
+                for check in buckets.CHECKS
+            },
+        }
+        ran = set(CHECKS) - set(self.skipped_checks) - set(self.failed_checks)
+        if S3_CHECK in self.skipped_checks or S3_CHECK in self.failed_checks:
+            ran -= set(buckets.CHECKS)
+        return {check: counts[check] for check in CHECKS if check in ran}
 
     def as_dict(self) -> dict[str, Any]:
         def findings(items: list[Finding], detail: str) -> list[dict[str, str]]:
@@ -147,6 +290,7 @@ class CoverageReport:
                     "kubernetes_excluded": c.kubernetes_excluded,
                     "no_cross_region": c.no_cross_region,
                     "recent": c.recent,
+                    "not_routed": c.not_routed,
                     "coverage_percent": c.coverage_percent,
                 }
                 for name, c in self.per_type.items()
@@ -155,6 +299,20 @@ class CoverageReport:
             "excluded": findings(self.excluded, "reason"),
             "no_cross_region": findings(self.no_cross_region, "reason"),
             "failed_types": dict(sorted(self.failed_types.items())),
+            "window_conflicts": [f.as_dict() for f in self.window_conflicts],
+            "engine_mismatch": [f.as_dict() for f in self.engine_mismatch],
+            "bucket_findings": [
+                {"bucket": f.bucket, "arn": f.arn, "check": f.check, "reason": f.reason}
+                for f in self.bucket_findings
+            ],
+            "cloudtrail": [
+                {"region": t.region, "covered": t.covered, "trail": t.trail, "reason": t.reason}
+                for t in self.trail_coverage
+            ],
+            "plan_start_windows": None if self.plan_windows is None else windows.describe(self.plan_windows),
+            "prerequisite_findings": self.findings_per_check(),
+            "skipped_checks": dict(sorted(self.skipped_checks.items())),
+            "failed_checks": dict(sorted(self.failed_checks.items())),
         }
 
 
@@ -163,12 +321,34 @@ def build_report(
     backups: Mapping[str, datetime],
     config: CoverageConfig,
     now: datetime,
+    vaults: Mapping[str, str | None] | None = None,
 ) -> CoverageReport:
+    """Coverage, drift, exclusions, RDS window conflicts and engine/vault mismatches, without AWS calls.
+
+    ``vaults``: resource ARN -> the vault of its last recovery point (``ListProtectedResources``).
+    """
     cutoff = now - timedelta(hours=config.recent_hours)
     per_type = {t: TypeCoverage() for t in config.types if t not in inventory.failures}
-    drift: list[Finding] = []
-    excluded: list[Finding] = []
-    no_cross_region: list[Finding] = []
+    report = CoverageReport(
+        generated_at=now,
+        region=config.region,
+        recent_hours=config.recent_hours,
+        per_type=per_type,
+        drift=[],
+        excluded=[],
+        no_cross_region=[],
+        failed_types={t: e for t, e in inventory.failures.items() if t in config.types},
+        plan_windows=config.plan_windows,
+    )
+    listed = [catalog.BY_BACKUP_NAME[t] for t in per_type]
+    if config.plan_windows is None:
+        report.skipped_checks[RDS_WINDOWS] = f"{PLAN_START_WINDOWS.label} is not set"
+    elif not any(t.rds_windows and not t.snapshot_ignores_rds_windows for t in listed):
+        report.skipped_checks[RDS_WINDOWS] = "no RDS, DocumentDB or Neptune databases were listed"
+    if not any(t.cluster_route for t in listed):
+        report.skipped_checks[ENGINE_VAULT] = "no Aurora, DocumentDB or Neptune clusters were listed"
+    vault_types = {arn: name for name, arn in config.cluster_vaults.items()}
+    last_vaults = vaults or {}
 
     for resource in sorted(inventory.resources, key=lambda r: (r.type, r.arn)):
         counts = per_type.get(resource.type)
@@ -176,34 +356,103 @@ def build_report(
             continue
         counts.total += 1
         verdict = decide(resource.type, resource.tags, config.selection)
-        if verdict.decision is Decision.OPTED_OUT:
-            counts.opted_out += 1
-            excluded.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
-            continue
-        if verdict.decision is Decision.KUBERNETES_EXCLUDED:
-            counts.kubernetes_excluded += 1
-            excluded.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
+        routed = route_cluster(resource.tags, config.protected_types) if resource.cluster else resource.type
+        if verdict.decision.selected and routed is None:
+            tag = resource.tags.get(catalog.CLUSTER_ENGINE_TAG)
+            verdict = Verdict(
+                Decision.NOT_ROUTED,
+                f"no protected type's plans take clusters with {catalog.CLUSTER_ENGINE_TAG}={tag or '(none)'}",
+            )
+        if not verdict.decision.selected:
+            if verdict.decision is Decision.OPTED_OUT:
+                counts.opted_out += 1
+            elif verdict.decision is Decision.KUBERNETES_EXCLUDED:
+                counts.kubernetes_excluded += 1
+            else:
+                counts.not_routed += 1
+            report.excluded.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
             continue
         counts.selected += 1
-        if verdict.decision is Decision.SELECTED_NO_CROSS_REGION:
+        opted_out_of_cross_region = verdict.decision is Decision.SELECTED_NO_CROSS_REGION
+        if opted_out_of_cross_region:
             counts.no_cross_region += 1
-            no_cross_region.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
+            report.no_cross_region.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
         last = backups.get(resource.arn)
         if last is not None and last >= cutoff:
             counts.recent += 1
         else:
             seen = last.astimezone(UTC).isoformat() if last is not None else "never"
-            drift.append(Finding(resource.type, resource.arn, resource.name, seen))
+            report.drift.append(Finding(resource.type, resource.arn, resource.name, seen))
+        if config.plan_windows is not None and routed is not None:
+            rules = [
+                r for r in config.plan_windows.get(routed, ()) if r.takes_resource(opted_out_of_cross_region)
+            ]
+            report.window_conflicts.extend(_window_findings(resource, rules))
+        if resource.cluster and routed is not None:
+            mismatch = _engine_mismatch(
+                resource, routed, vault_types.get(last_vaults.get(resource.arn) or ""), config
+            )
+            if mismatch is not None:
+                report.engine_mismatch.append(mismatch)
+    return report
 
-    return CoverageReport(
-        generated_at=now,
-        region=config.region,
-        recent_hours=config.recent_hours,
-        per_type=per_type,
-        drift=drift,
-        excluded=excluded,
-        no_cross_region=no_cross_region,
-        failed_types={t: e for t, e in inventory.failures.items() if t in config.types},
+
+def _window_findings(resource: inv.Resource, rules: Sequence[windows.PlanWindows]) -> list[WindowFinding]:
+    rtype = catalog.BY_BACKUP_NAME.get(resource.type)
+    if rtype is None or not rtype.rds_windows or rtype.snapshot_ignores_rds_windows or not rules:
+        return []
+    try:
+        found = windows.conflicts(rules, resource.backup_window, resource.maintenance_window)
+    except windows.WindowFormatError as error:
+        return [WindowFinding(resource.type, resource.arn, resource.name, f"cannot check: {error}")]
+    return [
+        WindowFinding(
+            resource.type,
+            resource.arn,
+            resource.name,
+            c.reason,
+            plan=c.plan,
+            start=c.start,
+            window=c.window,
+            rds_window=c.rds_window,
+            blocked=c.blocked,
+        )
+        for c in found
+    ]
+
+
+def _engine_mismatch(
+    resource: inv.Resource, routed: str, vault_type: str | None, config: CoverageConfig
+) -> EngineFinding | None:
+    """Drift for an Aurora, DocumentDB or Neptune cluster routed, or last backed up, as another engine."""
+    engine_type = resource.type
+    rtype = catalog.BY_BACKUP_NAME.get(engine_type)
+    if rtype is None or rtype.cluster_route is None:
+        return None  # Multi-AZ DB clusters: no engine of their own among the routed types
+    problems: list[str] = []
+    if routed != engine_type:
+        tag = catalog.CLUSTER_ENGINE_TAG
+        wanted = engine_tag_for(engine_type)
+        current = resource.tags.get(tag)
+        if engine_type not in config.protected_types:
+            fix = f"{engine_type} is not protected by this stack"
+        elif wanted is None:
+            fix = f"remove {tag}={current}"
+        else:
+            fix = f"tag it {tag}={wanted}"
+        problems.append(f"{tag}={current or '(none)'} routes it to the {routed} plans and vault; {fix}")
+    if vault_type is not None and vault_type != engine_type:
+        problems.append(f"its last recovery point is in the {vault_type} vault")
+    if not problems:
+        return None
+    return EngineFinding(
+        engine_type,
+        resource.arn,
+        resource.name,
+        resource.engine or "",
+        routed,
+        vault_type,
+        f"engine {resource.engine} ({engine_type}): " + "; ".join(problems),
     )
 
 
@@ -230,8 +479,26 @@ def render_table(report: CoverageReport) -> str:
     lines.extend(f"  {f.type:<10}  {f.arn}  {f.detail}" for f in report.excluded)
     lines.append(f"Protected without cross-Region copy: {len(report.no_cross_region)}")
     lines.extend(f"  {f.type:<10}  {f.arn}" for f in report.no_cross_region)
+    lines.append(
+        f"RDS windows blocking a plan's start window: {len({f.arn for f in report.window_conflicts})} databases"
+    )
+    lines.extend(f"  {f.type:<10}  {f.arn}  {f.reason}" for f in report.window_conflicts)
+    lines.append(f"Clusters whose engine does not match their vault: {len(report.engine_mismatch)}")
+    lines.extend(f"  {f.type:<10}  {f.arn}  {f.reason}" for f in report.engine_mismatch)
+    lines.append(
+        f"S3 buckets AWS Backup cannot protect as planned: {len({f.bucket for f in report.bucket_findings})}"
+    )
+    lines.extend(f"  {f.bucket}  {f.check}: {f.reason}" for f in report.bucket_findings)
+    lines.append("CloudTrail for the key-threat alert:")
+    lines.extend(
+        f"  {t.region:<10}  {'ok' if t.covered else 'MISSING'}: {t.reason}" for t in report.trail_coverage
+    )
+    for name, why in sorted(report.skipped_checks.items()):
+        lines.append(f"Check {name} skipped: {why}")
     for name, error in sorted(report.failed_types.items()):
         lines.append(f"FAILED to list {name}: {error}")
+    for name, error in sorted(report.failed_checks.items()):
+        lines.append(f"FAILED check {name}: {error}")
     return "\n".join(lines)
 
 
@@ -245,22 +512,90 @@ def metric_data(report: CoverageReport) -> list[dict[str, Any]]:
             ("SelectedResources", float(c.selected), "Count"),
         ):
             data.append({"MetricName": metric, "Dimensions": dims, "Value": value, "Unit": unit})
+    per_check = report.findings_per_check()
+    for check, count in per_check.items():
+        data.append(
+            {
+                "MetricName": PREREQUISITE_METRIC,
+                "Dimensions": [{"Name": "Check", "Value": check}],
+                "Value": float(count),
+                "Unit": "Count",
+            }
+        )
+    if per_check:
+        # The total, without dimensions, is what the prerequisites alarm watches.
+        data.append(
+            {"MetricName": "PrerequisiteFindings", "Value": float(sum(per_check.values())), "Unit": "Count"}
+        )
     return data
 
 
-def collect(config: CoverageConfig, clients: ClientFactory, now: datetime) -> CoverageReport:
+def collect(
+    config: CoverageConfig,
+    clients: ClientFactory,
+    now: datetime,
+    regional: RegionalClients | None = None,
+) -> CoverageReport:
+    """The report for ``config.region``; ``regional`` makes clients for the other trail Regions."""
     # Recovery points first: without them no type can be judged, so fail before the inventory.
-    backups = inv.last_backups(clients("backup"))
+    protected = inv.protected_resources(clients("backup"))
     found = inv.collect_inventory(clients, config.region, config.types, config.account_id)
-    return build_report(found, backups, config, now)
+    report = build_report(
+        found,
+        {arn: p.last_backup for arn, p in protected.items()},
+        config,
+        now,
+        vaults={arn: p.vault_arn for arn, p in protected.items()},
+    )
+    report.selected_buckets = [
+        buckets.Bucket(r.name, r.arn, r.arn in protected)
+        for r in found.resources
+        if r.type == inv.S3 and decide(r.type, r.tags, config.selection).decision.selected
+    ]
+    _check_buckets(report, config, clients)
+    _check_trails(report, config, clients, regional or client_factory)
+    return report
+
+
+def _check_buckets(report: CoverageReport, config: CoverageConfig, clients: ClientFactory) -> None:
+    if inv.S3 not in config.types:
+        report.skipped_checks[S3_CHECK] = "S3 is not among the reported types"
+    elif inv.S3 in report.failed_types:
+        report.skipped_checks[S3_CHECK] = "the buckets could not be listed"
+    else:
+        continuous = catalog.BY_BACKUP_NAME[inv.S3].continuous_cross_account
+        report.bucket_findings = buckets.check_buckets(clients("s3"), report.selected_buckets, continuous)
+
+
+def _check_trails(
+    report: CoverageReport, config: CoverageConfig, clients: ClientFactory, regional: RegionalClients
+) -> None:
+    if not config.trail_regions:
+        report.skipped_checks[trails.CHECK] = f"{TRAIL_REGIONS.label} is not set"
+        return
+    errors: list[str] = []
+    for trail_region in config.trail_regions:
+        factory = clients if trail_region == config.region else regional(trail_region)
+        try:
+            report.trail_coverage.append(
+                trails.coverage(factory("cloudtrail"), trail_region, config.key_threat_calls)
+            )
+        except (ClientError, BotoCoreError) as error:
+            errors.append(f"{trail_region}: {item_reason(error)}")
+    if errors:
+        report.failed_checks[trails.CHECK] = "; ".join(errors)
 
 
 def finish(report: CoverageReport, config: CoverageConfig, clients: ClientFactory) -> dict[str, Any]:
     """Log the run summary, then publish the coverage metrics and the run counts; raises
-    ``JobFailedError`` when a type could not be listed (see ``RunSummary.finish``)."""
+    ``JobFailedError`` when a type could not be listed or a check could not run at all (see
+    ``RunSummary.finish``)."""
     summary = RunSummary(job=JOB_NAME)
     summary.done.extend(report.per_type)
+    summary.done.extend(report.findings_per_check())
     summary.failed.update(report.failed_types)
+    summary.failed.update({f"check:{name}": error for name, error in report.failed_checks.items()})
+    summary.skipped.update({f"check:{name}": why for name, why in report.skipped_checks.items()})
     cloudwatch = clients("cloudwatch") if config.publish_metrics else None
     return summary.finish(cloudwatch, metric_data(report))
 
@@ -292,9 +627,14 @@ def parser() -> Parser:
         CROSS_REGION_OPT_OUT_TAG_SETTING,
         OPT_OUT_VALUE_SETTING,
         ACCOUNT_ID,
+        PROTECTED_TYPES,
+        PLAN_START_WINDOWS,
+        CLUSTER_VAULTS,
+        KEY_THREAT_CALLS,
     ):
         setting.add_to(command)
     KUBERNETES_CLUSTERS_SETTING.add_to(command, action="append", default=None)
+    TRAIL_REGIONS.add_to(command, action="append", default=None)
     command.add_argument("--json", action="store_true", help="print the report as JSON")
     return command
 

@@ -18,18 +18,20 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from components import catalog
 from dr_runtime.aws import ClientFactory
 from dr_runtime.errors import item_reason
 
-S3 = "S3"
-EBS = "EBS"
-EFS = "EFS"
-DYNAMODB = "DynamoDB"
-RDS = "RDS"
-AURORA = "Aurora"
-DOCUMENTDB = "DocumentDB"
-NEPTUNE = "Neptune"
-ALL_TYPES: tuple[str, ...] = (S3, EBS, EFS, DYNAMODB, RDS, AURORA, DOCUMENTDB, NEPTUNE)
+# Resource types by AWS Backup's names for them, from the catalog the plans are built from.
+S3 = catalog.get("s3").backup_name
+EBS = catalog.get("ebs").backup_name
+EFS = catalog.get("efs").backup_name
+DYNAMODB = catalog.get("dynamodb").backup_name
+RDS = catalog.get("rds").backup_name
+AURORA = catalog.get("aurora").backup_name
+DOCUMENTDB = catalog.get("documentdb").backup_name
+NEPTUNE = catalog.get("neptune").backup_name
+ALL_TYPES: tuple[str, ...] = tuple(t.backup_name for t in catalog.CATALOG)
 
 # describe_db_clusters returns Aurora, DocumentDB, Neptune and Multi-AZ DB clusters alike.
 CLUSTER_ENGINE_TYPES: Mapping[str, str] = {
@@ -64,9 +66,25 @@ GONE_STATES = frozenset({"deleting", "deleted"})
 @dataclass(frozen=True)
 class Resource:
     type: str
+    """By what the resource is (a cluster's ``Engine``), not by which plans take it."""
     arn: str
     name: str
     tags: Mapping[str, str]
+    cluster: bool = False
+    """An rds cluster: the ``dr-backup-engine`` tag routes it to one type's plans."""
+    engine: str | None = None
+    backup_window: str | None = None
+    """RDS ``PreferredBackupWindow``; ``None`` when the database takes no automated backups."""
+    maintenance_window: str | None = None
+    """RDS ``PreferredMaintenanceWindow``."""
+
+
+@dataclass(frozen=True)
+class Protected:
+    """What ``ListProtectedResources`` says about a resource AWS Backup has backed up."""
+
+    last_backup: datetime
+    vault_arn: str | None = None
 
 
 @dataclass
@@ -186,13 +204,29 @@ def _efs_file_systems(context: _Context, _wanted: AbstractSet[str]) -> Iterator[
             )
 
 
+def _backup_window(database: Mapping[str, Any]) -> str | None:
+    # With a retention of 0 RDS takes no automated backups, so nothing runs in the window.
+    if database.get("BackupRetentionPeriod", 1) == 0:
+        return None
+    window = database.get("PreferredBackupWindow")
+    return str(window) if window else None
+
+
 def _rds_instances(context: _Context, _wanted: AbstractSet[str]) -> Iterator[Resource]:
     for page in pages(context.clients("rds"), "describe_db_instances"):
         for db in page.get("DBInstances", []):
             # Cluster members are backed up through their cluster, which the cluster listing reports.
             if db.get("DBClusterIdentifier") or db.get("DBInstanceStatus") in GONE_STATES:
                 continue
-            yield Resource(RDS, db["DBInstanceArn"], db["DBInstanceIdentifier"], tag_dict(db.get("TagList")))
+            yield Resource(
+                RDS,
+                db["DBInstanceArn"],
+                db["DBInstanceIdentifier"],
+                tag_dict(db.get("TagList")),
+                engine=db.get("Engine"),
+                backup_window=_backup_window(db),
+                maintenance_window=db.get("PreferredMaintenanceWindow"),
+            )
 
 
 def _rds_clusters(context: _Context, _wanted: AbstractSet[str]) -> Iterator[Resource]:
@@ -200,21 +234,30 @@ def _rds_clusters(context: _Context, _wanted: AbstractSet[str]) -> Iterator[Reso
         for cluster in page.get("DBClusters", []):
             if cluster.get("Status") in GONE_STATES:
                 continue
-            resource_type = CLUSTER_ENGINE_TYPES.get(cluster.get("Engine", ""), OTHER_CLUSTER_TYPE)
+            engine = cluster.get("Engine", "")
             yield Resource(
-                resource_type,
+                CLUSTER_ENGINE_TYPES.get(engine, OTHER_CLUSTER_TYPE),
                 cluster["DBClusterArn"],
                 cluster["DBClusterIdentifier"],
                 tag_dict(cluster.get("TagList")),
+                cluster=True,
+                engine=engine or None,
+                backup_window=_backup_window(cluster),
+                maintenance_window=cluster.get("PreferredMaintenanceWindow"),
             )
 
 
-def last_backups(backup: Any) -> dict[str, datetime]:
-    """Resource ARN -> ``LastBackupTime`` for every resource AWS Backup has backed up in this Region."""
-    latest: dict[str, datetime] = {}
+def protected_resources(backup: Any) -> dict[str, Protected]:
+    """Resource ARN -> last backup time and vault, for every resource AWS Backup has backed up here."""
+    found: dict[str, Protected] = {}
     for page in pages(backup, "list_protected_resources"):
         for item in page.get("Results", []):
             when = item.get("LastBackupTime")
             if when is not None:
-                latest[item["ResourceArn"]] = when
-    return latest
+                found[item["ResourceArn"]] = Protected(when, item.get("LastBackupVaultArn"))
+    return found
+
+
+def last_backups(backup: Any) -> dict[str, datetime]:
+    """Resource ARN -> ``LastBackupTime`` for every resource AWS Backup has backed up in this Region."""
+    return {arn: item.last_backup for arn, item in protected_resources(backup).items()}

@@ -187,6 +187,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 1,
         "recent": 2,
+        "not_routed": 0,
         "coverage_percent": 66.67,
     },
     "EBS": {
@@ -196,6 +197,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 1,
         "no_cross_region": 1,
         "recent": 3,
+        "not_routed": 0,
         "coverage_percent": 75.0,
     },
     "EFS": {
@@ -205,6 +207,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 0,
         "recent": 1,
+        "not_routed": 0,
         "coverage_percent": 50.0,
     },
     "DynamoDB": {
@@ -214,6 +217,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 0,
         "recent": 2,
+        "not_routed": 0,
         "coverage_percent": 100.0,
     },
     "RDS": {
@@ -223,6 +227,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 0,
         "recent": 1,
+        "not_routed": 0,
         "coverage_percent": 50.0,
     },
     "Aurora": {
@@ -232,6 +237,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 0,
         "recent": 1,
+        "not_routed": 0,
         "coverage_percent": 100.0,
     },
     "DocumentDB": {
@@ -241,6 +247,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 0,
         "recent": 0,
+        "not_routed": 0,
         "coverage_percent": 100.0,
     },
     "Neptune": {
@@ -250,6 +257,7 @@ EXPECTED_TYPES = {
         "kubernetes_excluded": 0,
         "no_cross_region": 0,
         "recent": 0,
+        "not_routed": 0,
         "coverage_percent": 0.0,
     },
 }
@@ -360,6 +368,7 @@ def test_cli_without_the_cluster_flag_counts_owned_volumes_as_selected(
             "kubernetes_excluded": 0,
             "no_cross_region": 1,
             "recent": 3,
+            "not_routed": 0,
             "coverage_percent": 60.0,
         }
     }

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
+from components.operations.patterns import KEY_THREATENING_CALLS
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file
-from tests.operations_infra.graphs import PRIMARY, PROD_TYPES, WORKLOAD, one, provider_name, statements
+from tests.operations_infra.graphs import (
+    DR,
+    PRIMARY,
+    PROD_TYPES,
+    WORKLOAD,
+    one,
+    provider_name,
+    statements,
+)
 
 SCHEDULE = "aws:scheduler/schedule:Schedule"
 FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+PLAN = "aws:backup/plan:Plan"
 NS = "aws-dr-backup:"
 PRIMARY_TOPIC = f"arn:aws:sns:{PRIMARY}:{WORKLOAD}:topic/dr-prod-backup-alerts"
 
@@ -122,6 +139,103 @@ def test_coverage_settings_match_the_selections(prod_graph: StackGraph) -> None:
     assert env["DR_OPT_OUT_VALUE"] == "true"
     assert env["DR_KUBERNETES_CLUSTERS"] == "platform-prod-1,platform-prod-2"
     assert env["DR_ACCOUNT_ID"] == WORKLOAD
+    assert env["DR_PROTECTED_TYPES"].split(",") == list(PROD_TYPES)
+    # Both regions have a key-threat rule; it matches exactly these calls.
+    assert env["DR_TRAIL_REGIONS"] == f"{PRIMARY},{DR}"
+    assert env["DR_KEY_THREAT_CALLS"].split(",") == list(KEY_THREATENING_CALLS)
+
+
+def test_coverage_knows_the_cluster_vaults_and_the_rds_family_start_windows(prod_graph: StackGraph) -> None:
+    env = _function(prod_graph, "dr-prod-backup-coverage").inputs["environment"]["variables"]
+    vaults = prod_graph.outputs["vaultArns"]
+    assert json.loads(env["DR_CLUSTER_VAULTS"]) == {
+        label: vaults[key][PRIMARY]
+        for label, key in (("Aurora", "aurora"), ("DocumentDB", "documentdb"), ("Neptune", "neptune"))
+    }
+    assert all(
+        arn.endswith(f":backup-vault:dr-prod-{label.lower()}")
+        for label, arn in json.loads(env["DR_CLUSTER_VAULTS"]).items()
+    )
+    document = json.loads(env["DR_PLAN_START_WINDOWS"])
+    # The RDS family only (Aurora for the Multi-AZ DB clusters its plans take), as the plans are registered.
+    assert set(document) == {"RDS", "Aurora", "DocumentDB", "Neptune"}
+    plans = {p.inputs["name"]: p.inputs["rules"][0] for p in prod_graph.by_type(PLAN)}
+    for label, key in (("RDS", "rds"), ("DocumentDB", "documentdb")):
+        for entry in document[label]:
+            rule = plans[f"dr-prod-{key}-{entry['plan']}"]
+            assert rule["startWindow"] == entry["start_minutes"] == 60
+            assert rule["schedule"] == f"cron(0 {int(entry['starts'][0]['utc'][:2])} ? * * *)"
+    assert document["RDS"] == [
+        {
+            "plan": "full",
+            "start_minutes": 60,
+            "starts": [{"days": "daily", "utc": "05:00"}],
+            "takes": "without-cross-region-opt-out",
+        },
+        {
+            "plan": "account-only",
+            "start_minutes": 60,
+            "starts": [{"days": "daily", "utc": "07:00"}],
+            "takes": "with-cross-region-opt-out",
+        },
+    ]
+    # Lambda allows 4 KB of environment variables in all.
+    assert sum(len(k) + len(v) for k, v in env.items()) < 4096
+
+
+def test_the_job_bundle_reads_its_settings_without_the_repository(
+    prod_graph: StackGraph, tmp_path: Path
+) -> None:
+    """The Lambda code is the archive's files alone: no Pulumi, no pydantic, no drplan."""
+    function = _function(prod_graph, "dr-prod-backup-coverage")
+    assets = function.inputs["code"]["assets"]
+    assert set(assets) == {"dr_runtime", "components/__init__.py", "components/catalog.py"}
+    for target, asset in assets.items():
+        source = Path(asset["path"])
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(source, tmp_path / target)
+    env = dict(function.inputs["environment"]["variables"])
+    script = textwrap.dedent(
+        """
+        import importlib.abc, json, os, sys
+
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in {"pulumi", "pulumi_aws", "pydantic", "drplan", "yaml"}:
+                    raise ImportError(f"the Lambda bundle has no {name}")
+                return None
+
+        sys.meta_path.insert(0, Block())
+        from dr_runtime.operations import coverage
+
+        config = coverage.CoverageConfig.from_settings(os.environ)
+        rds = config.plan_windows["RDS"]
+        print(json.dumps({
+            "plans": [(r.plan, r.takes.value, r.start_minutes, [s.minute for s in r.starts]) for r in rds],
+            "vaults": sorted(config.cluster_vaults),
+            "trails": list(config.trail_regions),
+        }))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path)!r}); exec({script!r})"],
+        env={**env, "AWS_REGION": PRIMARY, "PATH": os.environ.get("PATH", "")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "plans": [
+            ["full", "without-cross-region-opt-out", 60, [300]],
+            ["account-only", "with-cross-region-opt-out", 60, [420]],
+        ],
+        "vaults": ["Aurora", "DocumentDB", "Neptune"],
+        "trails": [PRIMARY, DR],
+    }
 
 
 def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> None:
@@ -135,9 +249,26 @@ def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> N
         "elasticfilesystem:DescribeFileSystems",
         "rds:DescribeDBInstances",
         "rds:DescribeDBClusters",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketNotification",
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:GetEventSelectors",
         "cloudwatch:PutMetricData",
     }
     by_sid = {s["Sid"]: s for s in document}
+    # Bucket settings of this account's buckets only; trails of any account (organization trails).
+    assert by_sid["ReadBucketPrerequisites"]["Resource"] == "arn:aws:s3:::*"
+    assert by_sid["ReadBucketPrerequisites"]["Condition"] == {
+        "StringEquals": {"s3:ResourceAccount": WORKLOAD}
+    }
+    assert by_sid["ReadTrails"]["Resource"] == "arn:aws:cloudtrail:*:*:trail/*"
+    assert {s["Sid"] for s in document if s["Resource"] == "*"} == {
+        "ReadProtectedResources",
+        "ListResources",
+        "ListTrails",
+        "PublishRunSummary",
+    }
     assert (
         by_sid["ListFileSystems"]["Resource"]
         == f"arn:aws:elasticfilesystem:{PRIMARY}:{WORKLOAD}:file-system/*"
@@ -154,11 +285,18 @@ def test_coverage_permissions_shrink_with_the_active_types() -> None:
     graph = register_stack("staging", config=config)
     env = _function(graph, "dr-staging-backup-coverage").inputs["environment"]["variables"]
     assert env["DR_COVERAGE_TYPES"] == "S3,EBS"
+    assert json.loads(env["DR_PLAN_START_WINDOWS"]) == {}
+    assert json.loads(env["DR_CLUSTER_VAULTS"]) == {}
     assert _actions(_policy(graph, "coverage")) == {
         "backup:ListProtectedResources",
         "tag:GetResources",
         "s3:ListAllMyBuckets",
         "ec2:DescribeVolumes",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketNotification",
+        "cloudtrail:DescribeTrails",
+        "cloudtrail:GetTrailStatus",
+        "cloudtrail:GetEventSelectors",
         "cloudwatch:PutMetricData",
     }
 
@@ -172,6 +310,7 @@ def test_jobs_that_fail_or_fall_silent_raise_an_alarm(prod_graph: StackGraph) ->
         "dr-prod-backup-watchdog-errors",
         "dr-prod-backup-coverage-errors",
         "dr-prod-backup-watchdog-silent",
+        "dr-prod-backup-coverage-prerequisites",
     }
     for name, function in (("watchdog", "dr-prod-backup-watchdog"), ("coverage", "dr-prod-backup-coverage")):
         errors = alarms[f"dr-prod-backup-{name}-errors"]
@@ -183,5 +322,14 @@ def test_jobs_that_fail_or_fall_silent_raise_an_alarm(prod_graph: StackGraph) ->
     assert (silent["namespace"], silent["metricName"]) == ("AwsDrBackup", "LongRunningJobs")
     assert silent["treatMissingData"] == "breaching"
     assert silent["comparisonOperator"] == "LessThanThreshold"
+    # The coverage job's prerequisite findings in total (published without dimensions).
+    prerequisites = alarms["dr-prod-backup-coverage-prerequisites"]
+    assert (prerequisites["namespace"], prerequisites["metricName"]) == (
+        "AwsDrBackup",
+        "PrerequisiteFindings",
+    )
+    assert "dimensions" not in prerequisites
+    assert (prerequisites["comparisonOperator"], prerequisites["threshold"]) == ("GreaterThanThreshold", 0)
+    assert prerequisites["treatMissingData"] == "notBreaching"
     for alarm in alarms.values():
         assert alarm["alarmActions"] == [PRIMARY_TOPIC]
