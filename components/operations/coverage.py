@@ -13,20 +13,21 @@ types and the Regions whose key-threat alert needs a CloudTrail trail.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pulumi
 
-from components import catalog
+from components import catalog, cron
 from components.layout import PlanSpec
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.operations import windows
-from drplan import schedule
 
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
@@ -150,6 +151,43 @@ def statements(
     ]
 
 
+def weekdays(expression: str) -> frozenset[int] | None:
+    """The days of the week (``date.weekday()``: 0 = Monday) a cron may fire on; ``None`` for any.
+
+    Only a plain day-of-week list or range narrows it (``MON-FRI``, ``2,4``). A day-of-month, month or
+    year restriction leaves every weekday possible, since over the months each date falls on each
+    weekday; so do the special days ``6L`` and ``2#1``, which the grammar does not resolve to a set.
+    """
+    days = cron.parse_cron(expression).days_of_week
+    if days is None or len(days) == 7:
+        return None
+    # AWS numbers the days 1 (SUN) to 7 (SAT).
+    return frozenset((day + 5) % 7 for day in days)
+
+
+def utc_starts(expression: str, timezone: str, year: int) -> dict[int, frozenset[int]]:
+    """UTC minute of day -> UTC weekdays (0 = Monday) on which a rule may start, over ``year``.
+
+    Evaluated on every date of ``year`` in ``timezone`` (config has checked both), so a zone with
+    daylight saving time yields both of its UTC start times, and a start that crosses midnight in UTC
+    lands on the right weekday.
+    """
+    # Config accepts the UTC names even where the machine has no time zone database.
+    zone: tzinfo = UTC if timezone in ("Etc/UTC", "UTC") else ZoneInfo(timezone)
+    times = cron.parse_cron(expression).minutes_of_day
+    days = weekdays(expression)
+    found: dict[int, set[int]] = defaultdict(set)
+    day = date(year, 1, 1)
+    while day.year == year:
+        if days is None or day.weekday() in days:
+            for minute in times:
+                local = datetime(day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=zone)
+                start = local.astimezone(UTC)
+                found[start.hour * 60 + start.minute].add(start.weekday())
+        day += timedelta(days=1)
+    return {minute: frozenset(found[minute]) for minute in sorted(found)}
+
+
 def _takes(spec: PlanSpec, cross_region_opt_out_tag: str) -> windows.Takes:
     for condition in spec.selection.conditions:
         if condition.key == cross_region_opt_out_tag:
@@ -169,7 +207,7 @@ def plan_start_windows(
 
     Aurora is included although its snapshots ignore the windows: RDS Multi-AZ DB clusters share its
     ARN pattern and land in its plans. A cron is evaluated over every day of ``year`` in the rule's time
-    zone (``drplan.schedule.utc_starts``), so both daylight-saving offsets appear.
+    zone (``utc_starts``), so both daylight-saving offsets appear.
     """
     result: dict[str, tuple[windows.PlanWindows, ...]] = {}
     for rtype in types:
@@ -177,7 +215,7 @@ def plan_start_windows(
             continue
         rules: list[windows.PlanWindows] = []
         for spec in plans.get(rtype.key, ()):
-            starts = schedule.utc_starts(spec.rule.schedule, spec.rule.timezone, year)
+            starts = utc_starts(spec.rule.schedule, spec.rule.timezone, year)
             rules.append(
                 windows.PlanWindows(
                     plan=spec.key,

@@ -206,36 +206,3 @@ def test_schedule_restricted_to_some_days_is_not_daily() -> None:
     assert schedule.parse("cron(0 5 1 * ? *)") is None
     with pytest.raises(schedule.ScheduleError):
         schedule.parse("rate(1 day)")
-
-
-@pytest.mark.parametrize(
-    ("expression", "days"),
-    [
-        ("cron(0 5 ? * * *)", None),
-        ("cron(0 5 1 * ? *)", None),  # a date falls on every weekday over the months
-        ("cron(0 5 ? * MON-FRI *)", {0, 1, 2, 3, 4}),
-        ("cron(0 5 ? * 1,7 *)", {6, 5}),  # AWS: 1 = SUN, 7 = SAT
-        ("cron(0 5 ? * sun *)", {6}),
-        # Special days are not resolved to a weekday by the grammar: any weekday may be one.
-        ("cron(0 5 ? * 6L *)", None),
-        ("cron(0 5 ? * 2#1 *)", None),
-        ("cron(0 5 ? * MON,TUE,WED,THU,FRI,SAT,SUN *)", None),
-    ],
-)
-def test_schedule_weekdays(expression: str, days: set[int] | None) -> None:
-    assert schedule.weekdays(expression) == (None if days is None else frozenset(days))
-
-
-def test_schedule_utc_starts_follow_the_time_zone() -> None:
-    every_day = frozenset(range(7))
-    assert schedule.utc_starts("cron(0 5 ? * * *)", "Etc/UTC", 2026) == {300: every_day}
-    # Summer and winter time both appear; Tokyo has none.
-    assert schedule.utc_starts("cron(0 5 ? * * *)", "Europe/Berlin", 2026) == {180: every_day, 240: every_day}
-    assert schedule.utc_starts("cron(0 5 ? * * *)", "Asia/Tokyo", 2026) == {1200: every_day}
-    # Monday 01:00 in Auckland is still Sunday in UTC.
-    assert schedule.utc_starts("cron(0 1 ? * MON *)", "Pacific/Auckland", 2026) == {
-        720: frozenset({6}),
-        780: frozenset({6}),
-    }
-    with pytest.raises(schedule.ScheduleError, match="not an IANA time zone"):
-        schedule.utc_starts("cron(0 5 ? * * *)", "Mars/Olympus", 2026)
