@@ -14,7 +14,8 @@ import sys
 # Fewer, later collections of the older generations: nearly everything allocated here lives to the end.
 gc.set_threshold(50_000, 50, 100)
 
-from drplan.cli import main  # noqa: E402 - after the collector is tuned, so the imports benefit too
+from drplan import fleet  # noqa: E402 - after the collector is tuned, so the imports benefit too
+from drplan.cli import main  # noqa: E402
 
 
 def _exit(code: int) -> None:
@@ -24,4 +25,5 @@ def _exit(code: int) -> None:
 
 
 if __name__ == "__main__":
-    _exit(main())
+    arguments = sys.argv[1:]
+    _exit(fleet.main(arguments) if fleet.requested(arguments) else main(arguments))

@@ -294,6 +294,17 @@ class PolicyPackClient:
             env=env,
         )
         self.port = self._read_port()
+        return self._connect()
+
+    @classmethod
+    def attach(cls, port: int, **kwargs: Any) -> PolicyPackClient:
+        """A client for a pack another process started and still owns (the fleet plan's worker processes
+        share the one pack the fleet plan started); ``close`` closes only this client's channel."""
+        client = cls(**kwargs)
+        client.port = port
+        return client._connect()
+
+    def _connect(self) -> Self:
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}", options=_CHANNEL_OPTIONS)
         try:
             grpc.channel_ready_future(self._channel).result(timeout=self._startup_timeout)

@@ -1,0 +1,584 @@
+"""``python -m drplan --all`` (or ``--stacks PATTERN ...``): the offline plan of a whole fleet of stacks.
+
+Every selected ``Pulumi.<stack>.yaml`` is planned as ``python -m drplan <stack>`` plans one (the real
+program under Pulumi's mocks, the policy pack over its Analyzer interface), in worker processes, one per
+core by default, which import the SDKs once and then plan stack after stack. One policy pack process
+serves them all; configuring it and analysing a stack is one step under a lock, because the pack's
+configuration (the stack's ``--policy-config``) is the pack's, not the call's. The storage estimate of
+the single-stack plan is left out.
+
+It prints a fleet table (stack, workload account, layout, protected types, copies and retentions, policy
+verdict) and the cross-stack checks of :mod:`drplan.fleet_checks`. ``--matrix`` prints instead the
+stacks as a GitHub Actions matrix, without running the program.
+
+Exit codes as for one stack, over the fleet: 0 ok; 1 a mandatory policy violation in any stack or a
+cross-stack conflict; 2 any invalid stack file, stack config or policy config (each named), or a selection
+that names no stack; 3 a stack's plan could not run. The highest applies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components import catalog
+from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
+from drplan import fleet_checks, matrix, policy_config, verdict
+from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
+from drplan.fleet_checks import Finding, IsolatedName, StackSummary
+from drplan.graph import UNKNOWN, StackGraph
+from drplan.places import PROVIDER_PREFIX, Places
+from drplan.policy_client import PolicyPackClient, PolicyPackError
+from drplan.program import REPO, StackFileError, read_stack_config
+
+FLAGS = ("--all", "--stacks", "--matrix")
+STACK_FILE_GLOB = "Pulumi.*.yaml"
+# Pulumi.<stack>.deploy.yaml holds a stack's Pulumi Deployments settings, not its config.
+DEPLOY_SETTINGS_SUFFIX = ".deploy"
+# GitHub Actions runs at most this many jobs from one matrix.
+GITHUB_MATRIX_LIMIT = 256
+STACK_PLACEHOLDER = "{stack}"
+
+
+def requested(argv: Sequence[str]) -> bool:
+    """Whether the command line asks for fleet mode (``__main__`` dispatches on it)."""
+    return any(arg.split("=", 1)[0] in FLAGS for arg in argv)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m drplan",
+        description="Offline plan of a fleet of stacks, one workload account each: every stack's plan in "
+        "worker processes, a fleet table and the checks across stacks that no single stack can see.",
+        epilog="Exit codes: 0 ok, 1 mandatory policy violation in a stack or a cross-stack conflict, "
+        "2 invalid stack file/config/policy config or no stack selected, 3 a plan could not run.",
+    )
+    selection = parser.add_mutually_exclusive_group(required=True)
+    selection.add_argument("--all", action="store_true", help="every Pulumi.<stack>.yaml of the project")
+    selection.add_argument(
+        "--stacks",
+        nargs="+",
+        metavar="PATTERN",
+        help="stack names or shell-style patterns (quote them), e.g. --stacks prod 'payments-*'",
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=REPO,
+        help="directory holding Pulumi.yaml and the stack files (default: this repository)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    parser.add_argument(
+        "--matrix",
+        action="store_true",
+        help="print the selected stacks as a GitHub Actions matrix (one JSON line) without planning them",
+    )
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    parser.add_argument(
+        "--policy-config",
+        metavar="FILE",
+        help="each stack's policy pack config; {stack} stands for the stack name, "
+        "e.g. 'examples/policy-config.{stack}.json' (default: every policy at its defaults)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes (default: one per core); 1 plans in this process",
+    )
+    parser.add_argument(
+        "--vault-quota",
+        type=int,
+        default=fleet_checks.VAULTS_PER_ACCOUNT_REGION,
+        help="vaults allowed per isolated account and region (default: AWS's default quota, "
+        f"{fleet_checks.VAULTS_PER_ACCOUNT_REGION}); pass a raised quota",
+    )
+    parser.add_argument(
+        "--progress", action="store_true", help="progress on stderr even when it is not a TTY"
+    )
+    return parser
+
+
+class SelectionError(ValueError):
+    """The command line selects no stack file (exit 2)."""
+
+
+def discover(project_dir: Path) -> dict[str, Path]:
+    """Every stack file of the project, by stack name."""
+    stacks = {}
+    for path in sorted(project_dir.glob(STACK_FILE_GLOB)):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        if stack and not stack.endswith(DEPLOY_SETTINGS_SUFFIX):
+            stacks[stack] = path
+    return stacks
+
+
+def select(project_dir: Path, patterns: Sequence[str] | None) -> dict[str, Path]:
+    """The stacks ``patterns`` select (all when ``None``); each pattern must select at least one."""
+    if not project_dir.is_dir():
+        raise SelectionError(f"--project-dir {project_dir}: not a directory")
+    stacks = discover(project_dir)
+    if not stacks:
+        raise SelectionError(f"no stack files ({STACK_FILE_GLOB}) in {project_dir}")
+    if patterns is None:
+        return stacks
+    chosen: dict[str, Path] = {}
+    for pattern in patterns:
+        matched = {s: p for s, p in stacks.items() if fnmatch.fnmatchcase(s, pattern)}
+        if not matched:
+            raise SelectionError(
+                f"--stacks {pattern!r} matches no stack file in {project_dir}; stacks: {', '.join(stacks)}"
+            )
+        chosen.update(matched)
+    return dict(sorted(chosen.items()))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def stack_environments(path: Path) -> tuple[str, ...]:
+    """The Pulumi ESC environments a stack file imports (its ``environment`` key)."""
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return ()  # read_stack_config reports the file
+    environment = document.get("environment") if isinstance(document, Mapping) else None
+    if isinstance(environment, Mapping):
+        environment = environment.get("imports", ["an inline environment definition"])
+    if isinstance(environment, str):
+        return (environment,)
+    if isinstance(environment, list):
+        return tuple(str(e) for e in environment)
+    return ()
+
+
+def esc_note(environments: Sequence[str]) -> str:
+    return (
+        f"imports Pulumi ESC environment(s) {', '.join(environments)}: the offline plan cannot open them, so "
+        "their credentials and any pulumiConfig values they add are not part of this plan"
+    )
+
+
+# --- one stack ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Task:
+    stack: str
+    path: Path
+    policy_config: Path | None
+    port: int | None
+    """The fleet's policy pack, or ``None`` for --no-policy."""
+
+
+def _isolated_names(graph: StackGraph, isolated: str) -> tuple[IsolatedName, ...]:
+    places = Places(graph)
+    names = []
+    for resource in graph.resources:
+        kind = fleet_checks.NAMED_KINDS.get(resource.type)
+        if kind is None or resource.type.startswith(PROVIDER_PREFIX):
+            continue
+        place = places.of(resource)
+        name = resource.inputs.get(kind[1])
+        if place.account == isolated and isinstance(name, str) and name != UNKNOWN:
+            names.append(IsolatedName(place.account, place.region, kind[0], name))
+    return tuple(sorted(names))
+
+
+def _retention(data: matrix.Matrix) -> dict[str, tuple[int, ...]]:
+    days: dict[str, set[int]] = {}
+    for row in data.rows:
+        if not row.base.protected:
+            continue
+        for destination in (matrix.IN_REGION, matrix.CROSS_REGION, matrix.AIR_GAPPED):
+            use = row.base.use(destination)
+            if use is not None:
+                days.setdefault(destination, set()).update(use.retention_days)
+        in_region = row.base.use(matrix.IN_REGION)
+        if in_region is not None and in_region.continuous_days is not None:
+            days.setdefault("continuous", set()).add(in_region.continuous_days)
+    return {k: tuple(sorted(v)) for k, v in days.items()}
+
+
+def _summary(
+    task: Task, config: StackConfig, graph: StackGraph, result: verdict.Verdict, notes: list[str]
+) -> StackSummary:
+    tags = matrix.TagScenarios(
+        config.opt_out_tags.all,
+        config.opt_out_tags.cross_region,
+        config.opt_out_tags.value,
+        config.kubernetes_clusters,
+    )
+    data = matrix.build(graph, tags)
+    protected = tuple(r.type_key for r in data.rows if r.type_key and r.base.protected)
+    code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
+    return StackSummary(
+        stack=task.stack,
+        file=_shown(task.path),
+        code=code,
+        reason=reason,
+        message=", ".join(sorted({f.policy for f in result.mandatory})),
+        environment=config.environment.value,
+        workload_account=config.accounts.workload,
+        isolated_account=config.accounts.isolated,
+        layout=config.layout.value,
+        dr_region=config.regions.dr,
+        protected_types=protected,
+        unprotected_types=tuple(k for k in catalog.TYPE_KEYS if k not in protected),
+        retention_days=_retention(data),
+        policy_ran=result.ran,
+        mandatory=tuple(f.to_json() for f in result.mandatory),
+        advisory=len(result.advisory),
+        isolated_names=_isolated_names(graph, config.accounts.isolated),
+        shares_by_invitation=config.air_gapped_vault.share_with is ShareWith.INVITATION,
+        settings=fleet_checks.flatten(config.model_dump(by_alias=True, mode="json")),
+        notes=tuple(notes),
+        resources=len(graph.resources),
+    )
+
+
+def plan_stack(
+    task: Task, client: PolicyPackClient | None, lock: AbstractContextManager[Any] | None = None
+) -> StackSummary:
+    """Plan one stack; every outcome, failures included, comes back as a summary."""
+    # Imported here: the parent process of a fleet plan never runs the program itself.
+    from drplan.program import register_stack
+
+    started = time.perf_counter()
+    shown = _shown(task.path)
+
+    def failed(code: int, reason: str, message: str) -> StackSummary:
+        return StackSummary(task.stack, shown, code, reason, message, seconds=time.perf_counter() - started)
+
+    try:
+        raw = read_stack_config(task.path)
+    except StackFileError as exc:
+        return failed(INVALID_INPUT, "invalid-stack-file", f"{shown}: {exc}")
+    environments = stack_environments(task.path)
+    notes = [esc_note(environments)] if environments else []
+    pack_config = None
+    if task.policy_config is not None and client is not None:
+        try:
+            pack_config = policy_config.load(task.policy_config)
+        except policy_config.PolicyConfigError as exc:
+            return failed(
+                INVALID_INPUT, "invalid-policy-config", f"--policy-config {task.policy_config}: {exc}"
+            )
+    try:
+        graph = register_stack(task.stack, config=raw)
+    except ConfigError as exc:
+        message = f"{shown}: {exc}"
+        if environments:
+            message += f"\n  note: {shown} {esc_note(environments)}"
+        return failed(INVALID_INPUT, "invalid-config", message)
+    # The program accepted this config, so parsing it again cannot fail.
+    config = parse(from_namespaced(raw), task.stack)
+    result = verdict.SKIPPED
+    if client is not None:
+        try:
+            with lock or nullcontext():
+                result = verdict.check(graph, client, pack_config)
+        except policy_config.PolicyConfigError as exc:
+            return failed(
+                INVALID_INPUT, "invalid-policy-config", f"--policy-config {task.policy_config}: {exc}"
+            )
+    return replace(_summary(task, config, graph, result, notes), seconds=time.perf_counter() - started)
+
+
+# --- worker processes ------------------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(lock: Any) -> None:
+    """Import the SDKs and the program's modules once per worker, while the policy pack starts."""
+    import components.stack  # noqa: F401 - pulumi_aws and every component
+    import drplan.program  # noqa: F401
+
+    _WORKER["lock"] = lock
+
+
+def _worker_client(port: int | None) -> PolicyPackClient | None:
+    if port is None:
+        return None
+    client: PolicyPackClient | None = _WORKER.get("client")
+    if client is None:
+        client = _WORKER["client"] = PolicyPackClient.attach(port)
+    return client
+
+
+def _plan_in_worker(task: Task) -> StackSummary:
+    try:
+        return plan_stack(task, _worker_client(task.port), _WORKER["lock"])
+    except PolicyPackError as exc:
+        return StackSummary(task.stack, _shown(task.path), PLAN_FAILED, "policy-pack-failed", str(exc))
+    except Exception as exc:  # reported with its traceback; the other stacks go on
+        traceback.print_exc()
+        return StackSummary(
+            task.stack, _shown(task.path), PLAN_FAILED, "plan-failed", f"{type(exc).__name__}: {exc}"
+        )
+
+
+def _policy_config_path(template: str | None, stack: str) -> Path | None:
+    return None if template is None else Path(template.replace(STACK_PLACEHOLDER, stack))
+
+
+def _plan_all(
+    stacks: Mapping[str, Path], args: argparse.Namespace, progress: Progress
+) -> Iterator[StackSummary]:
+    workers = max(1, min(args.workers, len(stacks)))
+    pack: PolicyPackClient | None = None
+    pool = None
+    lock: Any = None
+    try:
+        if workers > 1:
+            context = multiprocessing.get_context("spawn")
+            lock = context.Lock()
+            # Started before the pack, so the workers' imports and the pack's start overlap.
+            pool = context.Pool(workers, initializer=_init_worker, initargs=(lock,))
+        if not args.no_policy:
+            pack = PolicyPackClient().start()
+            progress(
+                f"policy pack started (port {pack.port}); planning {len(stacks)} stacks, {workers} workers"
+            )
+        port = None if pack is None else pack.port
+        tasks = [Task(s, p, _policy_config_path(args.policy_config, s), port) for s, p in stacks.items()]
+        if pool is not None:
+            yield from pool.imap_unordered(_plan_in_worker, tasks)
+        else:
+            for task in tasks:
+                try:
+                    yield plan_stack(task, pack)
+                except PolicyPackError as exc:
+                    yield StackSummary(
+                        task.stack, _shown(task.path), PLAN_FAILED, "policy-pack-failed", str(exc)
+                    )
+    finally:
+        if pool is not None:
+            pool.terminate()  # workers hold nothing to clean up; skipping their teardown saves seconds
+        if pack is not None:
+            pack.close()
+
+
+# --- the fleet -------------------------------------------------------------------------------------------
+
+
+def _days(values: Sequence[int]) -> str:
+    return "/".join(str(v) for v in values) if values else "-"
+
+
+def _copies(s: StackSummary) -> str:
+    days = s.retention_days
+    parts = [
+        f"in-region {_days(days.get(matrix.IN_REGION, ()))}",
+        f"{s.dr_region} {_days(days.get(matrix.CROSS_REGION, ()))}",
+        f"air-gapped {_days(days.get(matrix.AIR_GAPPED, ()))}",
+    ]
+    if days.get("continuous"):
+        parts.append(f"PITR {_days(days['continuous'])}")
+    return " · ".join(parts)
+
+
+def _types(s: StackSummary) -> str:
+    total = len(catalog.TYPE_KEYS)
+    if not s.unprotected_types:
+        return f"all {total}"
+    return f"{len(s.protected_types)}/{total} (not {', '.join(s.unprotected_types)})"
+
+
+def _verdict(s: StackSummary, no_policy: bool) -> str:
+    if s.code == INVALID_INPUT:
+        return "INVALID"
+    if s.code == PLAN_FAILED:
+        return "ERROR"
+    if no_policy or not s.policy_ran:
+        return "skipped"
+    if s.mandatory:
+        return f"FAIL ({len(s.mandatory)} mandatory)"
+    return f"PASS ({s.advisory} advisory)" if s.advisory else "PASS"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    body = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in body) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]
+
+
+def _heading(title: str) -> list[str]:
+    return ["", title, "─" * min(len(title), 100)]
+
+
+def render(
+    summaries: Sequence[StackSummary], findings: Sequence[Finding], no_policy: bool, seconds: float
+) -> list[str]:
+    rows = [
+        [s.stack, s.workload_account or "-", s.layout or "-", _types(s) if s.planned else "-",
+         _copies(s) if s.planned else "-", _verdict(s, no_policy)]
+        for s in summaries
+    ]  # fmt: skip
+    lines = [
+        f"aws-dr-backup fleet plan · {len(summaries)} stacks · {seconds:.1f} s",
+        "(each program ran under Pulumi's mocks: nothing was deployed and no AWS API was called)",
+        *_heading("FLEET"),
+        *_table(
+            ["stack", "workload account", "layout", "protected types", "copies: days kept", "policy"], rows
+        ),
+    ]
+    lines += _heading("CROSS-STACK CHECKS")
+    for check, description in fleet_checks.CHECKS:
+        conflicts = [f for f in findings if f.check == check and f.level == fleet_checks.CONFLICT]
+        lines.append(f"{'CONFLICT' if conflicts else 'ok'}  {description}")
+        lines += [f"    {f.message}" for f in conflicts]
+    notes = [f for f in findings if f.level == fleet_checks.NOTE]
+    stack_notes = [(s.stack, n) for s in summaries for n in s.notes]
+    if notes or stack_notes:
+        lines += _heading("NOTES")
+        lines += [f"  {f.message}" for f in notes]
+        lines += [f"  {stack} {note}" for stack, note in stack_notes]
+    failing = [s for s in summaries if s.code == MANDATORY_VIOLATION]
+    if failing:
+        lines += _heading("MANDATORY POLICY VIOLATIONS")
+        for s in failing:
+            for finding in s.mandatory:
+                lines.append(f"  {s.stack}: {finding['policy']}  {finding['resource']}: {finding['problem']}")
+    broken = [s for s in summaries if s.code in (INVALID_INPUT, PLAN_FAILED)]
+    if broken:
+        lines += _heading("STACKS NOT PLANNED")
+        for s in broken:
+            lines += [f"  {line}" for line in f"{s.stack}: {s.message}".splitlines()]
+    return lines
+
+
+@dataclass(frozen=True)
+class FleetExit:
+    code: int
+    reason: str
+    message: str
+
+
+def fleet_exit(summaries: Sequence[StackSummary], findings: Sequence[Finding]) -> FleetExit:
+    """The highest exit code of the stacks and the checks, with every stack it names."""
+    by_code: dict[int, list[str]] = {}
+    for s in summaries:
+        by_code.setdefault(s.code, []).append(s.stack)
+    conflicts = [f for f in findings if f.level == fleet_checks.CONFLICT]
+    if PLAN_FAILED in by_code:
+        return FleetExit(PLAN_FAILED, "plan-failed", "could not plan: " + ", ".join(by_code[PLAN_FAILED]))
+    if INVALID_INPUT in by_code:
+        return FleetExit(INVALID_INPUT, "invalid-stack", "invalid: " + ", ".join(by_code[INVALID_INPUT]))
+    parts = []
+    if MANDATORY_VIOLATION in by_code:
+        parts.append("mandatory policy violations: " + ", ".join(by_code[MANDATORY_VIOLATION]))
+    if conflicts:
+        parts.append(
+            "cross-stack conflicts: " + "; ".join(f"{f.check} ({', '.join(f.stacks)})" for f in conflicts)
+        )
+    if not parts:
+        return FleetExit(OK, "ok", "")
+    reason = "cross-stack-conflict" if conflicts else "mandatory-policy-violation"
+    if conflicts and MANDATORY_VIOLATION in by_code:
+        reason = "mandatory-policy-violation-and-cross-stack-conflict"
+    return FleetExit(MANDATORY_VIOLATION, reason, "; ".join(parts))
+
+
+def github_matrix(stacks: Mapping[str, Path]) -> tuple[dict[str, Any] | None, list[str]]:
+    """``{"include": [{"stack", "account", "environment"}, ...]}`` from the validated configs, or the
+    problems (each naming its stack file)."""
+    include, problems = [], []
+    for stack, path in stacks.items():
+        try:
+            config = parse(from_namespaced(read_stack_config(path)), stack)
+        except (StackFileError, ConfigError) as exc:
+            problems.append(f"{_shown(path)}: {exc}")
+            continue
+        include.append(
+            {"stack": stack, "account": config.accounts.workload, "environment": config.environment.value}
+        )
+    if len(include) > GITHUB_MATRIX_LIMIT:
+        problems.append(
+            f"{len(include)} stacks selected; a GitHub Actions matrix runs at most {GITHUB_MATRIX_LIMIT} jobs: "
+            "split the fleet with --stacks patterns, one workflow job per part"
+        )
+    return ({"include": include} if not problems else None), problems
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.no_policy and args.policy_config is not None:
+        parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
+    if args.workers < 1 or args.vault_quota < 1:
+        parser.error("--workers and --vault-quota must be at least 1")
+    progress = Progress(args.progress or sys.stderr.isatty())
+    started = time.perf_counter()
+    try:
+        stacks = select(args.project_dir, args.stacks)
+    except SelectionError as exc:
+        print(exc, file=sys.stderr)
+        return INVALID_INPUT
+
+    if args.matrix:
+        document, problems = github_matrix(stacks)
+        if problems:
+            print("\n".join(problems), file=sys.stderr)
+            return INVALID_INPUT
+        print(json.dumps(document, separators=(",", ":")))
+        return OK
+
+    summaries: list[StackSummary] = []
+    try:
+        for summary in _plan_all(stacks, args, progress):
+            summaries.append(summary)
+            progress(
+                f"{len(summaries)}/{len(stacks)} {summary.stack}: {summary.reason} ({summary.seconds:.1f} s)"
+            )
+    except PolicyPackError as exc:
+        print(str(exc), file=sys.stderr)
+        return PLAN_FAILED
+    summaries.sort(key=lambda s: s.stack)
+    findings = fleet_checks.check(summaries, vault_quota=args.vault_quota)
+    outcome = fleet_exit(summaries, findings)
+    seconds = time.perf_counter() - started
+    if args.json:
+        document = {
+            "project": PROJECT,
+            "mode": "fleet",
+            "stacks": [s.to_json() for s in summaries],
+            "checks": [
+                {
+                    "check": check,
+                    "description": description,
+                    "ok": not any(f.check == check and f.level == fleet_checks.CONFLICT for f in findings),
+                }
+                for check, description in fleet_checks.CHECKS
+            ],
+            "findings": [f.to_json() for f in findings],
+            "seconds": round(seconds, 2),
+            "exit": {"code": outcome.code, "reason": outcome.reason, "message": outcome.message},
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print("\n".join(render(summaries, findings, args.no_policy, seconds)))
+    if outcome.code != OK:
+        print(outcome.message, file=sys.stderr)
+        for s in summaries:
+            if s.code in (INVALID_INPUT, PLAN_FAILED):
+                print(f"{s.stack}: {s.message}", file=sys.stderr)
+    return outcome.code

@@ -1,0 +1,384 @@
+"""What no single stack's plan can see: checks across every stack of a fleet.
+
+Each stack's plan is reduced to a :class:`StackSummary` (plain, picklable data: the worker processes of
+:mod:`drplan.fleet` return it); :func:`check` compares the summaries. Conflicts make the fleet plan exit
+1 and name every stack involved; notes are informational.
+
+AWS quotas that bind a fleet sharing one isolated account are in ``docs/aws-facts.md`` section 10
+(``#10-quotas``), with their sources; the constants below are those numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# docs/aws-facts.md#10-quotas, 10.6: vaults of both kinds (backup and logically air-gapped) per account
+# and region, adjustable on request; the fleet plan's --vault-quota takes a raised value.
+VAULTS_PER_ACCOUNT_REGION = 300
+# 10.7: RAM resource shares an account owns (each stack adds one in the isolated account).
+RAM_SHARES_PER_ACCOUNT = 5_000
+# 10.8: RAM invitations pending at once for an account (only the invitation sharing mode sends them).
+RAM_PENDING_INVITATIONS = 20
+# A vault count at or above this share of the quota is reported as a note before it becomes a conflict.
+QUOTA_WARNING_SHARE = 0.8
+
+CONFLICT = "conflict"
+NOTE = "note"
+
+DUPLICATE_WORKLOAD = "duplicate-workload-account"
+ISOLATED_IS_WORKLOAD = "isolated-account-is-workload-account"
+NAME_CLASH = "isolated-account-name-clash"
+VAULT_QUOTA = "isolated-account-vault-quota"
+RAM_SHARE_QUOTA = "isolated-account-ram-share-quota"
+RAM_INVITATIONS = "ram-pending-invitations"
+SHARED_SETTINGS = "differs-from-shared-settings"
+
+CHECKS: tuple[tuple[str, str], ...] = (
+    (DUPLICATE_WORKLOAD, "every workload account is planned by one stack"),
+    (ISOLATED_IS_WORKLOAD, "no isolated account is also a workload account"),
+    (NAME_CLASH, "nothing two stacks create in an isolated account has the same name"),
+    (VAULT_QUOTA, "vaults per isolated account and region within the quota"),
+    (RAM_SHARE_QUOTA, "RAM shares per isolated account within the quota"),
+)
+
+# Kinds of what a stack creates in the isolated account, by the resource type registering it, and the
+# input that holds the name AWS knows it by (a vault policy is addressed by its vault's name).
+NAMED_KINDS: Mapping[str, tuple[str, str]] = {
+    "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault": ("backup vault", "name"),
+    "aws:backup/vault:Vault": ("backup vault", "name"),
+    "aws:backup/vaultPolicy:VaultPolicy": ("backup vault policy", "backupVaultName"),
+    "aws:ram/resourceShare:ResourceShare": ("RAM resource share", "name"),
+}
+VAULT_KIND = "backup vault"
+SHARE_KIND = "RAM resource share"
+
+# Settings a fleet normally shares (project-level config); a production stack that differs is reported
+# as a note. Dotted camelCase paths into the validated config; a path covers everything below it.
+SHARED_SETTING_PATHS: tuple[str, ...] = (
+    "accounts.isolated",
+    "isolatedAccountRole",
+    "regions",
+    "layout",
+    "schedules",
+    "windows",
+    "retention",
+    "airGappedVault.minRetentionDays",
+    "airGappedVault.maxRetentionDays",
+    "airGappedVault.shareWith",
+    "optOutTags",
+    "logRetentionDays",
+    "operations.longRunningJobMinutes",
+    "operations.coverageSchedule",
+    "operations.recentBackupHours",
+    "operations.restoreTesting",
+    "operations.audit",
+)
+
+
+@dataclass(frozen=True, order=True)
+class IsolatedName:
+    """Something a stack creates in the isolated account, by the name AWS knows it by."""
+
+    account: str
+    region: str
+    kind: str
+    name: str
+
+    def label(self) -> str:
+        return f"{self.kind} '{self.name}' in {self.account} {self.region}"
+
+
+@dataclass(frozen=True)
+class StackSummary:
+    """One stack's plan, as the fleet table and the cross-stack checks need it."""
+
+    stack: str
+    file: str
+    code: int
+    """The stack's own exit code: 0 ok, 1 mandatory policy violation, 2 invalid, 3 could not run."""
+    reason: str
+    message: str = ""
+    environment: str = ""
+    workload_account: str = ""
+    isolated_account: str = ""
+    layout: str = ""
+    dr_region: str = ""
+    protected_types: tuple[str, ...] = ()
+    unprotected_types: tuple[str, ...] = ()
+    retention_days: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Days kept per destination (``inRegion``, ``crossRegion``, ``airGapped``, ``continuous``), over the
+    protected types, read from the registered plans."""
+    policy_ran: bool = False
+    mandatory: tuple[Mapping[str, Any], ...] = ()
+    advisory: int = 0
+    isolated_names: tuple[IsolatedName, ...] = ()
+    shares_by_invitation: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    """Values of :data:`SHARED_SETTING_PATHS` (flattened, dotted) from the validated config."""
+    notes: tuple[str, ...] = ()
+    resources: int = 0
+    seconds: float = 0.0
+
+    @property
+    def planned(self) -> bool:
+        """The program ran: the stack's accounts and names are known."""
+        return self.code in (0, 1)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "file": self.file,
+            "exit": {"code": self.code, "reason": self.reason, "message": self.message},
+            "environment": self.environment,
+            "accounts": {"workload": self.workload_account, "isolated": self.isolated_account},
+            "layout": self.layout,
+            "protectedTypes": list(self.protected_types),
+            "unprotectedTypes": list(self.unprotected_types),
+            "retentionDays": {k: list(v) for k, v in self.retention_days.items()},
+            "policy": {"ran": self.policy_ran, "mandatory": list(self.mandatory), "advisory": self.advisory},
+            "isolatedAccountNames": [
+                {"account": n.account, "region": n.region, "kind": n.kind, "name": n.name}
+                for n in self.isolated_names
+            ],
+            "sharesByInvitation": self.shares_by_invitation,
+            "notes": list(self.notes),
+            "resources": self.resources,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    level: str
+    """:data:`CONFLICT` or :data:`NOTE`."""
+    stacks: tuple[str, ...]
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "level": self.level,
+            "stacks": list(self.stacks),
+            "message": self.message,
+        }
+
+
+def flatten(values: Mapping[str, Any], paths: Iterable[str] = SHARED_SETTING_PATHS) -> dict[str, Any]:
+    """The leaves under ``paths`` of a nested mapping, keyed by dotted path."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping) and value:
+            for key in sorted(value):
+                walk(f"{prefix}.{key}", value[key])
+        else:
+            out[prefix] = value
+
+    for path in paths:
+        value: Any = values
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None:
+            walk(path, value)
+    return out
+
+
+def _names(stacks: Iterable[str]) -> str:
+    return ", ".join(stacks)
+
+
+def _duplicate_workload(planned: Sequence[StackSummary]) -> list[Finding]:
+    by_account: dict[str, list[str]] = defaultdict(list)
+    for s in planned:
+        by_account[s.workload_account].append(s.stack)
+    return [
+        Finding(
+            DUPLICATE_WORKLOAD,
+            CONFLICT,
+            tuple(stacks),
+            f"workload account {account} is planned by {len(stacks)} stacks ({_names(stacks)}): each would "
+            "own the account's region settings and vaults; keep one stack per workload account",
+        )
+        for account, stacks in sorted(by_account.items())
+        if len(stacks) > 1
+    ]
+
+
+def _isolated_is_workload(planned: Sequence[StackSummary]) -> list[Finding]:
+    workloads: dict[str, list[str]] = defaultdict(list)
+    for s in planned:
+        workloads[s.workload_account].append(s.stack)
+    findings = []
+    for s in planned:
+        for other in workloads.get(s.isolated_account, []):
+            findings.append(
+                Finding(
+                    ISOLATED_IS_WORKLOAD,
+                    CONFLICT,
+                    (s.stack, other),
+                    f"{s.stack} copies into isolated account {s.isolated_account}, which is the workload "
+                    f"account of {other}: a compromise of {other}'s account would reach {s.stack}'s "
+                    "air-gapped copies; give the fleet an isolated account that runs no workload",
+                )
+            )
+    return findings
+
+
+def _name_clashes(planned: Sequence[StackSummary]) -> list[Finding]:
+    owners: dict[IsolatedName, list[str]] = defaultdict(list)
+    for s in planned:
+        for name in dict.fromkeys(s.isolated_names):
+            owners[name].append(s.stack)
+    return [
+        Finding(
+            NAME_CLASH,
+            CONFLICT,
+            tuple(stacks),
+            f"{name.label()} is created by {len(stacks)} stacks ({_names(stacks)}): the second deployment "
+            "would fail or take over the first one's; names in the isolated account must carry the "
+            "workload account (see airGappedVault.name in README 'Many accounts')",
+        )
+        for name, stacks in sorted(owners.items())
+        if len(stacks) > 1
+    ]
+
+
+def _per_account_region(
+    planned: Sequence[StackSummary], kind: str, by_region: bool = True
+) -> dict[tuple[str, str], dict[str, int]]:
+    counts: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for s in planned:
+        for name in dict.fromkeys(s.isolated_names):
+            if name.kind == kind:
+                where = (name.account, name.region if by_region else "")
+                counts[where][s.stack] = counts[where].get(s.stack, 0) + 1
+    return counts
+
+
+def _vault_quota(planned: Sequence[StackSummary], quota: int) -> list[Finding]:
+    findings = []
+    for (account, region), stacks in sorted(_per_account_region(planned, VAULT_KIND).items()):
+        total = sum(stacks.values())
+        if total > quota:
+            findings.append(
+                Finding(
+                    VAULT_QUOTA,
+                    CONFLICT,
+                    tuple(sorted(stacks)),
+                    f"the fleet creates {total} vaults in isolated account {account} {region}, above the "
+                    f"quota of {quota} vaults per account and region (backup and logically air-gapped "
+                    "together): request an increase (then pass --vault-quota) or use a second isolated "
+                    "account for some stacks",
+                )
+            )
+        elif total >= quota * QUOTA_WARNING_SHARE:
+            findings.append(
+                Finding(
+                    VAULT_QUOTA,
+                    NOTE,
+                    tuple(sorted(stacks)),
+                    f"the fleet creates {total} of the {quota} vaults allowed in isolated account {account} "
+                    f"{region}; vaults created there outside this fleet count too",
+                )
+            )
+    return findings
+
+
+def _ram_quotas(planned: Sequence[StackSummary]) -> list[Finding]:
+    findings = []
+    for (account, _), stacks in sorted(_per_account_region(planned, SHARE_KIND, by_region=False).items()):
+        total = sum(stacks.values())
+        if total > RAM_SHARES_PER_ACCOUNT:
+            findings.append(
+                Finding(
+                    RAM_SHARE_QUOTA,
+                    CONFLICT,
+                    tuple(sorted(stacks)),
+                    f"the fleet creates {total} RAM resource shares in isolated account {account}, above the "
+                    f"quota of {RAM_SHARES_PER_ACCOUNT}",
+                )
+            )
+    by_isolated: dict[str, list[str]] = defaultdict(list)
+    for s in planned:
+        if s.shares_by_invitation:
+            by_isolated[s.isolated_account].append(s.stack)
+    for account, inviting in sorted(by_isolated.items()):
+        if len(inviting) > RAM_PENDING_INVITATIONS:
+            findings.append(
+                Finding(
+                    RAM_INVITATIONS,
+                    NOTE,
+                    tuple(inviting),
+                    f"{len(inviting)} stacks share their vault from {account} by invitation: at most "
+                    f"{RAM_PENDING_INVITATIONS} RAM invitations may be pending at once, so deploy at most "
+                    f"{RAM_PENDING_INVITATIONS} of them at a time (each accepts its own) or use "
+                    "airGappedVault.shareWith: organization",
+                )
+            )
+    return findings
+
+
+def shared_values(
+    planned: Sequence[StackSummary], project: Mapping[str, Any] | None = None
+) -> dict[str, tuple[Any, str]]:
+    """The fleet's shared value of each setting and where it comes from: the project-level config
+    (``project``, flattened like :attr:`StackSummary.settings`) where it sets the key, else the value most
+    production stacks have (the first stack's on a tie)."""
+    production = [s for s in planned if s.environment == "production"]
+    keys = sorted({k for s in production for k in s.settings} | set(project or {}))
+    shared: dict[str, tuple[Any, str]] = {}
+    for key in keys:
+        if project and key in project:
+            shared[key] = (project[key], "Pulumi.yaml")
+            continue
+        values = [repr(s.settings.get(key)) for s in production]
+        if values:
+            most, _ = Counter(values).most_common(1)[0]
+            holder = next(s for s in production if repr(s.settings.get(key)) == most)
+            shared[key] = (holder.settings.get(key), "most production stacks")
+    return shared
+
+
+def _shared_settings(planned: Sequence[StackSummary], project: Mapping[str, Any] | None) -> list[Finding]:
+    shared = shared_values(planned, project)
+    findings = []
+    for s in planned:
+        if s.environment != "production":
+            continue
+        differs = [
+            f"{key} = {s.settings.get(key)!r} (fleet: {value!r}, from {source})"
+            for key, (value, source) in shared.items()
+            if s.settings.get(key) != value
+        ]
+        if differs:
+            findings.append(
+                Finding(
+                    SHARED_SETTINGS,
+                    NOTE,
+                    (s.stack,),
+                    f"{s.stack} differs from the fleet's shared settings: " + "; ".join(differs),
+                )
+            )
+    return findings
+
+
+def check(
+    summaries: Sequence[StackSummary],
+    *,
+    vault_quota: int = VAULTS_PER_ACCOUNT_REGION,
+    project: Mapping[str, Any] | None = None,
+) -> list[Finding]:
+    """Every cross-stack finding over the stacks whose program ran (invalid stacks are reported apart)."""
+    planned = [s for s in summaries if s.planned]
+    return [
+        *_duplicate_workload(planned),
+        *_isolated_is_workload(planned),
+        *_name_clashes(planned),
+        *_vault_quota(planned, vault_quota),
+        *_ram_quotas(planned),
+        *_shared_settings(planned, project),
+    ]

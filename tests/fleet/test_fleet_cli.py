@@ -1,0 +1,243 @@
+"""``python -m drplan --all`` / ``--stacks`` as a user runs it: the repository's fleet, and conflicts planted
+in small temporary fleets (planned in this process with ``--workers 1 --no-policy`` to stay fast)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from drplan import fleet
+from drplan.program import read_stack_config, stack_file
+
+REPO = Path(__file__).resolve().parents[2]
+NS = "aws-dr-backup:"
+ISOLATED = "222222222222"
+
+
+def write_stack(directory: Path, stack: str, workload: str, **changes: Any) -> Path:
+    """prod's config with its own workload account and prefix, and ``changes`` (un-namespaced keys); without
+    bridges, restore tests and audit, which these checks do not look at and which would double the time."""
+    config = copy.deepcopy(read_stack_config(stack_file("prod")))
+    for key in ("bridges", "kubernetesClusters"):
+        config.pop(f"{NS}{key}", None)
+    config[f"{NS}operations"] = {"restoreTesting": {"enabled": False}, "audit": False}
+    config[f"{NS}accounts"]["workload"] = workload
+    config[f"{NS}prefix"] = f"dr-{stack}"
+    config[f"{NS}environment"] = "production"
+    config.update({f"{NS}{key}": value for key, value in changes.items()})
+    path = directory / f"Pulumi.{stack}.yaml"
+    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
+    code = fleet.main([*args, "--workers", "1", "--no-policy", "--json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+@pytest.fixture(scope="module")
+def repo_fleet() -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """The repository's stacks, in worker processes, with the policy pack and each stack's pack config."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "drplan",
+            "--all",
+            "--policy-config",
+            "examples/policy-config.{stack}.json",
+            "--json",
+            "--progress",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    return done, json.loads(done.stdout)
+
+
+def test_the_repositorys_fleet_plans_every_stack_and_exits_0(
+    repo_fleet: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    done, document = repo_fleet
+    assert done.returncode == 0, done.stderr
+    assert document["exit"] == {"code": 0, "reason": "ok", "message": ""}
+    stacks = {s["stack"]: s for s in document["stacks"]}
+    assert set(stacks) == set(fleet.discover(REPO)) >= {"prod", "staging"}
+    for stack in stacks.values():
+        assert stack["exit"]["code"] == 0, stack
+        assert stack["policy"]["ran"] is True
+        assert stack["policy"]["mandatory"] == []
+    assert all(check["ok"] for check in document["checks"])
+    assert stacks["prod"]["protectedTypes"] == [
+        "s3",
+        "ebs",
+        "efs",
+        "dynamodb",
+        "rds",
+        "aurora",
+        "documentdb",
+        "neptune",
+    ]
+    assert stacks["prod"]["retentionDays"] == {
+        "inRegion": [1],
+        "crossRegion": [3],
+        "airGapped": [7],
+        "continuous": [35],
+    }
+    # Progress went to stderr, so stdout stayed one JSON document.
+    assert f"{len(stacks)}/{len(stacks)}" in done.stderr
+
+
+def test_isolated_account_names_are_unique_across_the_repositorys_stacks(
+    repo_fleet: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    _, document = repo_fleet
+    names = Counter(
+        (n["account"], n["region"], n["kind"], n["name"])
+        for stack in document["stacks"]
+        for n in stack["isolatedAccountNames"]
+    )
+    assert names, "every stack creates its vault, policy and share in the isolated account"
+    assert [name for name, count in names.items() if count > 1] == []
+    kinds = Counter(n["kind"] for s in document["stacks"] for n in s["isolatedAccountNames"])
+    assert kinds["backup vault"] == kinds["RAM resource share"] == len(document["stacks"])
+
+
+def test_the_same_workload_account_in_two_stacks_exits_1_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "555555555555")
+    code, document, err = run(capsys, "--all", "--project-dir", str(tmp_path))
+    assert code == 1
+    (finding,) = [f for f in document["findings"] if f["level"] == "conflict"]
+    assert (finding["check"], finding["stacks"]) == ("duplicate-workload-account", ["alpha", "beta"])
+    assert "duplicate-workload-account (alpha, beta)" in err
+
+
+def test_an_isolated_account_that_is_another_stacks_workload_exits_1_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", ISOLATED, accounts={"workload": ISOLATED, "isolated": "666666666666"})
+    code, document, err = run(capsys, "--all", "--project-dir", str(tmp_path))
+    assert code == 1
+    (finding,) = [f for f in document["findings"] if f["level"] == "conflict"]
+    assert (finding["check"], finding["stacks"]) == (
+        "isolated-account-is-workload-account",
+        ["alpha", "beta"],
+    )
+    assert "alpha, beta" in err
+
+
+def test_two_stacks_writing_the_same_name_in_the_isolated_account_exit_1_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "666666666666", prefix="dr-alpha")
+    code, document, _ = run(capsys, "--all", "--project-dir", str(tmp_path))
+    assert code == 1
+    clashes = [f for f in document["findings"] if f["check"] == "isolated-account-name-clash"]
+    assert clashes
+    assert all(f["stacks"] == ["alpha", "beta"] for f in clashes)
+    assert any("backup vault 'dr-alpha-air-gapped'" in f["message"] for f in clashes)
+
+
+def test_the_isolated_accounts_vaults_above_the_quota_exit_1_naming_the_stacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "666666666666")
+    code, document, _ = run(capsys, "--all", "--project-dir", str(tmp_path), "--vault-quota", "1")
+    assert code == 1
+    (finding,) = [f for f in document["findings"] if f["level"] == "conflict"]
+    assert (finding["check"], finding["stacks"]) == ("isolated-account-vault-quota", ["alpha", "beta"])
+    assert "2 vaults in isolated account 222222222222 us-east-1" in finding["message"]
+
+
+def test_an_invalid_stack_exits_2_naming_it_and_its_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "666666666666", windows={"startMinutes": 30, "completionMinutes": 360})
+    code, document, err = run(capsys, "--all", "--project-dir", str(tmp_path))
+    assert code == 2
+    assert document["exit"]["message"] == "invalid: beta"
+    beta = next(s for s in document["stacks"] if s["stack"] == "beta")
+    assert beta["exit"]["reason"] == "invalid-config"
+    assert "Pulumi.beta.yaml" in beta["exit"]["message"]
+    assert "aws-dr-backup:windows.startMinutes = 30" in beta["exit"]["message"]
+    assert "beta: " in err
+    assert "windows.startMinutes" in err
+    # The valid stack was still planned.
+    assert next(s for s in document["stacks"] if s["stack"] == "alpha")["exit"]["code"] == 0
+
+
+def test_a_stack_importing_an_esc_environment_is_planned_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_stack(tmp_path, "alpha", "555555555555")
+    document = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({"environment": ["aws-dr-backup/alpha"], **document}))
+    code, result, _ = run(capsys, "--stacks", "alpha", "--project-dir", str(tmp_path))
+    assert code == 0
+    (note,) = result["stacks"][0]["notes"]
+    assert "aws-dr-backup/alpha" in note
+    assert "cannot open" in note
+
+
+def test_selection_by_pattern_and_patterns_that_match_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "payments-eu", "555555555555")
+    write_stack(tmp_path, "payments-us", "666666666666")
+    write_stack(tmp_path, "search", "777777777777")
+    (tmp_path / "Pulumi.search.deploy.yaml").write_text("settings: {}\n")
+    assert list(fleet.select(tmp_path, ["payments-*"])) == ["payments-eu", "payments-us"]
+    assert list(fleet.discover(tmp_path)) == ["payments-eu", "payments-us", "search"]
+    assert fleet.main(["--stacks", "nothing-*", "--project-dir", str(tmp_path)]) == 2
+    assert "'nothing-*' matches no stack file" in capsys.readouterr().err
+
+
+def test_matrix_lists_the_stacks_for_github_actions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "666666666666")
+    assert fleet.main(["--all", "--matrix", "--project-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # one line, for $GITHUB_OUTPUT
+    assert json.loads(out) == {
+        "include": [
+            {"stack": "alpha", "account": "555555555555", "environment": "production"},
+            {"stack": "beta", "account": "666666666666", "environment": "production"},
+        ]
+    }
+
+
+def test_matrix_refuses_an_invalid_stack_and_more_jobs_than_github_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "666666666666")
+    monkeypatch.setattr(fleet, "GITHUB_MATRIX_LIMIT", 1)
+    assert fleet.main(["--all", "--matrix", "--project-dir", str(tmp_path)]) == 2
+    assert "at most 1 jobs" in capsys.readouterr().err
+    monkeypatch.undo()
+    write_stack(tmp_path, "beta", "666666666666", prefix="X")
+    assert fleet.main(["--all", "--matrix", "--project-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Pulumi.beta.yaml" in err
+    assert "aws-dr-backup:prefix = 'X'" in err
