@@ -13,9 +13,14 @@ STACK ?= prod
 	$(PIP) -r requirements-dev.txt
 	touch $@
 
-.PHONY: plan test lint bench
+.PHONY: plan fleet test lint bench
 plan: .venv/.runtime
 	$(PY) -m drplan $(STACK)
+
+# Every stack of the repository in worker processes, each with its policy pack config, and the checks
+# across stacks (docs/fleet.md).
+fleet: .venv/.runtime
+	$(PY) -m drplan --all --policy-config 'examples/policy-config.{stack}.json'
 
 lint: .venv/.dev
 	.venv/bin/ruff check .
@@ -30,3 +35,4 @@ bench: .venv/.dev
 	$(PY) benchmarks/bridges.py
 	$(PY) benchmarks/coverage.py
 	$(PY) benchmarks/plan.py
+	$(PY) benchmarks/fleet.py

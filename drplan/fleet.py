@@ -24,6 +24,7 @@ import json
 import multiprocessing
 import os
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -51,6 +52,7 @@ DEPLOY_SETTINGS_SUFFIX = ".deploy"
 # GitHub Actions runs at most this many jobs from one matrix.
 GITHUB_MATRIX_LIMIT = 256
 STACK_PLACEHOLDER = "{stack}"
+WIDTH = 100
 
 
 def requested(argv: Sequence[str]) -> bool:
@@ -387,9 +389,9 @@ def _days(values: Sequence[int]) -> str:
 def _copies(s: StackSummary) -> str:
     days = s.retention_days
     parts = [
-        f"in-region {_days(days.get(matrix.IN_REGION, ()))}",
-        f"{s.dr_region} {_days(days.get(matrix.CROSS_REGION, ()))}",
-        f"air-gapped {_days(days.get(matrix.AIR_GAPPED, ()))}",
+        _days(days.get(matrix.IN_REGION, ())),
+        f"{_days(days.get(matrix.CROSS_REGION, ()))} {s.dr_region}",
+        f"{_days(days.get(matrix.AIR_GAPPED, ()))} air-gapped",
     ]
     if days.get("continuous"):
         parts.append(f"PITR {_days(days['continuous'])}")
@@ -400,7 +402,7 @@ def _types(s: StackSummary) -> str:
     total = len(catalog.TYPE_KEYS)
     if not s.unprotected_types:
         return f"all {total}"
-    return f"{len(s.protected_types)}/{total} (not {', '.join(s.unprotected_types)})"
+    return f"{len(s.protected_types)}/{total}: not {', '.join(s.unprotected_types)}"
 
 
 def _verdict(s: StackSummary, no_policy: bool) -> str:
@@ -422,7 +424,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _heading(title: str) -> list[str]:
-    return ["", title, "─" * min(len(title), 100)]
+    return ["", title, "─" * min(len(title), WIDTH)]
 
 
 def render(
@@ -438,20 +440,29 @@ def render(
         "(each program ran under Pulumi's mocks: nothing was deployed and no AWS API was called)",
         *_heading("FLEET"),
         *_table(
-            ["stack", "workload account", "layout", "protected types", "copies: days kept", "policy"], rows
+            [
+                "stack",
+                "workload account",
+                "layout",
+                "protected types",
+                "days kept: in-region · copies",
+                "policy",
+            ],
+            rows,
         ),
     ]
     lines += _heading("CROSS-STACK CHECKS")
     for check, description in fleet_checks.CHECKS:
         conflicts = [f for f in findings if f.check == check and f.level == fleet_checks.CONFLICT]
         lines.append(f"{'CONFLICT' if conflicts else 'ok'}  {description}")
-        lines += [f"    {f.message}" for f in conflicts]
+        for f in conflicts:
+            lines += textwrap.wrap(f.message, WIDTH, initial_indent="    ", subsequent_indent="      ")
     notes = [f for f in findings if f.level == fleet_checks.NOTE]
     stack_notes = [(s.stack, n) for s in summaries for n in s.notes]
     if notes or stack_notes:
         lines += _heading("NOTES")
-        lines += [f"  {f.message}" for f in notes]
-        lines += [f"  {stack} {note}" for stack, note in stack_notes]
+        for text in [f.message for f in notes] + [f"{stack} {note}" for stack, note in stack_notes]:
+            lines += textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="    ")
     failing = [s for s in summaries if s.code == MANDATORY_VIOLATION]
     if failing:
         lines += _heading("MANDATORY POLICY VIOLATIONS")

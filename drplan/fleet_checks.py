@@ -15,12 +15,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# docs/aws-facts.md#10-quotas, 10.6: vaults of both kinds (backup and logically air-gapped) per account
+# docs/aws-facts.md#10-quotas, 10.10: vaults of both kinds (backup and logically air-gapped) per account
 # and region, adjustable on request; the fleet plan's --vault-quota takes a raised value.
 VAULTS_PER_ACCOUNT_REGION = 300
-# 10.7: RAM resource shares an account owns (each stack adds one in the isolated account).
+# 10.11: RAM resource shares an account owns (each stack adds one in the isolated account).
 RAM_SHARES_PER_ACCOUNT = 5_000
-# 10.8: RAM invitations pending at once for an account (only the invitation sharing mode sends them).
+# 10.12: RAM invitations pending at once for an account (only the invitation sharing mode sends them).
 RAM_PENDING_INVITATIONS = 20
 # A vault count at or above this share of the quota is reported as a note before it becomes a conflict.
 QUOTA_WARNING_SHARE = 0.8
