@@ -9,14 +9,15 @@ import pulumi
 import pulumi_aws as aws
 
 from components import documents
-from components.config import ShareWith
+from components.config import ShareWith, air_gapped_share_name
 
 COMPONENT_TYPE = "aws-dr-backup:backup:AirGappedArchive"
 
 
 @dataclass(frozen=True)
 class AirGappedArchiveArgs:
-    prefix: str
+    vault_name: str
+    """Named per workload account (``StackConfig.air_gapped_vault_name``), so stacks share an isolated account."""
     workload_account: str
     min_retention_days: int
     max_retention_days: int
@@ -43,7 +44,7 @@ class AirGappedArchive(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # AWS-owned key (AWS's recommendation for air-gapped vaults): nothing in the workload account,
         # compromised or not, can disable or schedule deletion of the key that protects the copies.
-        vault_name = f"{args.prefix}-air-gapped"
+        vault_name = args.vault_name
         vault = aws.backup.LogicallyAirGappedVault(
             f"{name}-vault",
             name=vault_name,
@@ -68,7 +69,7 @@ class AirGappedArchive(pulumi.ComponentResource):
         invitation = args.share_with is ShareWith.INVITATION
         share = aws.ram.ResourceShare(
             f"{name}-share",
-            name=f"{args.prefix}-air-gapped-vault",
+            name=air_gapped_share_name(vault_name),
             allow_external_principals=invitation,
             tags=args.tags,
             opts=child,

@@ -70,6 +70,8 @@ _EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 _TOPIC_ARN = r"^arn:aws:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 _SUBNET = r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 _SECURITY_GROUP = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
+# Backup vault names, standard and logically air-gapped (botocore backup BackupVaultName).
+_VAULT_NAME = r"^[a-zA-Z0-9\-_]{2,50}$"
 # What each constrained string must look like, in words, for the error message.
 _PATTERN_HELP = {
     _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
@@ -82,6 +84,7 @@ _PATTERN_HELP = {
     _BUCKET_PART: "lower-case letters, digits and single hyphens (it becomes part of an S3 bucket name)",
     _SUBNET: "a subnet ID (subnet- and 8 or 17 hex digits)",
     _SECURITY_GROUP: "a security group ID (sg- and 8 or 17 hex digits)",
+    _VAULT_NAME: "a backup vault name: 2-50 letters, digits, hyphens and underscores",
 }
 
 
@@ -228,6 +231,17 @@ def bridge_bucket_name(prefix: str, cluster_name: str, service: str) -> str:
     return f"{prefix}-{cluster_name}-{service}-snapshots"
 
 
+def air_gapped_vault_name(prefix: str, workload_account: str) -> str:
+    """The default name of a stack's vault in the isolated account: it carries the workload account, so
+    every stack of a fleet can share one isolated account (docs/fleet.md)."""
+    return f"{prefix}-{workload_account}-air-gapped"
+
+
+def air_gapped_share_name(vault_name: str) -> str:
+    """The RAM share of the vault, named after it (``<prefix>-air-gapped-vault`` for a kept old name)."""
+    return f"{vault_name}-vault"
+
+
 class ConfigError(ValueError):
     """Invalid stack configuration; the message names the key, the value and what is allowed."""
 
@@ -335,6 +349,10 @@ class AirGappedVault(_Model):
     share_with: ShareWith = ShareWith.ORGANIZATION
     """The organisation's RAM set-up. Default ``organization``: cross-account backup already needs both
     accounts in one organisation, and nothing has to be accepted (docs/ram-sharing.md)."""
+    name: Annotated[str, StringConstraints(pattern=_VAULT_NAME)] | None = None
+    """The vault's name in the isolated account; default ``<prefix>-<workload account>-air-gapped``. An
+    air-gapped vault cannot be renamed in place (it is protected and locked): a stack deployed before
+    names carried the account keeps its vault with ``name: <prefix>-air-gapped``."""
 
     @model_validator(mode="before")
     @classmethod
@@ -516,6 +534,9 @@ class StackConfig(_Model):
 
     environment: Environment
     accounts: Accounts
+    isolated_account: AccountId | None = None
+    """The fleet's isolated account, for ``Pulumi.yaml``: it fills ``accounts.isolated`` in every stack that
+    gives only its workload account; ``accounts.isolated``, where a stack gives it, wins."""
     regions: Regions = Regions()
     isolated_account_role: str
     """Role the archive provider assumes in the isolated account: a name or a full role ARN."""
@@ -658,6 +679,10 @@ class StackConfig(_Model):
         return tuple(t for t in catalog.CATALOG if self.resource_types.get(t.key, TypeToggle()).active)
 
     @property
+    def air_gapped_vault_name(self) -> str:
+        return self.air_gapped_vault.name or air_gapped_vault_name(self.prefix, self.accounts.workload)
+
+    @property
     def isolated_role_arn(self) -> str:
         role = self.isolated_account_role
         return role if role.startswith("arn:") else f"arn:aws:iam::{self.accounts.isolated}:role/{role}"
@@ -745,6 +770,15 @@ def from_engine(raw: Mapping[str, Any], model: type[BaseModel] | None = None) ->
     return values
 
 
+def _shared_isolated_account(values: dict[str, Any]) -> dict[str, Any]:
+    """``isolatedAccount`` (the fleet's, from Pulumi.yaml) fills ``accounts.isolated`` where a stack gives
+    only its workload account."""
+    accounts, shared = values.get("accounts"), values.get("isolatedAccount")
+    if isinstance(accounts, Mapping) and "isolated" not in accounts and isinstance(shared, str):
+        return {**values, "accounts": {**accounts, "isolated": shared}}
+    return values
+
+
 def _invalid(stack: str, lines: list[str]) -> ConfigError:
     return ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines))
 
@@ -755,7 +789,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     ``raw`` is what the engine hands the program (top-level scalars as strings, objects decoded from
     JSON) or the stack file's values themselves; both give the same result.
     """
-    values = from_engine(raw)
+    values = _shared_isolated_account(from_engine(raw))
     try:
         # Validated as JSON so that strict mode keeps lists as lists and enum names as strings.
         config = StackConfig.model_validate_json(json.dumps(values, default=str))
@@ -772,6 +806,8 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
                 # A mapping's key is wrong (e.g. a tag key): name the mapping and show the key.
                 lines.append(f"{PROJECT}:{_location(loc[:-2])} has the key {_show(loc[-2])}: {message}")
                 continue
+            if loc == ("accounts", "isolated") and error["type"] == "missing":
+                message += ": give it here, or once for the whole fleet as isolatedAccount in Pulumi.yaml"
             given = _value_at(raw, loc)
             shown = "" if given is _MISSING or isinstance(given, Mapping) else f" = {_show(given)}"
             lines.append(f"{PROJECT}:{_location(loc)}{shown}: {message}")

@@ -62,7 +62,7 @@ def protect(config: StackConfig) -> Protected:
     archive = AirGappedArchive(
         "archive",
         AirGappedArchiveArgs(
-            prefix=config.prefix,
+            vault_name=config.air_gapped_vault_name,
             workload_account=config.accounts.workload,
             isolated_account=config.accounts.isolated,
             region=config.regions.primary,

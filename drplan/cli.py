@@ -23,9 +23,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
-from drplan import matrix, policy_config, render, storage, tree, verdict
+from drplan import matrix, policy_config, project_config, render, storage, tree, verdict
 from drplan.policy_client import PolicyPackClient, PolicyPackError
-from drplan.program import REPO, StackFileError, read_stack_config, register_stack, stack_file
+from drplan.program import (
+    REPO,
+    StackFileError,
+    esc_note,
+    explain_config_error,
+    read_stack_config,
+    register_stack,
+    stack_environments,
+    stack_file,
+)
 
 OK, MANDATORY_VIOLATION, INVALID_INPUT, PLAN_FAILED = 0, 1, 2, 3
 DEFAULT_INVENTORY = REPO / "examples" / "inventory.yaml"
@@ -124,7 +133,10 @@ def _plan(
     try:
         inventory = storage.load_inventory(args.inventory)
         # The file as the user named it (or the default relative to here): messages show that path.
-        raw = read_stack_config(args.stack_file or Path(_shown(stack_file(stack))))
+        # Merged with the project-level config of this repository's Pulumi.yaml, as the Pulumi CLI merges
+        # it, also for --stack-file (like `pulumi --config-file`).
+        shown_file = args.stack_file or Path(_shown(stack_file(stack)))
+        raw = read_stack_config(shown_file, project_file=REPO / project_config.PROJECT_FILE, stack=stack)
     except (storage.InventoryError, StackFileError) as exc:
         reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
         return Outcome(INVALID_INPUT, reason, str(exc))
@@ -138,12 +150,19 @@ def _plan(
         except policy_config.PolicyConfigError as exc:
             return Outcome(INVALID_INPUT, "invalid-policy-config", _policy_config_problem(args, exc))
 
+    environments = stack_environments(shown_file)
+    if environments:
+        print(f"note: {shown_file} {esc_note(environments)}", file=sys.stderr)
     current, other = storage.layouts_of(raw)
     progress(f"running the program for stack '{stack}' under Pulumi's mocks")
     try:
         graph = register_stack(stack, config=raw, program=args.program)
     except ConfigError as exc:
-        return Outcome(INVALID_INPUT, "invalid-config", str(exc))
+        message = explain_config_error(str(exc), raw, shown_file, REPO / project_config.PROJECT_FILE)
+        environments = stack_environments(shown_file)
+        if environments:
+            message += f"\n  note: {shown_file} {esc_note(environments)}"
+        return Outcome(INVALID_INPUT, "invalid-config", message)
     # The program accepted this config, so parsing it again cannot fail.
     config = parse(from_namespaced(raw), stack)
     # The other layout only feeds the storage estimate, which reads plans and selections alone.

@@ -33,17 +33,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components import catalog
 from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
-from drplan import fleet_checks, matrix, policy_config, verdict
+from drplan import fleet_checks, matrix, policy_config, project_config, verdict
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, IsolatedName, StackSummary
 from drplan.graph import UNKNOWN, StackGraph
 from drplan.places import PROVIDER_PREFIX, Places
 from drplan.policy_client import PolicyPackClient, PolicyPackError
-from drplan.program import REPO, StackFileError, read_stack_config
+from drplan.program import (
+    REPO,
+    StackFileError,
+    esc_note,
+    explain_config_error,
+    read_project,
+    read_stack_config,
+    stack_environments,
+)
 
 FLAGS = ("--all", "--stacks", "--matrix")
 STACK_FILE_GLOB = "Pulumi.*.yaml"
@@ -155,29 +161,6 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def stack_environments(path: Path) -> tuple[str, ...]:
-    """The Pulumi ESC environments a stack file imports (its ``environment`` key)."""
-    try:
-        document = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return ()  # read_stack_config reports the file
-    environment = document.get("environment") if isinstance(document, Mapping) else None
-    if isinstance(environment, Mapping):
-        environment = environment.get("imports", ["an inline environment definition"])
-    if isinstance(environment, str):
-        return (environment,)
-    if isinstance(environment, list):
-        return tuple(str(e) for e in environment)
-    return ()
-
-
-def esc_note(environments: Sequence[str]) -> str:
-    return (
-        f"imports Pulumi ESC environment(s) {', '.join(environments)}: the offline plan cannot open them, so "
-        "their credentials and any pulumiConfig values they add are not part of this plan"
-    )
-
-
 # --- one stack ---------------------------------------------------------------------------------------------
 
 
@@ -185,6 +168,8 @@ def esc_note(environments: Sequence[str]) -> str:
 class Task:
     stack: str
     path: Path
+    project_file: Path
+    """The project's Pulumi.yaml, whose config is merged into the stack's (when it exists)."""
     policy_config: Path | None
     port: int | None
     """The fleet's policy pack, or ``None`` for --no-policy."""
@@ -270,7 +255,7 @@ def plan_stack(
         return StackSummary(task.stack, shown, code, reason, message, seconds=time.perf_counter() - started)
 
     try:
-        raw = read_stack_config(task.path)
+        raw = read_stack_config(task.path, project_file=task.project_file, stack=task.stack)
     except StackFileError as exc:
         return failed(INVALID_INPUT, "invalid-stack-file", f"{shown}: {exc}")
     environments = stack_environments(task.path)
@@ -286,7 +271,7 @@ def plan_stack(
     try:
         graph = register_stack(task.stack, config=raw)
     except ConfigError as exc:
-        message = f"{shown}: {exc}"
+        message = explain_config_error(str(exc), raw, Path(shown), task.project_file)
         if environments:
             message += f"\n  note: {shown} {esc_note(environments)}"
         return failed(INVALID_INPUT, "invalid-config", message)
@@ -361,7 +346,11 @@ def _plan_all(
                 f"policy pack started (port {pack.port}); planning {len(stacks)} stacks, {workers} workers"
             )
         port = None if pack is None else pack.port
-        tasks = [Task(s, p, _policy_config_path(args.policy_config, s), port) for s, p in stacks.items()]
+        project_file = args.project_dir / project_config.PROJECT_FILE
+        tasks = [
+            Task(s, p, project_file, _policy_config_path(args.policy_config, s), port)
+            for s, p in stacks.items()
+        ]
         if pool is not None:
             yield from pool.imap_unordered(_plan_in_worker, tasks)
         else:
@@ -477,6 +466,17 @@ def render(
     return lines
 
 
+def _shared_settings(project: project_config.Project | None) -> dict[str, Any] | None:
+    """The project's shared values, flattened like each stack's settings; ``isolatedAccount`` stands for
+    ``accounts.isolated``, which it fills."""
+    if project is None:
+        return None
+    shared = project.shared(PROJECT)
+    if "isolatedAccount" in shared:
+        shared["accounts"] = {"isolated": shared.pop("isolatedAccount")}
+    return fleet_checks.flatten(shared)
+
+
 @dataclass(frozen=True)
 class FleetExit:
     code: int
@@ -509,13 +509,15 @@ def fleet_exit(summaries: Sequence[StackSummary], findings: Sequence[Finding]) -
     return FleetExit(MANDATORY_VIOLATION, reason, "; ".join(parts))
 
 
-def github_matrix(stacks: Mapping[str, Path]) -> tuple[dict[str, Any] | None, list[str]]:
+def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[dict[str, Any] | None, list[str]]:
     """``{"include": [{"stack", "account", "environment"}, ...]}`` from the validated configs, or the
     problems (each naming its stack file)."""
     include, problems = [], []
     for stack, path in stacks.items():
         try:
-            config = parse(from_namespaced(read_stack_config(path)), stack)
+            config = parse(
+                from_namespaced(read_stack_config(path, project_file=project_file, stack=stack)), stack
+            )
         except (StackFileError, ConfigError) as exc:
             problems.append(f"{_shown(path)}: {exc}")
             continue
@@ -539,14 +541,16 @@ def main(argv: Sequence[str]) -> int:
         parser.error("--workers and --vault-quota must be at least 1")
     progress = Progress(args.progress or sys.stderr.isatty())
     started = time.perf_counter()
+    project_file = args.project_dir / project_config.PROJECT_FILE
     try:
         stacks = select(args.project_dir, args.stacks)
-    except SelectionError as exc:
+        project = read_project(project_file)
+    except (SelectionError, StackFileError) as exc:
         print(exc, file=sys.stderr)
         return INVALID_INPUT
 
     if args.matrix:
-        document, problems = github_matrix(stacks)
+        document, problems = github_matrix(stacks, project_file)
         if problems:
             print("\n".join(problems), file=sys.stderr)
             return INVALID_INPUT
@@ -564,7 +568,7 @@ def main(argv: Sequence[str]) -> int:
         print(str(exc), file=sys.stderr)
         return PLAN_FAILED
     summaries.sort(key=lambda s: s.stack)
-    findings = fleet_checks.check(summaries, vault_quota=args.vault_quota)
+    findings = fleet_checks.check(summaries, vault_quota=args.vault_quota, project=_shared_settings(project))
     outcome = fleet_exit(summaries, findings)
     seconds = time.perf_counter() - started
     if args.json:

@@ -28,6 +28,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, from_namespaced, reject_empty
+from drplan import project_config
 from drplan.graph import RegisteredResource, StackGraph
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,7 +102,93 @@ def stack_file(stack: str) -> Path:
     return REPO / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_config(path: Path) -> dict[str, Any]:
+def stack_name(path: Path) -> str:
+    """``Pulumi.<stack>.yaml`` -> ``<stack>``; another file name -> its stem."""
+    name = path.name
+    if name.startswith("Pulumi.") and name.endswith(".yaml"):
+        return name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return path.stem
+
+
+_PROJECTS: dict[tuple[str, int], project_config.Project] = {}
+
+
+def read_project(path: Path) -> project_config.Project | None:
+    """The project's config declarations from ``Pulumi.yaml`` (``None`` when there is no such file)."""
+    if not path.is_file():
+        return None
+    cache_key = (str(path.resolve()), path.stat().st_mtime_ns)
+    project = _PROJECTS.get(cache_key)
+    if project is None:
+        try:
+            project = project_config.parse_project(load_yaml(path), str(path))
+        except (YamlFileError, project_config.ProjectConfigError) as exc:
+            raise StackFileError(str(exc)) from None
+        _PROJECTS[cache_key] = project
+    return project
+
+
+def read_stack_config(
+    path: Path, project_file: Path | None = None, stack: str | None = None
+) -> dict[str, Any]:
+    """The stack's config as the Pulumi CLI hands it to the program: the stack file's ``config`` merged
+    with the project-level ``config`` of ``project_file`` (default: ``Pulumi.yaml`` beside the stack file),
+    the stack's own values winning (:mod:`drplan.project_config`). ``stack`` names the stack in messages
+    (default: from the file name)."""
+    values = read_stack_file(path)
+    project = read_project(project_file or path.parent / project_config.PROJECT_FILE)
+    if project is None:
+        return values
+    try:
+        return project_config.merge(project, values, stack or stack_name(path), str(path))
+    except project_config.ProjectConfigError as exc:
+        raise StackFileError(str(exc)) from None
+
+
+def explain_config_error(message: str, raw: Mapping[str, Any], path: Path, project_file: Path) -> str:
+    """A ConfigError of a stack read with :func:`read_stack_config`: the stack file named, and the keys whose
+    value came from the project file marked (:func:`drplan.project_config.explain`)."""
+    try:
+        own = set(read_stack_file(path))
+    except StackFileError:
+        own = set(raw)
+    shared = frozenset(from_namespaced({k: v for k, v in raw.items() if k not in own}))
+    return project_config.explain(message, str(path), _relative(project_file), shared)
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def stack_environments(path: Path) -> tuple[str, ...]:
+    """The Pulumi ESC environments a stack file imports (its ``environment`` key), which the offline plan
+    cannot open."""
+    try:
+        document = load_yaml(path)
+    except YamlFileError:
+        return ()  # read_stack_file reports the file
+    environment = document.get("environment") if isinstance(document, Mapping) else None
+    if isinstance(environment, Mapping):
+        environment = environment.get("imports", ["an inline environment definition"])
+    if isinstance(environment, str):
+        return (environment,)
+    if isinstance(environment, list):
+        return tuple(str(e) for e in environment)
+    return ()
+
+
+def esc_note(environments: tuple[str, ...] | list[str]) -> str:
+    return (
+        f"imports Pulumi ESC environment(s) {', '.join(environments)}: the offline plan cannot open them, so "
+        "their credentials and any pulumiConfig values they add are not part of this plan"
+    )
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The ``config`` of one stack file as written (no project-level config)."""
     shown = str(path)
     if not path.is_file():
         raise StackFileError(f"stack file {shown} not found")

@@ -98,6 +98,12 @@ def test_the_repositorys_fleet_plans_every_stack_and_exits_0(
     }
     # Progress went to stderr, so stdout stayed one JSON document.
     assert f"{len(stacks)}/{len(stacks)}" in done.stderr
+    # Informational: analytics keeps its air-gapped copies longer than Pulumi.yaml's shared 7 days.
+    notes = [f for f in document["findings"] if f["check"] == "differs-from-shared-settings"]
+    assert [(f["level"], f["stacks"]) for f in notes] == [("note", ["analytics"])]
+    assert "retention.airGappedCopy.deleteAfterDays = 14 (fleet: 7, from Pulumi.yaml)" in notes[0]["message"]
+    (payments_note,) = stacks["payments"]["notes"]
+    assert "aws-dr-backup/payments" in payments_note
 
 
 def test_isolated_account_names_are_unique_across_the_repositorys_stacks(
@@ -145,14 +151,34 @@ def test_an_isolated_account_that_is_another_stacks_workload_exits_1_naming_both
 def test_two_stacks_writing_the_same_name_in_the_isolated_account_exit_1_naming_both(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_stack(tmp_path, "alpha", "555555555555")
-    write_stack(tmp_path, "beta", "666666666666", prefix="dr-alpha")
-    code, document, _ = run(capsys, "--all", "--project-dir", str(tmp_path))
+    # Both keep a vault name from before names carried the workload account, and it is the same name.
+    kept = {"minRetentionDays": 7, "maxRetentionDays": 35, "name": "dr-shared-air-gapped"}
+    write_stack(tmp_path, "alpha", "555555555555", airGappedVault=kept)
+    write_stack(tmp_path, "beta", "666666666666", airGappedVault=kept)
+    code, document, err = run(capsys, "--all", "--project-dir", str(tmp_path))
     assert code == 1
     clashes = [f for f in document["findings"] if f["check"] == "isolated-account-name-clash"]
-    assert clashes
+    assert {f["message"].split(" in ")[0] for f in clashes} == {
+        "backup vault 'dr-shared-air-gapped'",
+        "backup vault policy 'dr-shared-air-gapped'",
+        "RAM resource share 'dr-shared-air-gapped-vault'",
+    }
     assert all(f["stacks"] == ["alpha", "beta"] for f in clashes)
-    assert any("backup vault 'dr-alpha-air-gapped'" in f["message"] for f in clashes)
+    assert "isolated-account-name-clash (alpha, beta)" in err
+
+
+def test_stacks_with_the_same_prefix_share_an_isolated_account_without_a_clash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555", prefix="dr-app")
+    write_stack(tmp_path, "beta", "666666666666", prefix="dr-app")
+    code, document, _ = run(capsys, "--all", "--project-dir", str(tmp_path))
+    assert code == 0, document["findings"]
+    vaults = {
+        s["stack"]: [n["name"] for n in s["isolatedAccountNames"] if n["kind"] == "backup vault"]
+        for s in document["stacks"]
+    }
+    assert vaults == {"alpha": ["dr-app-555555555555-air-gapped"], "beta": ["dr-app-666666666666-air-gapped"]}
 
 
 def test_the_isolated_accounts_vaults_above_the_quota_exit_1_naming_the_stacks(

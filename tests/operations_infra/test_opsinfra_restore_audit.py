@@ -31,7 +31,7 @@ REPORT_PLAN = "aws:backup/reportPlan:ReportPlan"
 # framework/report names: docs/aws-facts.md#7-audit-manager 7.2.
 RESTORE_NAME = re.compile(r"^[A-Za-z0-9_]{1,50}$")
 AUDIT_NAME = re.compile(r"^[a-zA-Z][_a-zA-Z0-9]{0,255}$")
-AIR_GAPPED = f"arn:aws:backup:{PRIMARY}:{ISOLATED}:backup-vault:dr-prod-air-gapped"
+AIR_GAPPED = f"arn:aws:backup:{PRIMARY}:{ISOLATED}:backup-vault:dr-prod-{WORKLOAD}-air-gapped"
 
 
 # --- restore testing ----------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def test_rows_are_the_active_types(
 def test_prod_partitioned_one_point_a_day_and_both_copies(prod_matrix: matrix.Matrix) -> None:
     config = config_of("prod")
     retention, accounts, regions = config.retention, config.accounts, config.regions
-    air_gapped = vault_arn(regions.primary, accounts.isolated, f"{config.prefix}-air-gapped")
+    air_gapped = vault_arn(regions.primary, accounts.isolated, config.air_gapped_vault_name)
     for row in prod_matrix.rows:
         key = row.type_key
         base = row.base

@@ -128,7 +128,7 @@ def _copies(rule: dict[str, Any]) -> dict[str, float]:
     return {c["destinationVaultArn"]: c["lifecycle"]["deleteAfter"] for c in rule.get("copyActions", [])}
 
 
-AIR_GAPPED_PROD = vault_arn("us-east-1", ISOLATED, "dr-prod-air-gapped")
+AIR_GAPPED_PROD = vault_arn("us-east-1", ISOLATED, "dr-prod-111111111111-air-gapped")
 
 
 @pytest.mark.parametrize("key", TYPES)
@@ -154,7 +154,7 @@ def test_prod_partitioned_plans(prod: StackGraph, key: str) -> None:
 
 @pytest.mark.parametrize("key", [k for k in TYPES if k not in ("documentdb", "neptune")])
 def test_staging_split_plans(staging: StackGraph, key: str) -> None:
-    air_gapped = vault_arn("us-east-1", "444444444444", "dr-staging-air-gapped")
+    air_gapped = vault_arn("us-east-1", "444444444444", "dr-staging-333333333333-air-gapped")
     cross_region = _rule(staging, key, "cross-region")
     assert cross_region["schedule"] == "cron(0 5 ? * * *)"
     assert cross_region["enableContinuousBackup"] is False
