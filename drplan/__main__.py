@@ -11,8 +11,10 @@ import gc
 import os
 import sys
 
+from drplan import GC_THRESHOLD
+
 # Fewer, later collections of the older generations: nearly everything allocated here lives to the end.
-gc.set_threshold(50_000, 50, 100)
+gc.set_threshold(*GC_THRESHOLD)
 
 from drplan import fleet  # noqa: E402 - after the collector is tuned, so the imports benefit too
 from drplan.cli import main  # noqa: E402

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import gc
 import json
 import multiprocessing
 import os
@@ -35,7 +36,7 @@ from typing import Any
 
 from components import catalog
 from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
-from drplan import fleet_checks, matrix, policy_config, project_config, verdict
+from drplan import GC_THRESHOLD, fleet_checks, matrix, policy_config, project_config, verdict
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, IsolatedName, StackSummary
 from drplan.graph import UNKNOWN, StackGraph
@@ -295,10 +296,16 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(lock: Any) -> None:
-    """Import the SDKs and the program's modules once per worker, while the policy pack starts."""
+    """Import the SDKs and the program's modules once per worker, while the policy pack starts.
+
+    A spawned worker does not run ``drplan/__main__.py`` (multiprocessing skips a package's ``__main__``),
+    so it tunes the collector itself, as that module explains, and moves everything imported so far out
+    of the collector's way."""
+    gc.set_threshold(*GC_THRESHOLD)
     import components.stack  # noqa: F401 - pulumi_aws and every component
     import drplan.program  # noqa: F401
 
+    gc.freeze()
     _WORKER["lock"] = lock
 
 
