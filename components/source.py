@@ -1,4 +1,9 @@
-"""Reads the stack's config from the Pulumi engine once, for `config.parse`."""
+"""Reads the stack's config from the Pulumi engine once, for `config.parse`.
+
+The engine hands it over already merged: the stack file's config with the project-level config of
+`Pulumi.yaml` (and any imported ESC environment), the stack's values winning. The offline plan merges the
+files the same way itself (`drplan/project_config.py`, docs/project-config.md).
+"""
 
 from __future__ import annotations
 

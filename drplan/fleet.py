@@ -59,6 +59,8 @@ DEPLOY_SETTINGS_SUFFIX = ".deploy"
 # GitHub Actions runs at most this many jobs from one matrix.
 GITHUB_MATRIX_LIMIT = 256
 STACK_PLACEHOLDER = "{stack}"
+# How long the fleet plan waits for the next stack's result before it reports the rest as not planned.
+STACK_TIMEOUT_SECONDS = 300
 WIDTH = 100
 
 
@@ -359,7 +361,25 @@ def _plan_all(
             for s, p in stacks.items()
         ]
         if pool is not None:
-            yield from pool.imap_unordered(_plan_in_worker, tasks)
+            results = pool.imap_unordered(_plan_in_worker, tasks)
+            done: set[str] = set()
+            for _ in tasks:
+                try:
+                    summary = results.next(timeout=STACK_TIMEOUT_SECONDS)
+                except multiprocessing.TimeoutError:
+                    # A worker that dies (killed, out of memory) loses its stack without an error.
+                    for task in tasks:
+                        if task.stack not in done:
+                            yield StackSummary(
+                                task.stack,
+                                _shown(task.path),
+                                PLAN_FAILED,
+                                "plan-failed",
+                                f"no result within {STACK_TIMEOUT_SECONDS} s: a worker process stopped",
+                            )
+                    return
+                done.add(summary.stack)
+                yield summary
         else:
             for task in tasks:
                 try:

@@ -267,3 +267,20 @@ def test_matrix_refuses_an_invalid_stack_and_more_jobs_than_github_runs(
     err = capsys.readouterr().err
     assert "Pulumi.beta.yaml" in err
     assert "aws-dr-backup:prefix = 'X'" in err
+
+
+def test_stacks_without_a_result_in_time_are_reported_not_planned_and_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As when a worker process dies: its stack never comes back; the plan must not wait forever.
+    write_stack(tmp_path, "alpha", "555555555555")
+    write_stack(tmp_path, "beta", "666666666666")
+    monkeypatch.setattr(fleet, "STACK_TIMEOUT_SECONDS", 0.01)
+    code = fleet.main(["--all", "--project-dir", str(tmp_path), "--workers", "2", "--no-policy", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 3
+    assert {s["stack"]: s["exit"]["reason"] for s in document["stacks"]} == {
+        "alpha": "plan-failed",
+        "beta": "plan-failed",
+    }
+    assert document["exit"]["message"] == "could not plan: alpha, beta"
