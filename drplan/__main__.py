@@ -19,13 +19,25 @@ gc.set_threshold(*GC_THRESHOLD)
 from drplan import fleet  # noqa: E402 - after the collector is tuned, so the imports benefit too
 from drplan.cli import main  # noqa: E402
 
+# What the command exits with when its reader closed the pipe early (``| head``): as if killed by SIGPIPE.
+EXIT_READER_GONE = 128 + 13
+
+
+def _run(arguments: list[str]) -> int:
+    try:
+        code = fleet.main(arguments) if fleet.requested(arguments) else main(arguments)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Nobody reads the rest: send it nowhere instead of printing a traceback about it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_READER_GONE
+    return code
+
 
 def _exit(code: int) -> None:
-    sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    _exit(fleet.main(arguments) if fleet.requested(arguments) else main(arguments))
+    _exit(_run(sys.argv[1:]))

@@ -207,3 +207,22 @@ def test_missing_policy_config_and_no_policy_conflict(tmp_path: Path) -> None:
     done = drplan("prod", "--no-policy", "--policy-config", str(PROD_POLICY_CONFIG))
     assert done.returncode == 2
     assert "--policy-config configures the policy pack, which --no-policy skips" in done.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    # `python -m drplan prod | head -1`: the plan writes after its reader has gone. The pipe is closed
+    # before the plan has anything to print (it needs a second), so its first write meets no reader.
+    with subprocess.Popen(
+        [sys.executable, "-m", "drplan", "prod", "--no-policy"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        code = process.wait(timeout=120)
+    assert "Traceback" not in errors
+    assert "BrokenPipeError" not in errors
+    assert code == 141
