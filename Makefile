@@ -3,6 +3,8 @@
 PY := .venv/bin/python
 PIP := .venv/bin/pip install -q --disable-pip-version-check
 STACK ?= prod
+# The stack's policy pack configuration, as the organisation enforces it, where the repository has one.
+POLICY_CONFIG = $(wildcard examples/policy-config.$(STACK).json)
 
 .venv/.runtime: requirements.txt policies/requirements.txt
 	test -x $(PY) || python3 -m venv .venv
@@ -15,7 +17,7 @@ STACK ?= prod
 
 .PHONY: plan fleet test lint bench
 plan: .venv/.runtime
-	$(PY) -m drplan $(STACK)
+	$(PY) -m drplan $(STACK) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
 # Every stack of the repository in worker processes, each with its policy pack config, and the checks
 # across stacks (docs/fleet.md).
