@@ -25,6 +25,7 @@ class RegisteredResource:
     provider: str = ""
     """Provider reference ``<provider urn>::<provider id>``; empty for components and default providers."""
     protect: bool = False
+    retain_on_delete: bool = False
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     id: str = ""

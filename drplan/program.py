@@ -259,6 +259,9 @@ class _Mocks(pulumi.runtime.Mocks):
             state.update(arn=f"arn:aws:backup:{region}:{account}:backup-plan:{ident}", version="1")
         elif module == "iam" and kind == "Role":
             state["arn"] = f"arn:aws:iam::{account}:role/{name}"
+        elif module == "s3" and kind in ("Bucket", "BucketV2"):
+            ident = str(inputs.get("bucket") or name)
+            state.update(bucket=ident, arn=f"arn:aws:s3:::{ident}")
         elif module == "ram" and kind == "ResourceShare":
             ident = f"arn:aws:ram:{region}:{account}:resource-share/{_short_hash(args.name)}"
             state["arn"] = ident
@@ -291,6 +294,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     parent=request.parent,
                     provider=request.provider,
                     protect=bool(request.protect) if request.HasField("protect") else False,
+                    retain_on_delete=request.HasField("retainOnDelete") and bool(request.retainOnDelete),
                     dependencies=tuple(request.dependencies),
                     property_dependencies={
                         key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
@@ -331,18 +335,20 @@ def register_stack(
     config: Mapping[str, Any] | None = None,
     program: Path | None = None,
     recorder: list[RegisteredResource] | None = None,
+    project: str = PROJECT,
 ) -> StackGraph:
     """Run the program for ``stack``.
 
     ``config`` replaces the stack file's config (tests, synthetic stacks); ``recorder``, if given,
-    receives every registration even when the program fails part-way.
+    receives every registration even when the program fails part-way; ``project`` names another Pulumi
+    project of the repository (with its ``program``, e.g. ``org/__main__.py``).
     """
     raw = dict(config) if config is not None else read_stack_config(stack_file(stack))
     reject_empty(from_namespaced(raw), stack)
     mock = _Mocks()
     monitor = _RecordingMonitor(mock, recorder if recorder is not None else [])
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per run
-    mocks.set_mocks(mock, project=PROJECT, stack=stack, preview=True, monitor=monitor)
+    mocks.set_mocks(mock, project=project, stack=stack, preview=True, monitor=monitor)
     pulumi.runtime.set_all_config({key: _engine_value(value) for key, value in raw.items()})
     entry = program or REPO / "__main__.py"
 
@@ -352,5 +358,5 @@ def register_stack(
     with _without_source_positions():
         _sync_await(run_pulumi_func(run))
     return StackGraph(
-        stack=stack, project=PROJECT, resources=tuple(monitor.recorded), outputs=_resolve_outputs()
+        stack=stack, project=project, resources=tuple(monitor.recorded), outputs=_resolve_outputs()
     )

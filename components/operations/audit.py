@@ -131,14 +131,15 @@ def reports_role_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:role/{REPORTS_ROLE_PATH}"
 
 
-def reports_delivery_statement(bucket_arn: str, role_arn: str) -> dict[str, Any]:
-    # Statement from the AWS Backup report-plan documentation (docs/aws-facts.md#7-audit-manager, 7.5).
+def reports_delivery_statement(bucket_arn: str, role_arn: str, key_prefix: str = "") -> dict[str, Any]:
+    """Statement from the AWS Backup report-plan documentation (docs/aws-facts.md#7-audit-manager, 7.5);
+    ``key_prefix`` (e.g. ``job-reports/``) limits it to the report plans' S3 key prefix."""
     return {
         "Sid": "BackupReportsDeliver",
         "Effect": "Allow",
         "Principal": {"AWS": role_arn},
         "Action": "s3:PutObject",
-        "Resource": f"{bucket_arn}/*",
+        "Resource": f"{bucket_arn}/{key_prefix}*",
         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}},
     }
 

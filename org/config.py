@@ -1,0 +1,208 @@
+"""Configuration of the organisation stack (``org/Pulumi.<stack>.yaml``, namespace ``aws-dr-backup-org:``).
+
+Validated once, at the edge, as the workload stacks' config is (``components/config.py``): frozen
+pydantic models, one message per rejection naming the key, the value and what is allowed, raised before
+any resource is registered. Account, region, tag and prefix rules are the workload config's own types.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Self
+
+from pydantic import AfterValidator, StringConstraints, ValidationError, model_validator
+
+from components import config as stack_config
+from components.config import AccountId, ConfigError, Prefix, Regions, TagKey
+
+PROJECT = "aws-dr-backup-org"
+
+# AWS Organizations identifiers (botocore organizations model: OrganizationId, OrganizationalUnitId).
+_ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+_OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
+
+# The jobs reports the organisation view keeps (docs/organisation.md): every backup, copy and restore job.
+JOB_REPORT_TEMPLATES = ("BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT")
+ROOT = "ROOT"
+"""A report setting's ``accounts`` value that means every account of the organisation."""
+
+
+def _organization_id(value: str) -> str:
+    if not _ORGANIZATION_ID.match(value):
+        raise ValueError("must be an AWS Organizations ID: o- and 10-32 lower-case letters or digits")
+    return value
+
+
+def _ou_id(value: str) -> str:
+    if not _OU_ID.match(value):
+        raise ValueError("must be an organizational unit ID such as ou-ab12-cd34ef56")
+    return value
+
+
+def _role(value: str) -> str:
+    if not (_ROLE_NAME.match(value) or _ROLE_ARN.match(value)):
+        raise ValueError("must be an IAM role name or a role ARN (arn:aws:iam::<account>:role/<name>)")
+    return value
+
+
+def _role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError("must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+    return value
+
+
+OrganizationId = Annotated[str, AfterValidator(_organization_id)]
+OrganizationalUnitId = Annotated[str, AfterValidator(_ou_id)]
+RoleRef = Annotated[str, AfterValidator(_role)]
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+
+
+class Accounts(stack_config._Model):
+    management: AccountId
+    """The Organizations management account: the credentials the stack runs with."""
+    reports: AccountId
+    """Owns the fleet bucket (job reports and coverage reports): the isolated account or an audit account."""
+    delegated_administrator: AccountId | None = None
+    """Registered as AWS Backup's delegated administrator; the job reports are created there when set."""
+    workloads: tuple[AccountId, ...] = ()
+    """Workload accounts whose coverage job may publish its report to the fleet bucket."""
+
+    @model_validator(mode="after")
+    def _roles(self) -> Self:
+        if self.reports == self.management:
+            raise ValueError(
+                f"reports must differ from management ({self.management}): the reports outlive a compromise of "
+                "the management account only in another account (the isolated or an audit account)"
+            )
+        if self.delegated_administrator == self.management:
+            raise ValueError(
+                f"delegatedAdministrator must differ from management ({self.management}): AWS Organizations "
+                "cannot register the management account as a delegated administrator"
+            )
+        seen: set[str] = set()
+        for account in self.workloads:
+            if account in seen:
+                raise ValueError(f"workloads lists {account} twice; list each account once")
+            seen.add(account)
+        return self
+
+
+class Roles(stack_config._Model):
+    reports: RoleRef
+    """Assumed in ``accounts.reports`` to create the fleet bucket: a role name or a role ARN there."""
+    delegated_administrator: RoleRef | None = None
+    """Assumed in ``accounts.delegatedAdministrator`` to create the job reports there."""
+
+
+class GlobalSettings(stack_config._Model):
+    multi_party_approval: bool = False
+    """``isMpaEnabled``: let logically air-gapped vaults be associated with a multi-party approval team."""
+
+
+class JobReports(stack_config._Model):
+    enabled: bool = True
+    organization_units: tuple[OrganizationalUnitId, ...] = ()
+    """Limit the reports to these OUs; empty: every account of the organisation (``ROOT``)."""
+    create_reports_role: bool = True
+    """Create the reports service-linked role in the account that owns the report plans."""
+
+
+class CoverageBucket(stack_config._Model):
+    reader_roles: tuple[RoleArn, ...] = ()
+    """Role ARNs in the organisation, besides the bucket's own account, that may read the coverage reports."""
+
+
+class OrgConfig(stack_config._Model):
+    """The whole validated configuration of the organisation stack."""
+
+    prefix: Prefix
+    organization_id: OrganizationId
+    """Scopes every cross-account grant of the fleet bucket (``aws:PrincipalOrgID``)."""
+    accounts: Accounts
+    roles: Roles
+    regions: Regions = Regions()
+    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = {}
+    global_settings: GlobalSettings = GlobalSettings()
+    cross_account_monitoring: bool = True
+    """Trusted access for AWS Backup in AWS Organizations: organisation-wide job monitoring and reports."""
+    ram_sharing_with_organization: bool = True
+    """Turn on RAM sharing with AWS Organizations (the workload stacks' ``shareWith: organization``)."""
+    job_reports: JobReports = JobReports()
+    coverage_bucket: CoverageBucket = CoverageBucket()
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> Self:
+        accounts, roles = self.accounts, self.roles
+        if accounts.delegated_administrator is not None and roles.delegated_administrator is None:
+            raise ValueError(
+                "roles.delegatedAdministrator is required with accounts.delegatedAdministrator: the job reports "
+                "are created in the delegated administrator account, through that role"
+            )
+        if accounts.delegated_administrator is None and roles.delegated_administrator is not None:
+            raise ValueError(
+                "roles.delegatedAdministrator is set but accounts.delegatedAdministrator is not: set both or "
+                "remove the role"
+            )
+        if self.accounts.delegated_administrator is not None and not self.cross_account_monitoring:
+            raise ValueError(
+                "crossAccountMonitoring is false, but accounts.delegatedAdministrator is set: AWS Organizations "
+                "registers a delegated administrator only for a service with trusted access"
+            )
+        if self.job_reports.enabled and not self.cross_account_monitoring:
+            raise ValueError(
+                "crossAccountMonitoring is false, but jobReports.enabled is true: organisation-wide job reports "
+                "need AWS Backup's trusted access; turn monitoring on or the reports off"
+            )
+        for key, role, account in (
+            ("roles.reports", roles.reports, accounts.reports),
+            ("roles.delegatedAdministrator", roles.delegated_administrator, accounts.delegated_administrator),
+        ):
+            arn = None if role is None else _ROLE_ARN.match(role)
+            if arn is not None and arn.group(1) != account:
+                raise ValueError(f"{key} ({role}) must be a role name or a role ARN in account {account}")
+        return self
+
+    @property
+    def reports_role_arn(self) -> str:
+        return role_arn(self.roles.reports, self.accounts.reports)
+
+    @property
+    def report_plan_account(self) -> str:
+        """Where the job report plans live: the delegated administrator if there is one (AWS's advice to
+        keep daily work out of the management account), else the management account."""
+        return self.accounts.delegated_administrator or self.accounts.management
+
+    @property
+    def report_accounts(self) -> tuple[str, ...]:
+        return () if self.job_reports.organization_units else (ROOT,)
+
+
+def role_arn(role: str, account: str) -> str:
+    return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
+
+
+def parse(raw: Mapping[str, Any], stack: str) -> OrgConfig:
+    """Validate raw config (keys without the project namespace) or raise one ConfigError."""
+    try:
+        return OrgConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            message = stack_config._describe(error)
+            if not loc:
+                lines.append(f"{PROJECT}:{message}")
+                continue
+            given = stack_config._value_at(raw, loc)
+            shown = "" if given is None or isinstance(given, Mapping) else f" = {given!r}"
+            lines.append(f"{PROJECT}:{stack_config._location(loc)}{shown}: {message}")
+        raise ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines)) from None
+
+
+def from_namespaced(values: Mapping[str, Any]) -> dict[str, Any]:
+    """This project's keys (``aws-dr-backup-org:x``) without the namespace; other namespaces ignored."""
+    prefix = f"{PROJECT}:"
+    return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}

@@ -1,0 +1,198 @@
+"""The fleet bucket in the reports account, and the organisation's AWS Backup job reports delivered to it.
+
+- Bucket: the shape of every bucket here (``PrivateBucket``: private, versioned, SSE-S3, TLS only),
+  objects owned by the bucket owner whoever writes them, overwritten reports kept 90 days.
+- Policy: no wildcard principal in any grant.
+  - Backup Audit Manager's service-linked role of the account that owns the report plans may put the
+    job reports under ``job-reports/``.
+  - Each listed workload account may put objects under ``coverage/<its own account id>/`` only, and
+    only while it is in the organisation (``aws:PrincipalOrgID``).
+  - The listed reader roles may read ``coverage/``, inside the organisation too.
+- Report plans (management account, or the delegated administrator): backup, copy and restore job
+  reports of every account (``ROOT``) or the listed OUs, in both Regions. Cross-account reports come as
+  CSV only (docs/organisation.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.operations.audit import (
+    NONCURRENT_REPORT_DAYS,
+    REPORTS_SERVICE,
+    reports_delivery_statement,
+    reports_role_arn,
+)
+from components.operations.common import backup_name
+from components.private_bucket import PrivateBucket, Rule
+from dr_runtime.fleet_report import layout
+from org.config import JOB_REPORT_TEMPLATES
+
+COMPONENT_TYPE = "aws-dr-backup-org:reports:FleetReports"
+ORGANIZATION_ID_KEY = "aws:PrincipalOrgID"
+CROSS_ACCOUNT_FORMATS = ("CSV",)
+
+
+@dataclass(frozen=True)
+class FleetReportsArgs:
+    prefix: str
+    organization_id: str
+    reports_account: str
+    region: str
+    report_regions: Sequence[str]
+    report_plan_account: str
+    """The account owning the report plans (its reports service-linked role writes the reports)."""
+    report_plan_provider: aws.Provider
+    workload_accounts: Sequence[str]
+    reader_roles: Sequence[str] = ()
+    job_reports: bool = True
+    report_accounts: Sequence[str] = ()
+    organization_units: Sequence[str] = ()
+    create_reports_role: bool = True
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Resources the report plans need first (the delegated administrator's registration)."""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _org_scoped(statement: dict[str, Any], organization_id: str) -> dict[str, Any]:
+    return {**statement, "Condition": {"StringEquals": {ORGANIZATION_ID_KEY: organization_id}}}
+
+
+def coverage_statements(
+    bucket_arn: str, organization_id: str, workloads: Sequence[str], readers: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Workload accounts write their own prefix; readers read every account's reports."""
+    out: list[dict[str, Any]] = []
+    if workloads:
+        out.append(
+            _org_scoped(
+                {
+                    "Sid": "CoveragePublishOwnPrefix",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in workloads]},
+                    "Action": "s3:PutObject",
+                    "Resource": layout.own_coverage_objects(bucket_arn),
+                },
+                organization_id,
+            )
+        )
+    if readers:
+        prefix = f"{layout.COVERAGE_PREFIX}/"
+        out.append(
+            _org_scoped(
+                {
+                    "Sid": "CoverageRead",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": list(readers)},
+                    "Action": "s3:GetObject",
+                    "Resource": f"{bucket_arn}/{prefix}*",
+                },
+                organization_id,
+            )
+        )
+        list_statement = _org_scoped(
+            {
+                "Sid": "CoverageList",
+                "Effect": "Allow",
+                "Principal": {"AWS": list(readers)},
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+            },
+            organization_id,
+        )
+        list_statement["Condition"]["StringLike"] = {"s3:prefix": f"{prefix}*"}
+        out.append(list_statement)
+    return out
+
+
+def report_plan_name(prefix: str, template: str) -> str:
+    return backup_name(prefix, "fleet", template.removesuffix("_REPORT").lower(), limit=256)
+
+
+class FleetReports(pulumi.ComponentResource):
+    """Created with the reports account's provider in ``opts``; report plans use ``report_plan_provider``."""
+
+    bucket_name: pulumi.Output[str]
+    bucket_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FleetReportsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        plans_opts = pulumi.ResourceOptions(parent=self, provider=args.report_plan_provider)
+        name_in_aws = layout.bucket_name(args.prefix, args.reports_account, args.region)
+        store = PrivateBucket(
+            self,
+            f"{name}-bucket",
+            name_in_aws,
+            # Objects written by other accounts belong to the bucket owner, so the reports account reads them.
+            "BucketOwnerEnforced",
+            [
+                Rule(
+                    id="expire-overwritten-reports",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=NONCURRENT_REPORT_DAYS
+                    ),
+                )
+            ],
+            dict(args.tags),
+        )
+        bucket = store.bucket
+        roles: list[pulumi.Resource] = []
+        if args.job_reports and args.create_reports_role:
+            # The bucket policy names this role, which IAM refuses ("Invalid principal") until it exists.
+            roles.append(
+                aws.iam.ServiceLinkedRole(
+                    f"{name}-reports-role",
+                    aws_service_name=REPORTS_SERVICE,
+                    description="AWS Backup Audit Manager delivers the organisation's job reports with this role",
+                    opts=plans_opts,
+                )
+            )
+
+        # Built from the name the bucket is given, so the policy is known at preview (and the pack checks it).
+        known_arn = f"arn:aws:s3:::{name_in_aws}"
+        grants = coverage_statements(
+            known_arn, args.organization_id, args.workload_accounts, args.reader_roles
+        )
+        if args.job_reports:
+            plan_role = reports_role_arn(args.report_plan_account)
+            grants.insert(
+                0, reports_delivery_statement(known_arn, plan_role, f"{layout.JOB_REPORTS_PREFIX}/")
+            )
+        policy = store.attach_policy(grants, depends_on=roles)
+
+        self.report_plan_arns: dict[str, pulumi.Output[str]] = {}
+        if args.job_reports:
+            for template in JOB_REPORT_TEMPLATES:
+                plan = aws.backup.ReportPlan(
+                    f"{name}-{template.lower().replace('_', '-')}",
+                    name=report_plan_name(args.prefix, template),
+                    description=f"{template} of the organisation's accounts in {', '.join(args.report_regions)}",
+                    report_delivery_channel=aws.backup.ReportPlanReportDeliveryChannelArgs(
+                        s3_bucket_name=bucket.bucket,
+                        s3_key_prefix=layout.JOB_REPORTS_PREFIX,
+                        formats=list(CROSS_ACCOUNT_FORMATS),
+                    ),
+                    report_setting=aws.backup.ReportPlanReportSettingArgs(
+                        report_template=template,
+                        accounts=list(args.report_accounts) or None,
+                        organization_units=list(args.organization_units) or None,
+                        regions=list(args.report_regions),
+                    ),
+                    tags=dict(args.tags),
+                    # The first delivery must find the bucket policy in place.
+                    opts=pulumi.ResourceOptions.merge(
+                        plans_opts, pulumi.ResourceOptions(depends_on=[policy, *args.depends_on])
+                    ),
+                )
+                self.report_plan_arns[template] = plan.arn
+
+        self.bucket_name = bucket.bucket
+        self.bucket_arn = bucket.arn
+        self.register_outputs({"bucketName": bucket.bucket, "bucketArn": bucket.arn})

@@ -1,0 +1,52 @@
+"""The organisation stack's program, from validated config to stack outputs."""
+
+from __future__ import annotations
+
+import pulumi
+
+from org import providers
+from org.backup_settings import OrganizationBackup, OrganizationBackupArgs
+from org.config import OrgConfig
+from org.fleet_reports import FleetReports, FleetReportsArgs
+
+
+def build(config: OrgConfig) -> None:
+    places = providers.create(config)
+    regions = config.regions
+    organization = OrganizationBackup(
+        "organization",
+        OrganizationBackupArgs(
+            regions=((regions.primary, places.management), (regions.dr, places.management_dr)),
+            multi_party_approval=config.global_settings.multi_party_approval,
+            delegated_administrator=config.accounts.delegated_administrator,
+            cross_account_monitoring=config.cross_account_monitoring,
+            ram_sharing_with_organization=config.ram_sharing_with_organization,
+        ),
+        opts=pulumi.ResourceOptions(provider=places.management),
+    )
+    delegated = organization.delegated_administrator
+    reports = FleetReports(
+        "fleet",
+        FleetReportsArgs(
+            prefix=config.prefix,
+            organization_id=config.organization_id,
+            reports_account=config.accounts.reports,
+            region=regions.primary,
+            report_regions=(regions.primary, regions.dr),
+            report_plan_account=config.report_plan_account,
+            report_plan_provider=places.report_plans,
+            workload_accounts=config.accounts.workloads,
+            reader_roles=config.coverage_bucket.reader_roles,
+            job_reports=config.job_reports.enabled,
+            report_accounts=config.report_accounts,
+            organization_units=config.job_reports.organization_units,
+            create_reports_role=config.job_reports.create_reports_role,
+            depends_on=() if delegated is None else (delegated,),
+            tags=dict(config.tags),
+        ),
+        opts=pulumi.ResourceOptions(provider=places.reports),
+    )
+    pulumi.export("fleetBucketName", reports.bucket_name)
+    pulumi.export("fleetBucketArn", reports.bucket_arn)
+    pulumi.export("jobReportPlanArns", reports.report_plan_arns)
+    pulumi.export("reportPlanAccount", config.report_plan_account)

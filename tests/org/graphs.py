@@ -1,0 +1,51 @@
+"""Running the organisation program (``org/__main__.py``) under Pulumi's mocks, and reading its graph."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drplan.graph import RegisteredResource, StackGraph
+from drplan.program import REPO, read_stack_config, register_stack
+from org.config import PROJECT
+
+ORG_DIR = REPO / "org"
+STACK = "management"
+NS = f"{PROJECT}:"
+MANAGEMENT, REPORTS, DELEGATED = "555555555555", "222222222222", "666666666666"
+WORKLOADS = ("111111111111", "333333333333")
+ORGANIZATION_ID = "o-exampleorg01"
+BUCKET = "dr-org-fleet-222222222222-us-east-1"
+GLOBAL_SETTINGS = "aws:backup/globalSettings:GlobalSettings"
+REPORT_PLAN = "aws:backup/reportPlan:ReportPlan"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrator"
+SERVICE_ACCESS = "aws:organizations/awsServiceAccess:AwsServiceAccess"
+RAM_SHARING = "aws:ram/sharingWithOrganization:SharingWithOrganization"
+LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+
+
+def org_stack_config() -> dict[str, Any]:
+    return read_stack_config(ORG_DIR / f"Pulumi.{STACK}.yaml")
+
+
+def run_org(config: dict[str, Any], recorder: list[RegisteredResource] | None = None) -> StackGraph:
+    return register_stack(
+        STACK, config=config, program=ORG_DIR / "__main__.py", recorder=recorder, project=PROJECT
+    )
+
+
+def one(graph: StackGraph, type_token: str) -> RegisteredResource:
+    found = graph.by_type(type_token)
+    assert len(found) == 1, f"{type_token}: {len(found)} registered"
+    return found[0]
+
+
+def provider_of(graph: StackGraph, resource: RegisteredResource) -> dict[str, Any]:
+    """The provider's inputs, with ``account`` (its one allowed account) added."""
+    provider = graph.by_urn()[resource.provider_urn]
+    return {**provider.inputs, "account": json.loads(provider.inputs["allowedAccountIds"])[0]}
+
+
+def statements(policy: RegisteredResource) -> list[dict[str, Any]]:
+    return list(json.loads(policy.inputs["policy"])["Statement"])

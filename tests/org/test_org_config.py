@@ -1,0 +1,159 @@
+"""Bad organisation config fails before any resource is registered, naming the key, value and what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from components.config import ConfigError
+from drplan.graph import RegisteredResource
+from org.config import parse
+from tests.org.graphs import NS, run_org
+
+Mutation = Callable[[dict[str, Any]], object]
+
+
+def _set(path: str, value: Any) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        head, *rest = path.split(".")
+        if not rest:
+            config[NS + head] = value
+            return
+        node = config.setdefault(NS + head, {})
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        node[rest[-1]] = value
+
+    return mutate
+
+
+def _drop(path: str) -> Mutation:
+    def mutate(config: dict[str, Any]) -> None:
+        head, *rest = path.split(".")
+        if not rest:
+            del config[NS + head]
+            return
+        node = config[NS + head]
+        for part in rest[:-1]:
+            node = node[part]
+        del node[rest[-1]]
+
+    return mutate
+
+
+BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
+    (
+        "organization-id",
+        _set("organizationId", "o-short"),
+        ("aws-dr-backup-org:organizationId = 'o-short'", "AWS Organizations ID: o- and 10-32"),
+    ),
+    ("missing-organization-id", _drop("organizationId"), ("organizationId: required setting is missing",)),
+    (
+        "management-account-format",
+        _set("accounts.management", "5555"),
+        ("aws-dr-backup-org:accounts.management = '5555'", "12-digit AWS account ID"),
+    ),
+    (
+        "reports-in-management",
+        _set("accounts.reports", "555555555555"),
+        ("aws-dr-backup-org:accounts", "reports must differ from management (555555555555)"),
+    ),
+    (
+        "management-as-delegated-administrator",
+        _set("accounts.delegatedAdministrator", "555555555555"),
+        ("delegatedAdministrator must differ from management (555555555555)", "cannot register"),
+    ),
+    (
+        "workload-twice",
+        _set("accounts.workloads", ["111111111111", "111111111111"]),
+        ("workloads lists 111111111111 twice",),
+    ),
+    (
+        "workload-unquoted",
+        _set("accounts.workloads", [111111111111]),
+        ("aws-dr-backup-org:accounts.workloads.0 = 111111111111", "must be a string (quote it"),
+    ),
+    (
+        "delegated-administrator-without-role",
+        _drop("roles.delegatedAdministrator"),
+        ("roles.delegatedAdministrator is required with accounts.delegatedAdministrator",),
+    ),
+    (
+        "role-without-delegated-administrator",
+        _drop("accounts.delegatedAdministrator"),
+        ("roles.delegatedAdministrator is set but accounts.delegatedAdministrator is not",),
+    ),
+    (
+        "reports-role-in-another-account",
+        _set("roles.reports", "arn:aws:iam::999999999999:role/Deployer"),
+        ("roles.reports (arn:aws:iam::999999999999:role/Deployer)", "role ARN in account 222222222222"),
+    ),
+    (
+        "reports-role-not-a-role",
+        _set("roles.reports", "not a role!"),
+        ("aws-dr-backup-org:roles.reports = 'not a role!'", "IAM role name or a role ARN"),
+    ),
+    (
+        "organizational-unit-format",
+        _set("jobReports.organizationUnits", ["finance"]),
+        ("aws-dr-backup-org:jobReports.organizationUnits.0 = 'finance'", "organizational unit ID"),
+    ),
+    (
+        "reports-without-monitoring",
+        _set("crossAccountMonitoring", False),
+        ("crossAccountMonitoring is false", "delegated administrator only for a service with trusted access"),
+    ),
+    (
+        "same-regions",
+        _set("regions.dr", "us-east-1"),
+        ("aws-dr-backup-org:regions", "dr must differ from primary (us-east-1)"),
+    ),
+    (
+        "unknown-key",
+        _set("globalSettings.crossAccountBackup", False),
+        ("aws-dr-backup-org:globalSettings.crossAccountBackup = False", "unknown setting"),
+    ),
+    (
+        "reader-not-a-role-arn",
+        _set("coverageBucket.readerRoles", ["*"]),
+        ("aws-dr-backup-org:coverageBucket.readerRoles.0 = '*'", "must be an IAM role ARN"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [(m, e) for _, m, e in BAD_INPUT], ids=[i for i, _, _ in BAD_INPUT]
+)
+def test_bad_input_fails_before_anything_is_registered(
+    org_config: dict[str, Any], mutate: Mutation, expected: tuple[str, ...]
+) -> None:
+    mutate(org_config)
+    registered: list[RegisteredResource] = []
+    with pytest.raises(ConfigError) as caught:
+        run_org(org_config, recorder=registered)
+    message = str(caught.value)
+    assert message.startswith("Invalid configuration for stack 'management':")
+    for fragment in expected:
+        assert fragment in message
+    assert registered == []
+
+
+def test_reports_without_monitoring_is_rejected_on_its_own(org_config: dict[str, Any]) -> None:
+    raw = {k.removeprefix(NS): v for k, v in org_config.items()}
+    del raw["accounts"]["delegatedAdministrator"]
+    del raw["roles"]["delegatedAdministrator"]
+    raw["crossAccountMonitoring"] = False
+    with pytest.raises(ConfigError, match=r"jobReports\.enabled is true: organisation-wide job reports"):
+        parse(raw, "management")
+    raw["jobReports"] = {"enabled": False}
+    assert parse(raw, "management").cross_account_monitoring is False
+
+
+def test_report_plans_live_with_the_delegated_administrator(org_config: dict[str, Any]) -> None:
+    raw = {k.removeprefix(NS): v for k, v in org_config.items()}
+    config = parse(raw, "management")
+    assert config.report_plan_account == "666666666666"
+    assert config.report_accounts == ("ROOT",)
+    assert config.reports_role_arn == "arn:aws:iam::222222222222:role/AwsDrBackupDeployer"

@@ -1,0 +1,237 @@
+"""The organisation program under Pulumi's mocks, fed its real stack file (org/Pulumi.management.yaml)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drplan.graph import StackGraph
+from tests.org.graphs import (
+    BUCKET,
+    BUCKET_POLICY,
+    DELEGATED,
+    DELEGATED_ADMIN,
+    GLOBAL_SETTINGS,
+    LINKED_ROLE,
+    MANAGEMENT,
+    NS,
+    ORGANIZATION_ID,
+    RAM_SHARING,
+    REPORT_PLAN,
+    REPORTS,
+    SERVICE_ACCESS,
+    WORKLOADS,
+    one,
+    provider_of,
+    run_org,
+    statements,
+)
+
+REPORTS_ROLE = "role/aws-service-role/reports.backup.amazonaws.com/AWSServiceRoleForBackupReports"
+
+
+def _without_delegated_administrator(config: dict[str, Any]) -> dict[str, Any]:
+    del config[NS + "accounts"]["delegatedAdministrator"]
+    del config[NS + "roles"]["delegatedAdministrator"]
+    return config
+
+
+# --- providers --------------------------------------------------------------------------------------
+
+
+def test_providers_are_pinned_to_their_accounts(org_graph: StackGraph) -> None:
+    providers = {r.name: r.inputs for r in org_graph.by_type("pulumi:providers:aws")}
+    assert set(providers) == {"management", "management-dr", "reports", "delegated-administrator"}
+    expected = {
+        "management": (MANAGEMENT, "us-east-1", None),
+        "management-dr": (MANAGEMENT, "us-east-2", None),
+        "reports": (REPORTS, "us-east-1", f"arn:aws:iam::{REPORTS}:role/AwsDrBackupDeployer"),
+        "delegated-administrator": (
+            DELEGATED,
+            "us-east-1",
+            f"arn:aws:iam::{DELEGATED}:role/AwsDrBackupDeployer",
+        ),
+    }
+    for name, (account, region, role) in expected.items():
+        inputs = providers[name]
+        assert json.loads(inputs["allowedAccountIds"]) == [account]
+        assert inputs["region"] == region
+        roles = json.loads(inputs["assumeRoles"]) if "assumeRoles" in inputs else []
+        assert [r["roleArn"] for r in roles] == ([role] if role else [])
+        assert json.loads(inputs["defaultTags"])["tags"]["pulumi-project"] == "aws-dr-backup-org"
+
+
+# --- global settings, trusted access, delegated administrator -------------------------------------
+
+
+def test_global_settings_turn_cross_account_backup_on_in_both_regions(org_graph: StackGraph) -> None:
+    settings = org_graph.by_type(GLOBAL_SETTINGS)
+    regions = sorted(provider_of(org_graph, s)["region"] for s in settings)
+    assert regions == ["us-east-1", "us-east-2"]
+    for resource in settings:
+        assert provider_of(org_graph, resource)["account"] == MANAGEMENT
+        # The complete map: a key left out would show as a difference on every preview.
+        assert resource.inputs["globalSettings"] == {
+            "isCrossAccountBackupEnabled": "true",
+            "isMpaEnabled": "false",
+            "isDelegatedAdministratorEnabled": "true",
+        }
+        assert one(org_graph, SERVICE_ACCESS).urn in resource.dependencies
+
+
+def test_multi_party_approval_follows_the_config(org_config: dict[str, Any]) -> None:
+    org_config[NS + "globalSettings"] = {"multiPartyApproval": True}
+    graph = run_org(_without_delegated_administrator(org_config))
+    for resource in graph.by_type(GLOBAL_SETTINGS):
+        assert resource.inputs["globalSettings"]["isMpaEnabled"] == "true"
+        assert resource.inputs["globalSettings"]["isDelegatedAdministratorEnabled"] == "false"
+        assert resource.inputs["globalSettings"]["isCrossAccountBackupEnabled"] == "true"
+
+
+def test_trusted_access_and_ram_sharing_survive_the_stack(org_graph: StackGraph) -> None:
+    access = one(org_graph, SERVICE_ACCESS)
+    assert access.inputs == {"servicePrincipal": "backup.amazonaws.com"}
+    ram = one(org_graph, RAM_SHARING)
+    for resource in (access, ram):
+        assert provider_of(org_graph, resource)["account"] == MANAGEMENT
+        assert resource.retain_on_delete, f"{resource.name}: destroying the stack must not switch it off"
+
+
+def test_delegated_administrator_is_registered_after_trusted_access(org_graph: StackGraph) -> None:
+    delegated = one(org_graph, DELEGATED_ADMIN)
+    assert delegated.inputs == {"accountId": DELEGATED, "servicePrincipal": "backup.amazonaws.com"}
+    assert provider_of(org_graph, delegated)["account"] == MANAGEMENT
+    assert one(org_graph, SERVICE_ACCESS).urn in delegated.dependencies
+
+
+def test_no_delegated_administrator_when_not_configured(org_config: dict[str, Any]) -> None:
+    graph = run_org(_without_delegated_administrator(org_config))
+    assert graph.by_type(DELEGATED_ADMIN) == []
+    assert {r.name for r in graph.by_type("pulumi:providers:aws")} == {
+        "management",
+        "management-dr",
+        "reports",
+    }
+    # The management account then owns the report plans, and its reports role writes to the bucket.
+    for plan in graph.by_type(REPORT_PLAN):
+        assert provider_of(graph, plan)["account"] == MANAGEMENT
+    assert provider_of(graph, one(graph, LINKED_ROLE))["account"] == MANAGEMENT
+    deliver = next(s for s in statements(one(graph, BUCKET_POLICY)) if s["Sid"] == "BackupReportsDeliver")
+    assert deliver["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:{REPORTS_ROLE}"}
+    assert graph.outputs["reportPlanAccount"] == MANAGEMENT
+
+
+def test_optional_switches_can_be_left_to_another_owner(org_config: dict[str, Any]) -> None:
+    org_config[NS + "ramSharingWithOrganization"] = False
+    graph = run_org(org_config)
+    assert graph.by_type(RAM_SHARING) == []
+    assert len(graph.by_type(SERVICE_ACCESS)) == 1
+
+
+# --- job reports ------------------------------------------------------------------------------------
+
+
+def test_job_reports_cover_every_account_and_both_regions(org_graph: StackGraph) -> None:
+    plans = {p.inputs["reportSetting"]["reportTemplate"]: p for p in org_graph.by_type(REPORT_PLAN)}
+    assert set(plans) == {"BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT"}
+    policy = one(org_graph, BUCKET_POLICY)
+    delegated = one(org_graph, DELEGATED_ADMIN)
+    for template, plan in plans.items():
+        setting = plan.inputs["reportSetting"]
+        assert setting["accounts"] == ["ROOT"]
+        assert "organizationUnits" not in setting
+        assert setting["regions"] == ["us-east-1", "us-east-2"]
+        channel = plan.inputs["reportDeliveryChannel"]
+        assert channel == {"s3BucketName": BUCKET, "s3KeyPrefix": "job-reports", "formats": ["CSV"]}
+        # Names allow no hyphens: set explicitly.
+        assert plan.inputs["name"] == f"dr_org_fleet_{template.removesuffix('_REPORT').lower()}"
+        # Created in the delegated administrator account, once it is registered and the bucket admits it.
+        assert provider_of(org_graph, plan)["account"] == DELEGATED
+        assert {policy.urn, delegated.urn} <= set(plan.dependencies)
+
+
+def test_job_reports_can_be_limited_to_organizational_units(org_config: dict[str, Any]) -> None:
+    units = ["ou-ab12-cd34ef56", "ou-ab12-9f8e7d6c"]
+    org_config[NS + "jobReports"] = {"organizationUnits": units}
+    graph = run_org(org_config)
+    for plan in graph.by_type(REPORT_PLAN):
+        setting = plan.inputs["reportSetting"]
+        assert setting["organizationUnits"] == units
+        assert "accounts" not in setting
+
+
+def test_job_reports_can_be_switched_off(org_config: dict[str, Any]) -> None:
+    org_config[NS + "jobReports"] = {"enabled": False}
+    graph = run_org(org_config)
+    assert graph.by_type(REPORT_PLAN) == []
+    assert graph.by_type(LINKED_ROLE) == []
+    sids = {s["Sid"] for s in statements(one(graph, BUCKET_POLICY))}
+    assert "BackupReportsDeliver" not in sids
+    assert "CoveragePublishOwnPrefix" in sids
+
+
+# --- the fleet bucket and its policy ----------------------------------------------------------------
+
+
+def test_fleet_bucket_is_private_versioned_and_owned_by_the_reports_account(org_graph: StackGraph) -> None:
+    bucket = one(org_graph, "aws:s3/bucket:Bucket")
+    assert bucket.inputs["bucket"] == BUCKET
+    assert provider_of(org_graph, bucket)["account"] == REPORTS
+    ownership = one(org_graph, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
+    access = one(org_graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(access.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy"))
+    versioning = one(org_graph, "aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    assert org_graph.outputs["fleetBucketName"] == BUCKET
+
+
+def test_bucket_policy_grants_no_wildcard_principal(org_graph: StackGraph) -> None:
+    for statement in statements(one(org_graph, BUCKET_POLICY)):
+        if statement["Effect"] == "Allow":
+            principals = statement["Principal"]["AWS"]
+            assert "*" not in ([principals] if isinstance(principals, str) else principals)
+        else:  # the one Deny: plain HTTP, for everyone
+            assert statement["Sid"] == "DenyInsecureTransport"
+
+
+def test_workload_accounts_write_only_their_own_prefix_inside_the_organisation(org_graph: StackGraph) -> None:
+    policy = statements(one(org_graph, BUCKET_POLICY))
+    publish = next(s for s in policy if s["Sid"] == "CoveragePublishOwnPrefix")
+    assert publish["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in WORKLOADS]}
+    assert publish["Action"] == "s3:PutObject"
+    assert publish["Resource"] == f"arn:aws:s3:::{BUCKET}/coverage/${{aws:PrincipalAccount}}/*"
+    assert publish["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION_ID}}
+
+
+def test_reports_role_of_the_plan_account_delivers_job_reports(org_graph: StackGraph) -> None:
+    policy = one(org_graph, BUCKET_POLICY)
+    deliver = next(s for s in statements(policy) if s["Sid"] == "BackupReportsDeliver")
+    assert deliver["Principal"] == {"AWS": f"arn:aws:iam::{DELEGATED}:{REPORTS_ROLE}"}
+    assert deliver["Resource"] == f"arn:aws:s3:::{BUCKET}/job-reports/*"
+    assert deliver["Condition"] == {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+    # IAM refuses a principal that does not exist yet: the role first, then the policy.
+    role = one(org_graph, LINKED_ROLE)
+    assert role.inputs["awsServiceName"] == "reports.backup.amazonaws.com"
+    assert provider_of(org_graph, role)["account"] == DELEGATED
+    assert role.urn in policy.dependencies
+
+
+def test_reader_roles_read_coverage_inside_the_organisation(org_config: dict[str, Any]) -> None:
+    reader = f"arn:aws:iam::{MANAGEMENT}:role/FleetCoverageReader"
+    org_config[NS + "coverageBucket"] = {"readerRoles": [reader]}
+    policy = statements(one(run_org(org_config), BUCKET_POLICY))
+    read = next(s for s in policy if s["Sid"] == "CoverageRead")
+    listing = next(s for s in policy if s["Sid"] == "CoverageList")
+    assert read["Principal"] == listing["Principal"] == {"AWS": [reader]}
+    assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/coverage/*"
+    assert listing["Condition"] == {
+        "StringEquals": {"aws:PrincipalOrgID": ORGANIZATION_ID},
+        "StringLike": {"s3:prefix": "coverage/*"},
+    }
+
+
+def test_no_publish_grant_without_workload_accounts(org_config: dict[str, Any]) -> None:
+    del org_config[NS + "accounts"]["workloads"]
+    sids = {s["Sid"] for s in statements(one(run_org(org_config), BUCKET_POLICY))}
+    assert sids == {"DenyInsecureTransport", "BackupReportsDeliver"}
