@@ -15,7 +15,10 @@ POLICY_CONFIG = $(wildcard examples/policy-config.$(STACK).json)
 	$(PIP) -r requirements-dev.txt
 	touch $@
 
-.PHONY: plan fleet test lint bench
+# The fleet report's HTML page is rendered by headless Chromium in the tests (Debian's package).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: plan fleet test lint bench browser
 plan: .venv/.runtime
 	$(PY) -m drplan $(STACK) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
 
@@ -29,7 +32,12 @@ lint: .venv/.dev
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy .
 
-test: lint
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian package) for the fleet report's page test"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: lint browser
 	$(PY) -m pytest
 
 bench: .venv/.dev

@@ -1,0 +1,131 @@
+"""``python -m dr_runtime.fleet_report``: sources (fleet bucket under moto, local folder), outputs, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from dr_runtime.fleet_report import layout
+from dr_runtime.fleet_report.__main__ import ATTENTION, INVALID, OK, main
+from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, REGION, STALE, fleet_reports, write_fleet
+
+BUCKET = "dr-org-fleet-222222222222-us-east-1"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("s3", region_name=REGION)
+        client.create_bucket(Bucket=BUCKET)
+        for account, report in fleet_reports().items():
+            client.put_object(
+                Bucket=BUCKET, Key=layout.coverage_key(account, REGION), Body=json.dumps(report)
+            )
+        # Objects that are not coverage reports are left alone.
+        client.put_object(
+            Bucket=BUCKET, Key=f"{layout.JOB_REPORTS_PREFIX}/Backup/us-east-1/x.csv", Body=b"a,b"
+        )
+        client.put_object(Bucket=BUCKET, Key=f"coverage/{FULL}/{REGION}/2026-11-19.json", Body=b"{}")
+        yield client
+
+
+def test_bucket_json_has_every_account_and_exits_1_for_the_stale_and_missing(
+    s3: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(
+        ["--bucket", BUCKET, "--json", "--expect", f"{FULL},{DRIFT}", "--expect", MISSING], s3=s3, now=NOW
+    )
+    document = json.loads(capsys.readouterr().out)
+    assert code == ATTENTION
+    assert {a["account"]: a["status"] for a in document["accounts"]} == {
+        FULL: "ok",
+        DRIFT: "ok",
+        STALE: "stale",
+        MISSING: "missing",
+    }
+    drift = next(a for a in document["accounts"] if a["account"] == DRIFT)
+    assert drift["types"]["EBS"] == {"total": 2, "selected": 2, "recent": 1, "coverage_percent": 50.0}
+    assert document["status_counts"] == {"ok": 2, "incomplete": 0, "stale": 1, "unreadable": 0, "missing": 1}
+    assert sorted(u["reason"] for u in document["unprotected"]) == [
+        "kubernetes-excluded",
+        "no-recent-point",
+        "no-recent-point",
+        "opted-out",
+    ]
+
+
+def test_all_fresh_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reports = fleet_reports()
+    write_fleet(tmp_path, {FULL: reports[FULL], DRIFT: reports[DRIFT]})
+    assert main(["--dir", str(tmp_path)], now=NOW) == OK
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["ACCOUNT", "STATUS", "S3", "EBS", "RDS", "ALL"]
+    assert lines[1].split() == [FULL, "ok", "100%", "100%", "100%", "100%"]
+    assert lines[2].split() == [DRIFT, "ok", "100%", "50%", "50%", "66.67%"]
+    assert "Unprotected resources: 4" in out
+    assert "no recent recovery point" in out
+    assert "last backup: never" in out
+
+
+def test_table_names_what_needs_attention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--dir", str(write_fleet(tmp_path)), "--expect", MISSING], now=NOW)
+    out = capsys.readouterr().out
+    assert code == ATTENTION
+    assert f"  {STALE}  stale\n    {REGION}: report is 4.0 days old" in out
+    assert f"  {MISSING}  missing\n    no coverage report in the fleet bucket" in out
+
+
+def test_html_to_a_file(tmp_path: Path) -> None:
+    page = tmp_path / "fleet.html"
+    assert main(["--dir", str(write_fleet(tmp_path)), "--html", "--output", str(page)], now=NOW) == ATTENTION
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    assert f'data-account="{DRIFT}"' in text
+
+
+def test_missing_bucket_is_one_message_and_exit_2(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--bucket", "no-such-fleet-bucket"], s3=s3, now=NOW) == INVALID
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        "fleet_report: --bucket no-such-fleet-bucket: cannot list s3://no-such-fleet-bucket/coverage/: "
+        "NoSuchBucket: The specified bucket does not exist"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--dir", "/nonexistent/fleet"], "--dir /nonexistent/fleet: no such folder"),
+        (["--dir", ".", "--expect", "12345"], "--expect '12345': must be a 12-digit AWS account ID"),
+        (["--dir", ".", "--max-age-hours", "0"], "--max-age-hours 0: must be at least 1"),
+        (["--dir", ".", "--bucket", "b"], "argument --bucket: not allowed with argument --dir"),
+        (["--dir", ".", "--json", "--html"], "argument --html: not allowed with argument --json"),
+    ],
+)
+def test_bad_flags_exit_2_naming_the_flag(argv: list[str], message: str) -> None:
+    # As a user runs it: a real process, so argparse's exit and the stderr text are what a person sees.
+    run = subprocess.run(
+        [sys.executable, "-m", "dr_runtime.fleet_report", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == INVALID
+    assert message in run.stderr
+    assert "Traceback" not in run.stderr
