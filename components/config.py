@@ -17,7 +17,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -224,7 +224,13 @@ RestoreSchedule = Annotated[
 JobSchedule = Annotated[
     str, AfterValidator(_schedule(cron.parse_scheduler, "an EventBridge Scheduler cron(...) or rate(...)"))
 ]
-_ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+ROLE_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$")
+
+
+def role_arn(role: str, account: str) -> str:
+    """A role given by name (in ``account``) or by ARN, as an ARN."""
+    return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
 
 
 def bridge_bucket_name(prefix: str, cluster_name: str, service: str) -> str:
@@ -644,15 +650,13 @@ class StackConfig(_Model):
                     )
         role = self.isolated_account_role
         if role.startswith("arn:"):
-            match = re.fullmatch(
-                r"arn:aws:iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}", role
-            )
+            match = ROLE_ARN.match(role)
             if match is None or match.group(1) != self.accounts.isolated:
                 raise ValueError(
                     f"isolatedAccountRole ({role}) must be a role name or a role ARN in the isolated "
                     f"account {self.accounts.isolated}"
                 )
-        elif not _ROLE_NAME.match(role):
+        elif not ROLE_NAME.match(role):
             raise ValueError(f"isolatedAccountRole ({role!r}) must be an IAM role name or role ARN")
         return self
 
@@ -684,11 +688,11 @@ class StackConfig(_Model):
 
     @property
     def isolated_role_arn(self) -> str:
-        role = self.isolated_account_role
-        return role if role.startswith("arn:") else f"arn:aws:iam::{self.accounts.isolated}:role/{role}"
+        return role_arn(self.isolated_account_role, self.accounts.isolated)
 
 
 _MISSING = object()
+_M = TypeVar("_M", bound=BaseModel)
 
 
 def _describe(error: Any) -> str:
@@ -783,35 +787,46 @@ def _invalid(stack: str, lines: list[str]) -> ConfigError:
     return ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines))
 
 
-def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
-    """Validate raw config (keys without the project namespace) or raise one ConfigError.
+def _messages(exc: ValidationError, raw: Mapping[str, Any], project: str) -> list[str]:
+    """One line per error: ``<project>:<key> = <value>: <what is allowed>``."""
+    lines = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        message = _describe(error)
+        if not loc:
+            # Whole-stack checks name their keys in the message itself.
+            lines.append(f"{project}:{message}")
+            continue
+        if loc[-1] == "[key]":
+            # A mapping's key is wrong (e.g. a tag key): name the mapping and show the key.
+            lines.append(f"{project}:{_location(loc[:-2])} has the key {_show(loc[-2])}: {message}")
+            continue
+        if project == PROJECT and loc == ("accounts", "isolated") and error["type"] == "missing":
+            message += ": give it here, or once for the whole fleet as isolatedAccount in Pulumi.yaml"
+        given = _value_at(raw, loc)
+        shown = "" if given is _MISSING or isinstance(given, Mapping) else f" = {_show(given)}"
+        lines.append(f"{project}:{_location(loc)}{shown}: {message}")
+    return lines
+
+
+def validate(model: type[_M], raw: Mapping[str, Any], stack: str, project: str = PROJECT) -> _M:
+    """Validate raw config (keys without the ``project`` namespace) against ``model`` or raise one
+    ConfigError; shared by every Pulumi project of this repository (``org/config.py`` too).
 
     ``raw`` is what the engine hands the program (top-level scalars as strings, objects decoded from
     JSON) or the stack file's values themselves; both give the same result.
     """
-    values = _shared_isolated_account(from_engine(raw))
+    values = from_engine(raw, model)
     try:
         # Validated as JSON so that strict mode keeps lists as lists and enum names as strings.
-        config = StackConfig.model_validate_json(json.dumps(values, default=str))
+        return model.model_validate_json(json.dumps(values, default=str))
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            message = _describe(error)
-            if not loc:
-                # Whole-stack checks name their keys in the message itself.
-                lines.append(f"{PROJECT}:{message}")
-                continue
-            if loc[-1] == "[key]":
-                # A mapping's key is wrong (e.g. a tag key): name the mapping and show the key.
-                lines.append(f"{PROJECT}:{_location(loc[:-2])} has the key {_show(loc[-2])}: {message}")
-                continue
-            if loc == ("accounts", "isolated") and error["type"] == "missing":
-                message += ": give it here, or once for the whole fleet as isolatedAccount in Pulumi.yaml"
-            given = _value_at(raw, loc)
-            shown = "" if given is _MISSING or isinstance(given, Mapping) else f" = {_show(given)}"
-            lines.append(f"{PROJECT}:{_location(loc)}{shown}: {message}")
-        raise _invalid(stack, lines) from None
+        raise _invalid(stack, _messages(exc, raw, project)) from None
+
+
+def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
+    """Validate raw config (keys without the project namespace) or raise one ConfigError."""
+    config = validate(StackConfig, _shared_isolated_account(dict(raw)), stack)
     if stack in PRODUCTION_STACKS and config.environment is not Environment.PRODUCTION:
         raise _invalid(
             stack,
@@ -820,7 +835,7 @@ def parse(raw: Mapping[str, Any], stack: str) -> StackConfig:
     return config
 
 
-def reject_empty(raw: Mapping[str, Any], stack: str) -> None:
+def reject_empty(raw: Mapping[str, Any], stack: str, project: str = PROJECT) -> None:
     """Top-level keys left empty (YAML null) in a stack file: Pulumi hands the program an empty string
     for them, which would be reported as ''; name them as the file spells them instead."""
     empty = [key for key, value in raw.items() if value is None]
@@ -828,14 +843,14 @@ def reject_empty(raw: Mapping[str, Any], stack: str) -> None:
         raise _invalid(
             stack,
             [
-                f"{PROJECT}:{key} = null: no value given (Pulumi reads it as an empty string); set a value "
+                f"{project}:{key} = null: no value given (Pulumi reads it as an empty string); set a value "
                 "or remove the key"
                 for key in empty
             ],
         )
 
 
-def from_namespaced(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Keep this project's keys (``aws-dr-backup:x``), dropping the namespace; ignore other namespaces."""
-    prefix = f"{PROJECT}:"
+def from_namespaced(values: Mapping[str, Any], project: str = PROJECT) -> dict[str, Any]:
+    """Keep the project's keys (``aws-dr-backup:x``), dropping the namespace; ignore other namespaces."""
+    prefix = f"{project}:"
     return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}

@@ -26,9 +26,13 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def load() -> config.StackConfig:
+def engine_values(project: str = config.PROJECT) -> dict[str, Any]:
+    """The project's config as the engine hands it over, namespace dropped, objects decoded."""
     # The language host hands config over either in-process or (older hosts) as PULUMI_CONFIG; read
     # every key of the namespace, not only known ones, so a misspelt key is reported, not ignored.
     engine_config = {**get_config_env(), **CONFIG.get()}
-    raw = {key: _decode(value) for key, value in config.from_namespaced(engine_config).items()}
-    return config.parse(raw, pulumi.get_stack())
+    return {key: _decode(value) for key, value in config.from_namespaced(engine_config, project).items()}
+
+
+def load() -> config.StackConfig:
+    return config.parse(engine_values(), pulumi.get_stack())

@@ -344,7 +344,7 @@ def register_stack(
     project of the repository (with its ``program``, e.g. ``org/__main__.py``).
     """
     raw = dict(config) if config is not None else read_stack_config(stack_file(stack))
-    reject_empty(from_namespaced(raw), stack)
+    reject_empty(from_namespaced(raw, project), stack, project)
     mock = _Mocks()
     monitor = _RecordingMonitor(mock, recorder if recorder is not None else [])
     settings.set_root_resource(None)  # type: ignore[arg-type]  # a fresh root stack per run

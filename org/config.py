@@ -11,18 +11,16 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, StringConstraints, ValidationError, model_validator
+from pydantic import AfterValidator, model_validator
 
 from components import config as stack_config
-from components.config import AccountId, ConfigError, Prefix, Regions, TagKey
+from components.config import ROLE_ARN, ROLE_NAME, AccountId, Prefix, Regions, TagKey, TagValue, role_arn
 
 PROJECT = "aws-dr-backup-org"
 
 # AWS Organizations identifiers (botocore organizations model: OrganizationId, OrganizationalUnitId).
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
-_ROLE_ARN = re.compile(r"^arn:aws[\w-]*:iam::(\d{12}):role/[\w+=,.@/-]+$")
 
 # The jobs reports the organisation view keeps (docs/organisation.md): every backup, copy and restore job.
 JOB_REPORT_TEMPLATES = ("BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT")
@@ -43,13 +41,13 @@ def _ou_id(value: str) -> str:
 
 
 def _role(value: str) -> str:
-    if not (_ROLE_NAME.match(value) or _ROLE_ARN.match(value)):
+    if not (ROLE_NAME.match(value) or ROLE_ARN.match(value)):
         raise ValueError("must be an IAM role name or a role ARN (arn:aws:iam::<account>:role/<name>)")
     return value
 
 
 def _role_arn(value: str) -> str:
-    if not _ROLE_ARN.match(value):
+    if not ROLE_ARN.match(value):
         raise ValueError("must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
     return value
 
@@ -124,7 +122,7 @@ class OrgConfig(stack_config._Model):
     accounts: Accounts
     roles: Roles
     regions: Regions = Regions()
-    tags: dict[TagKey, Annotated[str, StringConstraints(max_length=256)]] = {}
+    tags: dict[TagKey, TagValue] = {}
     global_settings: GlobalSettings = GlobalSettings()
     cross_account_monitoring: bool = True
     """Trusted access for AWS Backup in AWS Organizations: organisation-wide job monitoring and reports."""
@@ -160,7 +158,7 @@ class OrgConfig(stack_config._Model):
             ("roles.reports", roles.reports, accounts.reports),
             ("roles.delegatedAdministrator", roles.delegated_administrator, accounts.delegated_administrator),
         ):
-            arn = None if role is None else _ROLE_ARN.match(role)
+            arn = None if role is None else ROLE_ARN.match(role)
             if arn is not None and arn.group(1) != account:
                 raise ValueError(f"{key} ({role}) must be a role name or a role ARN in account {account}")
         return self
@@ -180,29 +178,6 @@ class OrgConfig(stack_config._Model):
         return () if self.job_reports.organization_units else (ROOT,)
 
 
-def role_arn(role: str, account: str) -> str:
-    return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
-
-
 def parse(raw: Mapping[str, Any], stack: str) -> OrgConfig:
     """Validate raw config (keys without the project namespace) or raise one ConfigError."""
-    try:
-        return OrgConfig.model_validate(raw)
-    except ValidationError as exc:
-        lines = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            message = stack_config._describe(error)
-            if not loc:
-                lines.append(f"{PROJECT}:{message}")
-                continue
-            given = stack_config._value_at(raw, loc)
-            shown = "" if given is None or isinstance(given, Mapping) else f" = {given!r}"
-            lines.append(f"{PROJECT}:{stack_config._location(loc)}{shown}: {message}")
-        raise ConfigError(f"Invalid configuration for stack '{stack}':\n  " + "\n  ".join(lines)) from None
-
-
-def from_namespaced(values: Mapping[str, Any]) -> dict[str, Any]:
-    """This project's keys (``aws-dr-backup-org:x``) without the namespace; other namespaces ignored."""
-    prefix = f"{PROJECT}:"
-    return {k.removeprefix(prefix): v for k, v in values.items() if k.startswith(prefix)}
+    return stack_config.validate(OrgConfig, raw, stack, PROJECT)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from org.config import PROJECT, OrgConfig, role_arn
+from components.config import role_arn
+from org.config import PROJECT, OrgConfig
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "unknown-key",
         _set("globalSettings.crossAccountBackup", False),
-        ("aws-dr-backup-org:globalSettings.crossAccountBackup = False", "unknown setting"),
+        ("aws-dr-backup-org:globalSettings.crossAccountBackup = false", "unknown setting"),
     ),
     (
         "reader-not-a-role-arn",
