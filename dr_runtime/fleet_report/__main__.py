@@ -5,40 +5,55 @@ caller's AWS credentials) or from a local copy of it (``--dir``), and prints cov
 type, the unprotected resources with why, and the accounts whose report is missing, stale, unreadable
 or incomplete: a table, ``--json`` or ``--html`` (one self-contained page).
 
-Exit codes: 0 every account's report is fresh and complete; 1 some account needs attention (missing,
-stale, unreadable or incomplete report); 2 bad flags, or the reports could not be listed at all.
+Exit codes (those of ``dr_runtime.errors``): 0 every account's report is fresh and complete; 1 an
+account needs attention (its report is missing, stale, unreadable or incomplete); 2 a bad flag, a
+missing folder or bucket; 3 AWS could not be used (no or rejected credentials, access denied, ...).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from dr_runtime.aws import client
+from dr_runtime.commands import run_command
+from dr_runtime.errors import EXIT_ITEMS_FAILED, EXIT_OK, ConfigError
 from dr_runtime.fleet_report import merge, render, sources
+from dr_runtime.settings import REGION, region
 
-OK, ATTENTION, INVALID = 0, 1, 2
+JOB = "fleet_report"
 _ACCOUNT = re.compile(r"^\d{12}$")
+EXIT_CODES_HELP = (
+    "exit codes: 0 every report fresh and complete; 1 an account needs attention (missing, stale, unreadable "
+    "or incomplete report); 2 bad flag, missing folder or bucket; 3 AWS unavailable: no or rejected "
+    "credentials, access denied, throttled after retries, endpoint unreachable"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line and exit 2 through run_command, like every other command here.
+        raise ConfigError(f"{message} (see --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m dr_runtime.fleet_report",
         description="Merge the workload accounts' latest coverage reports into one fleet picture.",
-        epilog="Exit codes: 0 all reports fresh and complete, 1 an account needs attention, 2 bad flags or "
-        "the reports could not be listed.",
+        epilog=EXIT_CODES_HELP,
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--bucket", help="the fleet bucket (the organisation stack's output fleetBucketName)")
     where.add_argument(
         "--dir", type=Path, help="a local copy of the fleet bucket (coverage/<account>/<region>/latest.json)"
     )
-    parser.add_argument("--region", help="region of the S3 client for --bucket (default: AWS_REGION)")
+    REGION.add_to(parser)
     parser.add_argument(
         "--expect",
         action="append",
@@ -59,41 +74,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _expected(parser: argparse.ArgumentParser, values: Sequence[str]) -> list[str]:
+def _expected(values: Sequence[str]) -> list[str]:
     accounts = [part.strip() for value in values for part in value.split(",") if part.strip()]
     for account in accounts:
         if not _ACCOUNT.match(account):
-            parser.error(f"--expect {account!r}: must be a 12-digit AWS account ID")
+            raise ConfigError(f"--expect {account!r}: must be a 12-digit AWS account ID")
     return accounts
 
 
 def main(argv: Sequence[str] | None = None, s3: Any = None, now: datetime | None = None) -> int:
     """``s3`` (a boto3 client) and ``now`` let tests run it without AWS and at a fixed time."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    expected = _expected(parser, args.expect)
+    return run_command(JOB, lambda: _command(argv, s3, now))
+
+
+def _command(argv: Sequence[str] | None, s3: Any, now: datetime | None) -> int:
+    args = _parser().parse_args(argv)
+    expected = _expected(args.expect)
     if args.max_age_hours < 1:
-        parser.error(f"--max-age-hours {args.max_age_hours}: must be at least 1")
-    try:
-        found = (
-            sources.from_folder(args.dir)
-            if args.dir is not None
-            else sources.from_bucket(s3 or client("s3", args.region), args.bucket)
-        )
-    except sources.SourceError as exc:
-        print(f"fleet_report: {exc}", file=sys.stderr)
-        return INVALID
+        raise ConfigError(f"--max-age-hours {args.max_age_hours}: must be at least 1")
+    if args.dir is not None:
+        found = sources.from_folder(args.dir)
+    else:
+        found = sources.from_bucket(s3 or client("s3", region(os.environ, args, profile=True)), args.bucket)
     report = merge.merge(found, now or datetime.now(UTC), expected, args.max_age_hours)
     text = render.as_json(report) if args.json else render.html(report) if args.html else render.table(report)
-    if args.output is not None:
+    if args.output is None:
+        print(text)
+    else:
         try:
             args.output.write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            print(f"fleet_report: --output {args.output}: {exc.strerror or exc}", file=sys.stderr)
-            return INVALID
-    else:
-        print(text)
-    return ATTENTION if report.attention else OK
+            raise ConfigError(f"--output {args.output}: {exc.strerror or exc}") from None
+    return EXIT_ITEMS_FAILED if report.attention else EXIT_OK
 
 
 if __name__ == "__main__":

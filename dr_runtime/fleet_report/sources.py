@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dr_runtime.errors import ConfigError, item_reason
 from dr_runtime.fleet_report import layout
 from dr_runtime.fleet_report.merge import Source
 
@@ -18,14 +19,10 @@ from dr_runtime.fleet_report.merge import Source
 MAX_REPORT_BYTES = 20 * 1024 * 1024
 
 
-class SourceError(RuntimeError):
-    """The reports cannot be listed at all (missing folder, bucket not found, access denied)."""
-
-
 def from_folder(root: Path) -> list[Source]:
     base = root / layout.COVERAGE_PREFIX
     if not root.is_dir():
-        raise SourceError(f"--dir {root}: no such folder")
+        raise ConfigError(f"--dir {root}: no such folder")
     found: list[Source] = []
     for path in sorted(base.glob(f"*/*/{layout.LATEST}")):
         key = path.relative_to(root).as_posix()
@@ -39,15 +36,13 @@ def from_folder(root: Path) -> list[Source]:
     return found
 
 
-def _error(exc: Exception) -> str:
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".rstrip(": ")
-    return str(exc)
-
-
 def from_bucket(s3: Any, bucket: str) -> list[Source]:
-    """``s3`` is a boto3 S3 client able to list and read ``coverage/`` in ``bucket``."""
+    """``s3`` is a boto3 S3 client able to list and read ``coverage/`` in ``bucket``.
+
+    A bucket that does not exist is a bad ``--bucket``; any other listing error stops the run (the
+    command reports it as ``dr_runtime.errors`` classifies it); a report that cannot be read makes only
+    its account unreadable, unless the cause stops every call (credentials, endpoint).
+    """
     prefix = f"{layout.COVERAGE_PREFIX}/"
     keys: list[tuple[str, tuple[str, str]]] = []
     try:
@@ -56,8 +51,12 @@ def from_bucket(s3: Any, bucket: str) -> list[Source]:
                 place = layout.parse_coverage_key(item["Key"])
                 if place is not None:
                     keys.append((item["Key"], place))
-    except (ClientError, BotoCoreError) as exc:
-        raise SourceError(f"--bucket {bucket}: cannot list s3://{bucket}/{prefix}: {_error(exc)}") from None
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise ConfigError(
+                f"--bucket {bucket}: no such bucket (the organisation stack's fleetBucketName)"
+            ) from None
+        raise
     found: list[Source] = []
     for key, place in sorted(keys):
         location = f"s3://{bucket}/{key}"
@@ -67,6 +66,8 @@ def from_bucket(s3: Any, bucket: str) -> list[Source]:
                 found.append(Source(*place, location=location, error=f"larger than {MAX_REPORT_BYTES} bytes"))
             else:
                 found.append(Source(*place, location=location, text=body.decode("utf-8")))
-        except (ClientError, BotoCoreError, UnicodeDecodeError) as exc:
-            found.append(Source(*place, location=location, error=f"cannot read: {_error(exc)}"))
+        except (ClientError, BotoCoreError) as exc:
+            found.append(Source(*place, location=location, error=f"cannot read: {item_reason(exc)}"))
+        except UnicodeDecodeError as exc:
+            found.append(Source(*place, location=location, error=f"not UTF-8 text: {exc.reason}"))
     return found

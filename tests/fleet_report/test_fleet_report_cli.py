@@ -11,10 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from moto import mock_aws
 
+from dr_runtime.errors import EXIT_AWS, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_SETTINGS
 from dr_runtime.fleet_report import layout
-from dr_runtime.fleet_report.__main__ import ATTENTION, INVALID, OK, main
+from dr_runtime.fleet_report.__main__ import main
 from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, REGION, STALE, fleet_reports, write_fleet
 
 BUCKET = "dr-org-fleet-222222222222-us-east-1"
@@ -49,7 +51,7 @@ def test_bucket_json_has_every_account_and_exits_1_for_the_stale_and_missing(
         ["--bucket", BUCKET, "--json", "--expect", f"{FULL},{DRIFT}", "--expect", MISSING], s3=s3, now=NOW
     )
     document = json.loads(capsys.readouterr().out)
-    assert code == ATTENTION
+    assert code == EXIT_ITEMS_FAILED
     assert {a["account"]: a["status"] for a in document["accounts"]} == {
         FULL: "ok",
         DRIFT: "ok",
@@ -70,7 +72,7 @@ def test_bucket_json_has_every_account_and_exits_1_for_the_stale_and_missing(
 def test_all_fresh_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reports = fleet_reports()
     write_fleet(tmp_path, {FULL: reports[FULL], DRIFT: reports[DRIFT]})
-    assert main(["--dir", str(tmp_path)], now=NOW) == OK
+    assert main(["--dir", str(tmp_path)], now=NOW) == EXIT_OK
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["ACCOUNT", "STATUS", "S3", "EBS", "RDS", "ALL"]
@@ -84,27 +86,61 @@ def test_all_fresh_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_table_names_what_needs_attention(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--dir", str(write_fleet(tmp_path)), "--expect", MISSING], now=NOW)
     out = capsys.readouterr().out
-    assert code == ATTENTION
+    assert code == EXIT_ITEMS_FAILED
     assert f"  {STALE}  stale\n    {REGION}: report is 4.0 days old" in out
     assert f"  {MISSING}  missing\n    no coverage report in the fleet bucket" in out
 
 
 def test_html_to_a_file(tmp_path: Path) -> None:
     page = tmp_path / "fleet.html"
-    assert main(["--dir", str(write_fleet(tmp_path)), "--html", "--output", str(page)], now=NOW) == ATTENTION
+    assert (
+        main(["--dir", str(write_fleet(tmp_path)), "--html", "--output", str(page)], now=NOW)
+        == EXIT_ITEMS_FAILED
+    )
     text = page.read_text()
     assert text.startswith("<!DOCTYPE html>")
     assert f'data-account="{DRIFT}"' in text
 
 
 def test_missing_bucket_is_one_message_and_exit_2(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--bucket", "no-such-fleet-bucket"], s3=s3, now=NOW) == INVALID
+    assert main(["--bucket", "no-such-fleet-bucket"], s3=s3, now=NOW) == EXIT_SETTINGS
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip() == (
-        "fleet_report: --bucket no-such-fleet-bucket: cannot list s3://no-such-fleet-bucket/coverage/: "
-        "NoSuchBucket: The specified bucket does not exist"
+        "fleet_report: --bucket no-such-fleet-bucket: no such bucket (the organisation stack's fleetBucketName)"
     )
+
+
+def test_access_denied_exits_3_naming_the_action(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    message = (
+        "User: arn:aws:sts::222222222222:assumed-role/Reader/x is not authorized to perform: "
+        f"s3:ListBucket on resource: arn:aws:s3:::{BUCKET}"
+    )
+    stubber = Stubber(s3)
+    stubber.add_client_error(
+        "list_objects_v2",
+        service_error_code="AccessDenied",
+        service_message=message,
+        http_status_code=403,
+        expected_params={"Bucket": BUCKET, "Prefix": "coverage/"},
+    )
+    with stubber:
+        assert main(["--bucket", BUCKET], s3=s3, now=NOW) == EXIT_AWS
+    assert capsys.readouterr().err.strip() == (
+        f"fleet_report: access denied: s3:ListBucket on arn:aws:s3:::{BUCKET} for "
+        "arn:aws:sts::222222222222:assumed-role/Reader/x (AccessDenied)"
+    )
+
+
+def test_unreadable_object_marks_only_its_account(s3: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    s3.put_object(Bucket=BUCKET, Key=layout.coverage_key(DRIFT, REGION), Body=b"\xff\xfe not text")
+    assert main(["--bucket", BUCKET, "--json"], s3=s3, now=NOW) == EXIT_ITEMS_FAILED
+    accounts = {a["account"]: a for a in json.loads(capsys.readouterr().out)["accounts"]}
+    assert accounts[DRIFT]["status"] == "unreadable"
+    assert accounts[DRIFT]["problems"] == [
+        f"s3://{BUCKET}/coverage/{DRIFT}/{REGION}/latest.json: not UTF-8 text: invalid start byte"
+    ]
+    assert accounts[FULL]["status"] == "ok"
 
 
 @pytest.mark.parametrize(
@@ -113,7 +149,7 @@ def test_missing_bucket_is_one_message_and_exit_2(s3: Any, capsys: pytest.Captur
         (["--dir", "/nonexistent/fleet"], "--dir /nonexistent/fleet: no such folder"),
         (["--dir", ".", "--expect", "12345"], "--expect '12345': must be a 12-digit AWS account ID"),
         (["--dir", ".", "--max-age-hours", "0"], "--max-age-hours 0: must be at least 1"),
-        (["--dir", ".", "--bucket", "b"], "argument --bucket: not allowed with argument --dir"),
+        (["--dir", ".", "--bucket", "b"], "argument --bucket: not allowed with argument --dir (see --help)"),
         (["--dir", ".", "--json", "--html"], "argument --html: not allowed with argument --json"),
     ],
 )
@@ -126,6 +162,6 @@ def test_bad_flags_exit_2_naming_the_flag(argv: list[str], message: str) -> None
         text=True,
         timeout=60,
     )
-    assert run.returncode == INVALID
+    assert run.returncode == EXIT_SETTINGS
     assert message in run.stderr
     assert "Traceback" not in run.stderr
