@@ -12,9 +12,11 @@ from pulumi_policy import EnforcementLevel, Policy
 from . import (
     air_gapped,
     alerting,
+    bucket_policy,
     continuous_backup,
     coverage,
     cross_account_kms,
+    global_settings,
     kms_keys,
     plan_windows,
     protection,
@@ -43,6 +45,8 @@ RULES: list[Rule] = [
     *coverage.RULES,
     *schedules.RULES,
     *alerting.RULES,
+    *bucket_policy.RULES,
+    *global_settings.RULES,
 ]
 
 __all__ = ["PACK_NAME", "RULES", "ResourceRule", "StackRule", "build_policies", "serve"]
@@ -68,7 +72,8 @@ def serve() -> None:
             "Guardrails for AWS Backup disaster recovery: customer-managed keys for cross-account copies, "
             "backup windows, air-gapped retention, key and vault policies, selection opt-outs, deletion "
             "protection, continuous backup, one vault per type, S3 bucket settings, production coverage, "
-            "schedules and failure alerts."
+            "schedules and failure alerts; for the organisation stack, cross-account backup kept on and bucket "
+            "policies scoped to the organisation."
         ),
         display_name="AWS Backup DR guardrails",
         provider="aws",

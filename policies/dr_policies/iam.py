@@ -54,6 +54,17 @@ class Statement:
         return found
 
 
+def org_restricted(st: Statement, keys: list[str]) -> bool:
+    """Whether the statement carries a condition on one of ``keys`` (e.g. ``aws:PrincipalOrgID``) with a
+    real value (not empty, not only wildcards)."""
+    for key in keys:
+        for _operator, value in st.condition_values(key):
+            values = value if isinstance(value, list) else [value]
+            if values and all(isinstance(v, str) and v.strip("*?") != "" for v in values):
+                return True
+    return False
+
+
 def account_of(principal: str) -> str | None:
     if _ACCOUNT_ID.match(principal):
         return principal

@@ -15,6 +15,7 @@ SELECTION = "aws:backup/selection:Selection"
 VAULT = "aws:backup/vault:Vault"
 AIR_GAPPED_VAULT = "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault"
 VAULT_POLICY = "aws:backup/vaultPolicy:VaultPolicy"
+GLOBAL_SETTINGS = frozenset({"aws:backup/globalSettings:GlobalSettings"})
 
 PLANS = frozenset({PLAN})
 SELECTIONS = frozenset({SELECTION})

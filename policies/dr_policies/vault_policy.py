@@ -14,15 +14,6 @@ from .framework import Finding, ResourceRule, ResourceView, Rule
 COPY_IN = "backup:CopyIntoBackupVault"
 
 
-def _org_restricted(st: iam.Statement, keys: list[str]) -> bool:
-    for key in keys:
-        for _operator, value in st.condition_values(key):
-            values = value if isinstance(value, list) else [value]
-            if values and all(isinstance(v, str) and v.strip("*?") != "" for v in values):
-                return True
-    return False
-
-
 def check_vault_policy(resource: ResourceView, settings: Settings) -> Iterator[Finding]:
     document = resource.get("policy")
     try:
@@ -36,7 +27,7 @@ def check_vault_policy(resource: ResourceView, settings: Settings) -> Iterator[F
     for st in statements:
         if not st.allows:
             continue
-        org = _org_restricted(st, org_keys)
+        org = iam.org_restricted(st, org_keys)
         copy_in = st.grants(COPY_IN)
         if st.wildcard_principal and copy_in and not (org_wide_ok and org):
             yield Finding(

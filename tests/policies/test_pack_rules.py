@@ -440,6 +440,9 @@ def test_every_policy_has_a_reporting_case(client: PolicyPackClient) -> None:
         "aws-backup-production-failure-alerts",
         # needs cluster selections of several vaults: the real prod graph (test_program_graph.py)
         "aws-backup-selection-cluster-engine-exclusive",
+        # the organisation stack's rules, over its real graph: tests/policies/test_pack_org.py
+        "aws-backup-global-settings-cross-account",
+        "aws-s3-bucket-policy-org-scoped",
     }
     assert covered == {p.name for p in client.info().policies}
 
