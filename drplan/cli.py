@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
-from drplan import matrix, policy_config, project_config, render, storage, tree, verdict
+from drplan import matrix, org_plan, policy_config, project_config, render, storage, tree, verdict
 from drplan.policy_client import PolicyPackClient, PolicyPackError
 from drplan.program import (
     REPO,
@@ -72,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
         "3 the plan could not run.",
     )
     parser.add_argument("stack", help="stack name: reads Pulumi.<stack>.yaml unless --stack-file is given")
+    parser.add_argument(
+        "--project",
+        choices=("main", org_plan.NAME),
+        default="main",
+        help="main: the workload stacks (Pulumi.yaml, default); org: the organisation stack "
+        "(org/Pulumi.yaml, reads org/Pulumi.<stack>.yaml; no matrix or storage estimate)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     parser.add_argument(
         "--inventory",
@@ -130,13 +137,16 @@ def _plan(
     pack: Future[PolicyPackClient] | None,
 ) -> Outcome:
     stack: str = args.stack
+    org = args.project == org_plan.NAME
+    default_file = org_plan.stack_file(stack) if org else stack_file(stack)
     try:
-        inventory = storage.load_inventory(args.inventory)
+        inventory = None if org else storage.load_inventory(args.inventory)
         # The file as the user named it (or the default relative to here): messages show that path.
-        # Merged with the project-level config of this repository's Pulumi.yaml, as the Pulumi CLI merges
+        # Merged with the project-level config of the project's Pulumi.yaml, as the Pulumi CLI merges
         # it, also for --stack-file (like `pulumi --config-file`).
-        shown_file = args.stack_file or Path(_shown(stack_file(stack)))
-        raw = read_stack_config(shown_file, project_file=REPO / project_config.PROJECT_FILE, stack=stack)
+        shown_file = args.stack_file or Path(_shown(default_file))
+        project_dir = org_plan.DIRECTORY if org else REPO
+        raw = read_stack_config(shown_file, project_file=project_dir / project_config.PROJECT_FILE, stack=stack)
     except (storage.InventoryError, StackFileError) as exc:
         reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
         return Outcome(INVALID_INPUT, reason, str(exc))
@@ -153,6 +163,8 @@ def _plan(
     environments = stack_environments(shown_file)
     if environments:
         print(f"note: {shown_file} {esc_note(environments)}", file=sys.stderr)
+    if inventory is None:  # the organisation project: no inventory, matrix or storage estimate
+        return _plan_org(stack, raw, progress, pack, pack_config)
     current, other = storage.layouts_of(raw)
     progress(f"running the program for stack '{stack}' under Pulumi's mocks")
     try:
@@ -203,6 +215,22 @@ def _plan(
         *render.verdict(result),
     ]
     return Outcome(code, reason, message, document, text)
+
+
+def _plan_org(
+    stack: str,
+    raw: dict[str, Any],
+    progress: Progress,
+    pack: Future[PolicyPackClient] | None,
+    pack_config: dict[str, Any] | None,
+) -> Outcome:
+    check = None if pack is None else (lambda graph: verdict.check(graph, pack.result(), pack_config))
+    try:
+        result, document, text = org_plan.plan(stack, raw, progress, check)
+    except ConfigError as exc:
+        return Outcome(INVALID_INPUT, "invalid-config", str(exc))
+    code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
+    return Outcome(code, reason, ", ".join(sorted({f.policy for f in result.mandatory})), document, text)
 
 
 def _policy_config_problem(args: argparse.Namespace, exc: policy_config.PolicyConfigError) -> str:

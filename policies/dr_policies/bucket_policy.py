@@ -54,8 +54,7 @@ def check_bucket_policy(resource: ResourceView, settings: Settings) -> Iterator[
             yield Finding(
                 resource,
                 f"{st.label} grants whole accounts ({', '.join(accounts)}) without an organisation condition",
-                f"add a condition on one of {', '.join(org_keys)}, e.g. StringEquals aws:PrincipalOrgID = "
-                "<your organisation ID>",
+                f"add a condition on one of {', '.join(org_keys)} that names your organisation",
             )
 
 
