@@ -67,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         default=merge.DEFAULT_MAX_AGE_HOURS,
         help=f"a report older than this is stale (default {merge.DEFAULT_MAX_AGE_HOURS})",
     )
+    parser.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="judge staleness as of this ISO 8601 time with a zone, e.g. 2026-11-20T09:30:00+00:00 (default: now)",
+    )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the fleet report as JSON")
     output.add_argument("--html", action="store_true", help="print one self-contained HTML page")
@@ -82,6 +87,18 @@ def _expected(values: Sequence[str]) -> list[str]:
     return accounts
 
 
+def _as_of(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ConfigError(
+            f"--as-of {text!r}: must be an ISO 8601 time with a zone, e.g. 2026-11-20T09:30:00+00:00"
+        )
+    return parsed.astimezone(UTC)
+
+
 def main(argv: Sequence[str] | None = None, s3: Any = None, now: datetime | None = None) -> int:
     """``s3`` (a boto3 client) and ``now`` let tests run it without AWS and at a fixed time."""
     return run_command(JOB, lambda: _command(argv, s3, now))
@@ -92,11 +109,12 @@ def _command(argv: Sequence[str] | None, s3: Any, now: datetime | None) -> int:
     expected = _expected(args.expect)
     if args.max_age_hours < 1:
         raise ConfigError(f"--max-age-hours {args.max_age_hours}: must be at least 1")
+    as_of = _as_of(args.as_of) if args.as_of is not None else now or datetime.now(UTC)
     if args.dir is not None:
         found = sources.from_folder(args.dir)
     else:
         found = sources.from_bucket(s3 or client("s3", region(os.environ, args, profile=True)), args.bucket)
-    report = merge.merge(found, now or datetime.now(UTC), expected, args.max_age_hours)
+    report = merge.merge(found, as_of, expected, args.max_age_hours)
     text = render.as_json(report) if args.json else render.html(report) if args.html else render.table(report)
     if args.output is None:
         print(text)

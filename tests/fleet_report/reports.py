@@ -11,6 +11,7 @@ written into a folder laid out like the fleet bucket.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,5 +95,9 @@ def write_fleet(root: Path, reports: dict[str, dict[str, Any]] | None = None) ->
     for account, report in (reports or fleet_reports()).items():
         path = root / layout.coverage_key(account, REGION)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report), encoding="utf-8")
+        path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return root
+
+
+if __name__ == "__main__":
+    write_fleet(Path(sys.argv[1]))

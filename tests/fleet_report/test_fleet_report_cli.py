@@ -21,6 +21,7 @@ from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, REGION, STALE,
 
 BUCKET = "dr-org-fleet-222222222222-us-east-1"
 ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "fleet"
 
 
 @pytest.fixture
@@ -149,6 +150,10 @@ def test_unreadable_object_marks_only_its_account(s3: Any, capsys: pytest.Captur
         (["--dir", "/nonexistent/fleet"], "--dir /nonexistent/fleet: no such folder"),
         (["--dir", ".", "--expect", "12345"], "--expect '12345': must be a 12-digit AWS account ID"),
         (["--dir", ".", "--max-age-hours", "0"], "--max-age-hours 0: must be at least 1"),
+        (
+            ["--dir", ".", "--as-of", "2026-11-20"],
+            "--as-of '2026-11-20': must be an ISO 8601 time with a zone",
+        ),
         (["--dir", ".", "--bucket", "b"], "argument --bucket: not allowed with argument --dir (see --help)"),
         (["--dir", ".", "--json", "--html"], "argument --html: not allowed with argument --json"),
     ],
@@ -165,3 +170,20 @@ def test_bad_flags_exit_2_naming_the_flag(argv: list[str], message: str) -> None
     assert run.returncode == EXIT_SETTINGS
     assert message in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_example_fleet_is_the_coverage_jobs_own_output(tmp_path: Path) -> None:
+    # examples/fleet (the README's example) is what tests/fleet_report/reports.py makes with the coverage
+    # job's build_report: regenerate it with `python -m tests.fleet_report.reports examples/fleet`.
+    write_fleet(tmp_path)
+    made = {p.relative_to(tmp_path): json.loads(p.read_text()) for p in tmp_path.rglob("*.json")}
+    shipped = {p.relative_to(EXAMPLE): json.loads(p.read_text()) for p in EXAMPLE.rglob("*.json")}
+    assert shipped == made
+
+
+def test_readme_example_as_of_a_fixed_time(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--dir", str(EXAMPLE), "--as-of", NOW.isoformat(), "--expect", MISSING])
+    out = capsys.readouterr().out
+    assert code == EXIT_ITEMS_FAILED
+    rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:5]}
+    assert rows == {FULL: "ok", DRIFT: "ok", STALE: "stale", MISSING: "missing"}
