@@ -72,6 +72,7 @@ _SUBNET = r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 _SECURITY_GROUP = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 # Backup vault names, standard and logically air-gapped (botocore backup BackupVaultName).
 _VAULT_NAME = r"^[a-zA-Z0-9\-_]{2,50}$"
+_BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 # What each constrained string must look like, in words, for the error message.
 _PATTERN_HELP = {
     _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
@@ -85,6 +86,7 @@ _PATTERN_HELP = {
     _SUBNET: "a subnet ID (subnet- and 8 or 17 hex digits)",
     _SECURITY_GROUP: "a security group ID (sg- and 8 or 17 hex digits)",
     _VAULT_NAME: "a backup vault name: 2-50 letters, digits, hyphens and underscores",
+    _BUCKET_NAME: "an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens",
 }
 
 
@@ -533,6 +535,9 @@ class Operations(_Model):
     recent_backup_hours: int = Field(default=26, ge=1, le=24 * 35)
     restore_testing: RestoreTesting = RestoreTesting()
     audit: bool = True
+    fleet_bucket: Annotated[str, StringConstraints(pattern=_BUCKET_NAME)] | None = None
+    """The organisation stack's fleet bucket (its output ``fleetBucketName``): the coverage job also writes
+    its report there, under this account's own prefix (docs/organisation.md)."""
 
 
 class StackConfig(_Model):

@@ -165,6 +165,7 @@ def _operations(
             restore_validation_window_hours=restore.validation_window_hours,
             restore_time_target_minutes=restore.target_minutes,
             audit=ops.audit,
+            fleet_bucket=ops.fleet_bucket,
             log_retention_days=config.log_retention_days,
             create_reports_role=ops.create_reports_role,
             tags=dict(config.tags),

@@ -71,6 +71,8 @@ class OperationsArgs:
     audit: bool = True
     create_reports_role: bool = True
     """False where the account already has AWSServiceRoleForBackupReports."""
+    fleet_bucket: str | None = None
+    """The organisation's fleet bucket, where the coverage job also writes its report."""
     log_retention_days: int = 30
     tags: Mapping[str, str] = field(default_factory=dict)
 
@@ -156,6 +158,7 @@ class Operations(pulumi.ComponentResource):
                 vault_arns={t.key: args.vault_arns[t.key][primary] for t in args.types},
                 # Both regions have a key-threat rule (alerts.RegionAlerts).
                 trail_regions=(primary, dr),
+                fleet_bucket=args.fleet_bucket,
                 tags=tags,
                 log_retention_days=args.log_retention_days,
             ),

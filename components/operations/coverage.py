@@ -27,7 +27,7 @@ from components import catalog, cron
 from components.layout import PlanSpec
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
-from dr_runtime.operations import windows
+from dr_runtime.operations import publish, windows
 
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
@@ -55,6 +55,8 @@ class CoverageArgs:
     """Type key -> its vault in ``region``; the job needs the cluster types' vaults."""
     trail_regions: Sequence[str] = ()
     """Regions with a key-threat alert rule, which only fires while a trail logs KMS calls there."""
+    fleet_bucket: str | None = None
+    """The organisation's fleet bucket: the job also writes its report there (its own prefix only)."""
     tags: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
 
@@ -133,10 +135,14 @@ def _prerequisite_statements(account: str, type_names: set[str], trails: bool) -
 
 
 def statements(
-    region: str, account: str, types: Sequence[catalog.ResourceType], trail_regions: Sequence[str] = ()
+    region: str,
+    account: str,
+    types: Sequence[catalog.ResourceType],
+    trail_regions: Sequence[str] = (),
+    fleet_bucket: str | None = None,
 ) -> list[dict[str, Any]]:
     """Exactly the calls the handler makes for ``types``: recovery points, inventory, prerequisite
-    checks, metrics."""
+    checks, metrics, and the report written to the fleet bucket when there is one."""
     names = {t.backup_name for t in types}
     return [
         {
@@ -147,6 +153,7 @@ def statements(
         },
         *_inventory_statements(region, account, names),
         *_prerequisite_statements(account, names, bool(trail_regions)),
+        *([] if fleet_bucket is None else [publish.put_statement(fleet_bucket, account)]),
         metrics_statement(),
     ]
 
@@ -279,9 +286,12 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
                 "DR_CLUSTER_VAULTS": cluster_vaults,
                 "DR_TRAIL_REGIONS": ",".join(args.trail_regions),
                 "DR_KEY_THREAT_CALLS": ",".join(KEY_THREATENING_CALLS),
+                **({} if args.fleet_bucket is None else {publish.FLEET_BUCKET_ENV: args.fleet_bucket}),
             },
             code=_code(),
-            policy_statements=statements(args.region, args.account, args.types, args.trail_regions),
+            policy_statements=statements(
+                args.region, args.account, args.types, args.trail_regions, args.fleet_bucket
+            ),
             # Listing every bucket, volume and table of a large account takes minutes.
             timeout_seconds=900,
             memory_mb=512,

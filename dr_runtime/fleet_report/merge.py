@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dr_runtime.operations.inventory import ALL_TYPES
-from dr_runtime.operations.selection import KUBERNETES_CLUSTER_TAG_PREFIX, Decision
+from dr_runtime.operations.selection import Decision
 
 # Why a resource is unprotected: the reason codes of the fleet report (JSON ``reason``), with labels.
 OPTED_OUT = Decision.OPTED_OUT.value
@@ -35,7 +35,11 @@ REASONS: Mapping[str, str] = {
     KUBERNETES_EXCLUDED: "Kubernetes-owned volume",
 }
 # The coverage report's selection decisions (``excluded[].decision``) and the reason each becomes.
-_DECISION_REASONS = {OPTED_OUT: OPTED_OUT, KUBERNETES_EXCLUDED: KUBERNETES_EXCLUDED, "not-routed": NO_PLAN}
+_DECISION_REASONS = {
+    Decision.OPTED_OUT.value: OPTED_OUT,
+    Decision.KUBERNETES_EXCLUDED.value: KUBERNETES_EXCLUDED,
+    Decision.NOT_ROUTED.value: NO_PLAN,
+}
 
 # Account status, worst last.
 OK = "ok"
@@ -212,16 +216,13 @@ def _items(data: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, A
     return value
 
 
-def _excluded_reason(item: Mapping[str, Any]) -> str:
+def _excluded_reason(item: Mapping[str, Any], where: str) -> str:
     decision = item.get("decision")
-    if isinstance(decision, str) and decision in _DECISION_REASONS:
-        return _DECISION_REASONS[decision]
-    # Reports without the decision code: the Kubernetes rule's reason names the cluster tag.
-    return (
-        KUBERNETES_EXCLUDED
-        if str(item.get("reason", "")).startswith(KUBERNETES_CLUSTER_TAG_PREFIX)
-        else OPTED_OUT
-    )
+    if not isinstance(decision, str) or decision not in _DECISION_REASONS:
+        raise ReportFormatError(
+            f"{where}: 'excluded[].decision' is {decision!r}; expected one of {', '.join(_DECISION_REASONS)}"
+        )
+    return _DECISION_REASONS[decision]
 
 
 def parse_report(source: Source) -> RegionReport:
@@ -261,7 +262,8 @@ def parse_report(source: Source) -> RegionReport:
         for i in _items(data, "drift", where)
     ]
     found += [
-        unprotected(i, _excluded_reason(i), str(i.get("reason", ""))) for i in _items(data, "excluded", where)
+        unprotected(i, _excluded_reason(i, where), str(i.get("reason", "")))
+        for i in _items(data, "excluded", where)
     ]
     found += [
         unprotected(i, ENGINE_VAULT_MISMATCH, str(i.get("reason", "")))

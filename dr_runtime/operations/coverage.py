@@ -27,7 +27,7 @@ from components import catalog
 from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
 from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError, item_reason
-from dr_runtime.operations import buckets, trails, windows
+from dr_runtime.operations import buckets, publish, trails, windows
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.selection import (
     CROSS_REGION_OPT_OUT_TAG_SETTING,
@@ -84,6 +84,12 @@ KEY_THREAT_CALLS = Setting(
     "DR_KEY_THREAT_CALLS",
     "comma-separated KMS calls the key-threat rule matches (the deployment writes them)",
 )
+FLEET_BUCKET = Setting(
+    "--fleet-bucket",
+    publish.FLEET_BUCKET_ENV,
+    "the organisation's fleet bucket: also write the report there, as coverage/<account>/<region>/latest.json "
+    "(needs --account-id; default: not published)",
+)
 # The prerequisite checks, as the report, the metrics' ``Check`` dimension and the run summary name them.
 RDS_WINDOWS = "rds-windows"
 ENGINE_VAULT = "engine-vault"
@@ -113,6 +119,8 @@ class CoverageConfig:
     """Regions whose key-threat alert needs a CloudTrail trail; none skips the trail check."""
     key_threat_calls: tuple[str, ...] = ()
     """The KMS calls the key-threat rule matches."""
+    fleet_bucket: str | None = None
+    """The organisation's fleet bucket, where the report is also written (``dr_runtime.operations.publish``)."""
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -137,6 +145,11 @@ class CoverageConfig:
             raise ConfigError(f"{RECENT_HOURS.label} = {self.recent_hours}: must be at least 1")
         if self.account_id is not None and not _ACCOUNT_ID.match(self.account_id):
             raise ConfigError(f"{ACCOUNT_ID.label} = {self.account_id!r}: must be 12 digits")
+        if self.fleet_bucket is not None and self.account_id is None:
+            raise ConfigError(
+                f"{FLEET_BUCKET.label} = {self.fleet_bucket!r} needs {ACCOUNT_ID.label}: the report is written "
+                "under the account's own prefix"
+            )
 
     @classmethod
     def from_settings(cls, env: Mapping[str, str], args: Any = None) -> CoverageConfig:
@@ -161,6 +174,7 @@ class CoverageConfig:
             cluster_vaults=_vaults(optional(CLUSTER_VAULTS, env, args)),
             trail_regions=names(TRAIL_REGIONS, env, args),
             key_threat_calls=names(KEY_THREAT_CALLS, env, args),
+            fleet_bucket=optional(FLEET_BUCKET, env, args),
         )
 
 
@@ -200,6 +214,8 @@ class Finding:
     arn: str
     name: str
     detail: str
+    decision: str | None = None
+    """For an excluded resource, the selection's decision code (``Decision``); the fleet report reads it."""
 
 
 @dataclass(frozen=True)
@@ -276,7 +292,16 @@ class CoverageReport:
 
     def as_dict(self) -> dict[str, Any]:
         def findings(items: list[Finding], detail: str) -> list[dict[str, str]]:
-            return [{"type": f.type, "arn": f.arn, "name": f.name, detail: f.detail} for f in items]
+            return [
+                {
+                    "type": f.type,
+                    "arn": f.arn,
+                    "name": f.name,
+                    detail: f.detail,
+                    **({} if f.decision is None else {"decision": f.decision}),
+                }
+                for f in items
+            ]
 
         return {
             "generated_at": self.generated_at.isoformat(),
@@ -370,7 +395,9 @@ def build_report(
                 counts.kubernetes_excluded += 1
             else:
                 counts.not_routed += 1
-            report.excluded.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
+            report.excluded.append(
+                Finding(resource.type, resource.arn, resource.name, verdict.reason, verdict.decision.value)
+            )
             continue
         counts.selected += 1
         opted_out_of_cross_region = verdict.decision is Decision.SELECTED_NO_CROSS_REGION
@@ -587,15 +614,26 @@ def _check_trails(
 
 
 def finish(report: CoverageReport, config: CoverageConfig, clients: ClientFactory) -> dict[str, Any]:
-    """Log the run summary, then publish the coverage metrics and the run counts; raises
-    ``JobFailedError`` when a type could not be listed or a check could not run at all (see
-    ``RunSummary.finish``)."""
+    """Write the report to the fleet bucket (when configured), log the run summary, then publish the
+    coverage metrics and the run counts; raises ``JobFailedError`` when a type could not be listed, a
+    check could not run at all or the report could not be written (see ``RunSummary.finish``)."""
     summary = RunSummary(job=JOB_NAME)
     summary.done.extend(report.per_type)
     summary.done.extend(report.findings_per_check())
     summary.failed.update(report.failed_types)
     summary.failed.update({f"check:{name}": error for name, error in report.failed_checks.items()})
     summary.skipped.update({f"check:{name}": why for name, why in report.skipped_checks.items()})
+    if config.fleet_bucket is not None and config.account_id is not None:
+        # A report the organisation cannot see fails the run (and its alarm), like a type not listed.
+        try:
+            where = publish.publish(
+                clients("s3"), config.fleet_bucket, config.account_id, config.region, report.as_dict()
+            )
+        except (ClientError, BotoCoreError) as error:
+            summary.failed[publish.SUMMARY_ITEM] = f"{config.fleet_bucket}: {item_reason(error)}"
+        else:
+            summary.done.append(publish.SUMMARY_ITEM)
+            LOG.info(json.dumps({"event": "coverage-published", "location": where}))
     cloudwatch = clients("cloudwatch") if config.publish_metrics else None
     return summary.finish(cloudwatch, metric_data(report))
 
@@ -631,6 +669,7 @@ def parser() -> Parser:
         PLAN_START_WINDOWS,
         CLUSTER_VAULTS,
         KEY_THREAT_CALLS,
+        FLEET_BUCKET,
     ):
         setting.add_to(command)
     KUBERNETES_CLUSTERS_SETTING.add_to(command, action="append", default=None)

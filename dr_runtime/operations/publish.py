@@ -15,6 +15,10 @@ from typing import Any
 from dr_runtime.fleet_report import layout
 
 CONTENT_TYPE = "application/json"
+FLEET_BUCKET_ENV = "DR_FLEET_BUCKET"
+"""The coverage job's setting naming the fleet bucket (the organisation stack's ``fleetBucketName``)."""
+SUMMARY_ITEM = "fleet-bucket"
+"""How the run summary names the publishing step."""
 
 
 def document(report: Mapping[str, Any], account: str) -> bytes:

@@ -108,6 +108,17 @@ def test_failed_listing_makes_an_account_incomplete(tmp_path: Path) -> None:
             json.dumps({"account_id": "999999999999"}),
             "the report is for account 999999999999, not 333333333333",
         ),
+        (
+            json.dumps(
+                {
+                    "generated_at": "2026-11-20T08:00:00+00:00",
+                    "recent_hours": 26,
+                    "types": {},
+                    "excluded": [{"type": "S3", "arn": "arn:aws:s3:::x", "reason": "tagged"}],
+                }
+            ),
+            "'excluded[].decision' is None; expected one of opted-out, kubernetes-excluded, not-routed",
+        ),
     ],
 )
 def test_unreadable_report_names_the_file_and_key(tmp_path: Path, text: str, problem: str) -> None:

@@ -30,6 +30,7 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PLAN = "aws:backup/plan:Plan"
 NS = "aws-dr-backup:"
 PRIMARY_TOPIC = f"arn:aws:sns:{PRIMARY}:{WORKLOAD}:topic/dr-prod-backup-alerts"
+FLEET_BUCKET = "dr-org-fleet-222222222222-us-east-1"
 
 
 def _policy(graph: StackGraph, job: str) -> list[dict[str, Any]]:
@@ -255,8 +256,12 @@ def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> N
         "cloudtrail:GetTrailStatus",
         "cloudtrail:GetEventSelectors",
         "cloudwatch:PutMetricData",
+        "s3:PutObject",
     }
     by_sid = {s["Sid"]: s for s in document}
+    # The fleet bucket: this account's own prefix, nothing else (the bucket policy says the same).
+    assert by_sid["PublishToFleetBucket"]["Action"] == "s3:PutObject"
+    assert by_sid["PublishToFleetBucket"]["Resource"] == f"arn:aws:s3:::{FLEET_BUCKET}/coverage/{WORKLOAD}/*"
     # Bucket settings of this account's buckets only; trails of any account (organization trails).
     assert by_sid["ReadBucketPrerequisites"]["Resource"] == "arn:aws:s3:::*"
     assert by_sid["ReadBucketPrerequisites"]["Condition"] == {
@@ -298,7 +303,21 @@ def test_coverage_permissions_shrink_with_the_active_types() -> None:
         "cloudtrail:GetTrailStatus",
         "cloudtrail:GetEventSelectors",
         "cloudwatch:PutMetricData",
+        "s3:PutObject",
     }
+
+
+def test_coverage_publishes_to_the_fleet_bucket_only_when_configured(prod_graph: StackGraph) -> None:
+    env = _function(prod_graph, "dr-prod-backup-coverage").inputs["environment"]["variables"]
+    assert env["DR_FLEET_BUCKET"] == FLEET_BUCKET
+    config = read_stack_config(stack_file("prod"))
+    del config[NS + "operations"]["fleetBucket"]
+    graph = register_stack("prod", config=config)
+    assert (
+        "DR_FLEET_BUCKET"
+        not in _function(graph, "dr-prod-backup-coverage").inputs["environment"]["variables"]
+    )
+    assert "s3:PutObject" not in _actions(_policy(graph, "coverage"))
 
 
 # --- alarms on the jobs themselves -----------------------------------------------------------------

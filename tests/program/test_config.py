@@ -34,6 +34,11 @@ def _set(path: str, value: Any) -> Mutation:
 # (id, mutation, substrings the one error message must contain: key, value, what is allowed)
 BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
+        "fleet-bucket-name",
+        _set("operations.fleetBucket", "Fleet_Bucket"),
+        ("aws-dr-backup:operations.fleetBucket = 'Fleet_Bucket'", "an S3 bucket name"),
+    ),
+    (
         "account-format",
         _set("accounts.workload", "12345"),
         ("aws-dr-backup:accounts.workload = '12345'", "12-digit AWS account ID"),
