@@ -62,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
         help="an account that must have a report (repeat, or comma-separate); others found are shown too",
     )
     parser.add_argument(
+        "--expect-from",
+        type=Path,
+        metavar="STACK_FILE",
+        help="expect every workload account of the organisation stack's file (org/Pulumi.<stack>.yaml, "
+        "accounts.workloads): the accounts its fleet bucket admits",
+    )
+    parser.add_argument(
         "--max-age-hours",
         type=int,
         default=merge.DEFAULT_MAX_AGE_HOURS,
@@ -99,6 +106,29 @@ def _as_of(text: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _organisation_workloads(path: Path) -> list[str]:
+    """``accounts.workloads`` of an organisation stack file, validated as the organisation stack does."""
+    # Imported here: only this flag needs the stack's config model (pydantic) and the YAML reader.
+    import yaml
+
+    from components.config import ConfigError as StackConfigError
+    from components.config import from_namespaced
+    from org.config import PROJECT, parse
+
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"--expect-from {path}: cannot be read as YAML: {exc}") from None
+    values = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(values, dict):
+        raise ConfigError(f"--expect-from {path}: no 'config' mapping (not a Pulumi stack file)")
+    try:
+        config = parse(from_namespaced(values, PROJECT), path.name)
+    except StackConfigError as exc:
+        raise ConfigError(f"--expect-from {path}: {exc}") from None
+    return list(config.accounts.workloads)
+
+
 def main(argv: Sequence[str] | None = None, s3: Any = None, now: datetime | None = None) -> int:
     """``s3`` (a boto3 client) and ``now`` let tests run it without AWS and at a fixed time."""
     return run_command(JOB, lambda: _command(argv, s3, now))
@@ -107,6 +137,8 @@ def main(argv: Sequence[str] | None = None, s3: Any = None, now: datetime | None
 def _command(argv: Sequence[str] | None, s3: Any, now: datetime | None) -> int:
     args = _parser().parse_args(argv)
     expected = _expected(args.expect)
+    if args.expect_from is not None:
+        expected += [a for a in _organisation_workloads(args.expect_from) if a not in expected]
     if args.max_age_hours < 1:
         raise ConfigError(f"--max-age-hours {args.max_age_hours}: must be at least 1")
     as_of = _as_of(args.as_of) if args.as_of is not None else now or datetime.now(UTC)

@@ -187,3 +187,26 @@ def test_readme_example_as_of_a_fixed_time(capsys: pytest.CaptureFixture[str]) -
     assert code == EXIT_ITEMS_FAILED
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:5]}
     assert rows == {FULL: "ok", DRIFT: "ok", STALE: "stale", MISSING: "missing"}
+
+
+def test_expected_accounts_from_the_organisation_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # org/Pulumi.management.yaml admits 111111111111 and 333333333333; only the first has a report here.
+    write_fleet(tmp_path, {FULL: fleet_reports()[FULL]})
+    stack = ROOT / "org" / "Pulumi.management.yaml"
+    code = main(["--dir", str(tmp_path), "--expect-from", str(stack), "--json"], now=NOW)
+    assert code == EXIT_ITEMS_FAILED
+    statuses = {a["account"]: a["status"] for a in json.loads(capsys.readouterr().out)["accounts"]}
+    assert statuses == {FULL: "ok", DRIFT: "missing"}
+
+
+def test_expect_from_a_broken_stack_file_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = tmp_path / "Pulumi.management.yaml"
+    stack.write_text(
+        (ROOT / "org" / "Pulumi.management.yaml").read_text().replace("o-exampleorg01", "my-org")
+    )
+    assert main(["--dir", str(tmp_path), "--expect-from", str(stack)], now=NOW) == EXIT_SETTINGS
+    err = capsys.readouterr().err
+    assert err.startswith(f"fleet_report: --expect-from {stack}: Invalid configuration for stack")
+    assert "aws-dr-backup-org:organizationId = 'my-org'" in err
