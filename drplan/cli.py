@@ -146,7 +146,9 @@ def _plan(
         # it, also for --stack-file (like `pulumi --config-file`).
         shown_file = args.stack_file or Path(_shown(default_file))
         project_dir = org_plan.DIRECTORY if org else REPO
-        raw = read_stack_config(shown_file, project_file=project_dir / project_config.PROJECT_FILE, stack=stack)
+        raw = read_stack_config(
+            shown_file, project_file=project_dir / project_config.PROJECT_FILE, stack=stack
+        )
     except (storage.InventoryError, StackFileError) as exc:
         reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
         return Outcome(INVALID_INPUT, reason, str(exc))

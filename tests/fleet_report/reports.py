@@ -24,7 +24,7 @@ from dr_runtime.operations.selection import SelectionConfig
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 REGION = "us-east-1"
-FULL, DRIFT, STALE, MISSING = "111111111111", "333333333333", "777777777777", "888888888888"
+FULL, DRIFT, STALE, MISSING = "111111111111", "333333333333", "555555555555", "666666666666"
 TYPES = ("S3", "EBS", "RDS")
 CLUSTER = "platform-prod-1"
 OPT_OUT = {"exclude-disaster-recovery-backup": "true"}

@@ -57,13 +57,13 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "reports-in-management",
-        _set("accounts.reports", "555555555555"),
-        ("aws-dr-backup-org:accounts", "reports must differ from management (555555555555)"),
+        _set("accounts.reports", "777777777777"),
+        ("aws-dr-backup-org:accounts", "reports must differ from management (777777777777)"),
     ),
     (
         "management-as-delegated-administrator",
-        _set("accounts.delegatedAdministrator", "555555555555"),
-        ("delegatedAdministrator must differ from management (555555555555)", "cannot register"),
+        _set("accounts.delegatedAdministrator", "777777777777"),
+        ("delegatedAdministrator must differ from management (777777777777)", "cannot register"),
     ),
     (
         "workload-twice",
@@ -154,6 +154,6 @@ def test_reports_without_monitoring_is_rejected_on_its_own(org_config: dict[str,
 def test_report_plans_live_with_the_delegated_administrator(org_config: dict[str, Any]) -> None:
     raw = {k.removeprefix(NS): v for k, v in org_config.items()}
     config = parse(raw, "management")
-    assert config.report_plan_account == "666666666666"
+    assert config.report_plan_account == "888888888888"
     assert config.report_accounts == ("ROOT",)
     assert config.reports_role_arn == "arn:aws:iam::222222222222:role/AwsDrBackupDeployer"

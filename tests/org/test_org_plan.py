@@ -37,10 +37,10 @@ def test_org_plan_passes_the_pack(tmp_path: Path) -> None:
     assert document["outputs"]["fleetBucketName"] == "dr-org-fleet-222222222222-us-east-1"
     places = {(g["account"], g["region"]) for g in document["resources"]["groups"]}
     assert places == {
-        ("555555555555", "us-east-1"),
-        ("555555555555", "us-east-2"),
+        ("777777777777", "us-east-1"),
+        ("777777777777", "us-east-2"),
         ("222222222222", "us-east-1"),
-        ("666666666666", "us-east-1"),
+        ("888888888888", "us-east-1"),
     }
     assert "matrix" not in document
 
@@ -48,8 +48,8 @@ def test_org_plan_passes_the_pack(tmp_path: Path) -> None:
 def test_org_plan_text_labels_the_accounts() -> None:
     done = drplan("management", "--project", "org", "--no-policy")
     assert done.returncode == 0, done.stderr
-    assert "account 555555555555 (management) · us-east-2" in done.stdout
-    assert "account 666666666666 (Backup delegated administrator)" in done.stdout
+    assert "account 777777777777 (management) · us-east-2" in done.stdout
+    assert "account 888888888888 (Backup delegated administrator)" in done.stdout
     assert "backup:ReportPlan  fleet-copy-job-report" in done.stdout
 
 
@@ -65,7 +65,7 @@ def test_a_pack_setting_that_refuses_the_bucket_policy_exits_1(tmp_path: Path) -
     assert found["policy"] == BUCKET_RULE
     assert found["resource"] == "s3:BucketPolicy 'fleet-bucket-policy'"
     assert found["problem"] == (
-        "statement 'CoveragePublishOwnPrefix' grants whole accounts (111111111111, 333333333333) without an "
+        "statement 'CoveragePublishOwnPrefix' grants whole accounts (111111111111, 333333333333, 555555555555, 666666666666) without an "
         "organisation condition"
     )
     assert found["fix"] == "add a condition on one of aws:SourceOrgID that names your organisation"

@@ -86,10 +86,13 @@ def _other_org(statement: dict[str, Any]) -> None:
         (_wildcard, "statement 'CoveragePublishOwnPrefix' allows principal '*' (s3:PutObject)"),
         (
             _unscoped,
-            "statement 'CoveragePublishOwnPrefix' grants whole accounts (111111111111, 333333333333) without an "
+            "statement 'CoveragePublishOwnPrefix' grants whole accounts (111111111111, 333333333333, 555555555555, 666666666666) without an "
             "organisation condition",
         ),
-        (_other_org, "grants whole accounts (111111111111, 333333333333) without an organisation condition"),
+        (
+            _other_org,
+            "grants whole accounts (111111111111, 333333333333, 555555555555, 666666666666) without an organisation condition",
+        ),
     ],
     ids=["wildcard-principal", "no-org-condition", "wildcard-org-condition"],
 )
