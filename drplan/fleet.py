@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         "worker processes, a fleet table and the checks across stacks that no single stack can see.",
         epilog="Exit codes: 0 ok, 1 mandatory policy violation in a stack or a cross-stack conflict, "
         "2 invalid stack file/config/policy config or no stack selected, 3 a plan could not run.",
+        # No abbreviations: `--project org` (a single stack's option) must not pass for --project-dir.
+        allow_abbrev=False,
     )
     selection = parser.add_mutually_exclusive_group(required=True)
     selection.add_argument("--all", action="store_true", help="every Pulumi.<stack>.yaml of the project")

@@ -85,3 +85,10 @@ def test_missing_org_stack_exits_2() -> None:
     done = drplan("nope", "--project", "org", "--no-policy")
     assert done.returncode == 2
     assert "org/Pulumi.nope.yaml not found" in done.stderr
+
+
+def test_fleet_mode_does_not_take_the_org_project() -> None:
+    # The organisation stack is planned on its own; --project is not a fleet option (nor --project-dir).
+    done = drplan("--all", "--project", "org", "--no-policy")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --project org" in done.stderr
