@@ -12,13 +12,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+# Kubernetes (EKS, the AWS EBS CSI driver) tags the volumes a cluster owns `kubernetes.io/cluster/<name>: owned`.
+from components.backup_selection import KUBERNETES_CLUSTER_TAG_PREFIX as KUBERNETES_CLUSTER_TAG_PREFIX
+
 # Aurora, DocumentDB and Neptune clusters all have `arn:aws:rds:<region>:<acct>:cluster:<id>` ARNs, and
 # AWS Backup conditions can only test tags. This tag routes a cluster to the DocumentDB or Neptune
 # plans; a cluster without it (or with any other value) is protected as Aurora, so none falls through.
 CLUSTER_ENGINE_TAG = "dr-backup-engine"
 RDS_CLUSTER_ARN = "arn:aws:rds:*:*:cluster:*"
-# Kubernetes (EKS, the AWS EBS CSI driver) tags the volumes a cluster owns `kubernetes.io/cluster/<name>: owned`.
-KUBERNETES_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 
 S3_BACKUP_POLICY = "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup"
 S3_RESTORE_POLICY = "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components import catalog
+from components import backup_selection, catalog
 from components.config import Layout, Lifecycle, StackConfig
 
 
@@ -54,7 +54,7 @@ class Condition:
 
     @property
     def condition_key(self) -> str:
-        return f"aws:ResourceTag/{self.key}"
+        return backup_selection.condition_key(self.key)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,11 @@ def _selection(config: StackConfig, rtype: catalog.ResourceType, cross_region: b
         )
     if rtype.kubernetes_volumes:
         conditions.extend(
-            Condition("string_not_equals", f"{catalog.KUBERNETES_CLUSTER_TAG_PREFIX}{name}", "owned")
+            Condition(
+                "string_not_equals",
+                backup_selection.kubernetes_tag_key(name),
+                backup_selection.KUBERNETES_OWNED_VALUE,
+            )
             for name in config.kubernetes_clusters
         )
     return SelectionSpec(resources=rtype.selection_arns, conditions=tuple(conditions))

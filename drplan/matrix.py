@@ -2,7 +2,7 @@
 
 For every ``ResourceTypeProtection`` component: its plans' rules (schedule, continuous, lifecycle, copy
 actions, each copy's destination classified by matching its ARN with the vaults in the graph) and its
-selections, evaluated with AWS Backup's selection semantics (:mod:`drplan.selection_eval`) on a
+selections, evaluated with AWS Backup's selection semantics (:mod:`components.backup_selection`) on a
 representative ARN of the type under several tag sets: none, each opt-out tag, a Kubernetes-owned EBS
 volume, and each value of the cluster engine tag. Nothing here reads the layout or retention config: if
 the program ignored a setting, the matrix shows what it built instead.
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import catalog
+from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key, selects
 from drplan import schedule
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 from drplan.places import Places
-from drplan.selection_eval import selects
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
 PLAN_TYPE = "aws:backup/plan:Plan"
@@ -354,9 +354,9 @@ def _scenarios(rtype: catalog.ResourceType, tags: TagScenarios) -> list[tuple[st
         (f"{tags.opt_out_cross_region}={value}", "cross-region-opt-out", {tags.opt_out_cross_region: value}),
     ]
     if rtype.kubernetes_volumes:
-        prefix = catalog.KUBERNETES_CLUSTER_TAG_PREFIX
+        owned = KUBERNETES_OWNED_VALUE
         out.extend(
-            (f"{prefix}{name}=owned", "kubernetes-owned", {f"{prefix}{name}": "owned"})
+            (f"{kubernetes_tag_key(name)}={owned}", "kubernetes-owned", {kubernetes_tag_key(name): owned})
             for name in tags.kubernetes_clusters
         )
     return out

@@ -33,7 +33,7 @@ HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
 _TAGGING_API_TYPES = frozenset({"S3", "DynamoDB"})
 # The job routes clusters with the catalog's data, so the catalog (plain data, no Pulumi) ships with it.
-_CATALOG_FILES = ("components/__init__.py", "components/catalog.py")
+_CATALOG_FILES = ("components/__init__.py", "components/catalog.py", "components/backup_selection.py")
 _REPO_ROOT = Path(RUNTIME_DIR).parent
 
 

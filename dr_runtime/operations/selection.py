@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from components import catalog
+from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
 from dr_runtime.errors import ConfigError
 from dr_runtime.settings import Setting
 
 DEFAULT_OPT_OUT_TAG = "exclude-disaster-recovery-backup"
 DEFAULT_CROSS_REGION_OPT_OUT_TAG = "exclude-cross-region-backup"
-KUBERNETES_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 OPT_OUT_VALUE = "true"
-KUBERNETES_OWNED_VALUE = "owned"
 
 # The settings of a selection, as the coverage job takes them (the stack's optOutTags and
 # kubernetesClusters); errors name them this way.
@@ -102,7 +101,7 @@ def decide(resource_type: str, tags: Mapping[str, str], config: SelectionConfig)
         return Verdict(Decision.OPTED_OUT, f"{config.opt_out_tag}={config.opt_out_value}")
     if resource_type == "EBS":
         for cluster in config.kubernetes_clusters:
-            key = KUBERNETES_CLUSTER_TAG_PREFIX + cluster
+            key = kubernetes_tag_key(cluster)
             if tags.get(key) == KUBERNETES_OWNED_VALUE:
                 return Verdict(Decision.KUBERNETES_EXCLUDED, f"{key}={KUBERNETES_OWNED_VALUE}")
     if tags.get(config.cross_region_opt_out_tag) == config.opt_out_value:

@@ -22,16 +22,13 @@ the constraints on each key are; that makes "can these two selections pick the s
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from .backup_selection import OPERATORS, TAG_PREFIX, arn_matches, holds
 from .config import Settings
 from .framework import ResourceView
 from .values import UnknownValue, get, get_list
-
-TAG_PREFIX = "aws:ResourceTag/"
-OPERATORS = ("stringEquals", "stringNotEquals", "stringLikes", "stringNotLikes")
 
 _CLUSTER_ARN = "arn:aws:rds:us-east-1:111111111111:cluster:sample-cluster"
 CLUSTER_TYPES = ("Aurora", "DocumentDB", "Neptune")
@@ -62,13 +59,7 @@ Constraint = tuple[str, str]
 
 def _holds(constraint: Constraint, value: str | None) -> bool:
     op, expected = constraint
-    if op == "stringEquals":
-        return value == expected
-    if op == "stringNotEquals":
-        return value != expected
-    if op == "stringLikes":
-        return value is not None and fnmatch.fnmatchcase(value, expected)
-    return value is None or not fnmatch.fnmatchcase(value, expected)
+    return holds(op, expected, value)
 
 
 def witnesses(constraints: Iterable[Constraint]) -> list[str | None]:
@@ -99,9 +90,9 @@ class Scope:
     """Tag key (without ``aws:ResourceTag/``) -> constraints."""
 
     def arn_selected(self, arn: str) -> bool:
-        if any(fnmatch.fnmatchcase(arn, p) for p in self.excluded):
+        if any(arn_matches(p, arn) for p in self.excluded):
             return False
-        return bool(self.tag_union) or any(fnmatch.fnmatchcase(arn, p) for p in self.patterns)
+        return bool(self.tag_union) or any(arn_matches(p, arn) for p in self.patterns)
 
     def admits(self, tags: Mapping[str, str]) -> bool:
         """Whether a resource carrying exactly ``tags`` passes every condition."""

@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import refs, scope, tokens
+from .backup_selection import KUBERNETES_OWNED_VALUE as KUBERNETES_OWNED
+from .backup_selection import OPERATORS, TAG_PREFIX
 from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, StackRule, StackView, cannot_verify
 from .values import UnknownValue, get, get_list
-
-TAG_PREFIX = "aws:ResourceTag/"
-NEGATIVE = ("stringNotEquals", "stringNotLikes")
 
 
 def _conditions(selection: ResourceView, operators: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -32,7 +31,7 @@ def _conditions(selection: ResourceView, operators: tuple[str, ...]) -> list[tup
 
 def _opt_out(selection: ResourceView, tag_key: str, value: str, why: str) -> Iterator[Finding]:
     wanted = TAG_PREFIX + tag_key
-    conditions = _conditions(selection, ("stringEquals", "stringLikes", "stringNotEquals", "stringNotLikes"))
+    conditions = _conditions(selection, OPERATORS)
     if any(op == "stringNotEquals" and key == wanted and val == value for op, key, val in conditions):
         return
     near = [(op, key, val) for op, key, val in conditions if key.endswith(tag_key)]
@@ -57,11 +56,6 @@ def check_dr_opt_out(selection: ResourceView, settings: Settings) -> Iterator[Fi
     )
 
 
-KUBERNETES_OWNED = "owned"
-"""The value Kubernetes gives ``kubernetes.io/cluster/<name>`` on volumes the cluster created and owns
-(``shared`` marks resources it only uses)."""
-
-
 def _picks_ebs(selection: ResourceView) -> bool:
     """Whether the selection's patterns reach EBS volumes (``*``, ``arn:aws:ec2:*:*:volume/*``, selection tags)."""
     return scope.scope_of(selection).arn_selected(scope.SAMPLE_ARNS["EBS"])
@@ -72,7 +66,7 @@ def check_kubernetes_volumes(selection: ResourceView, settings: Settings) -> Ite
     if not clusters or not _picks_ebs(selection):
         return
     template = str(settings["kubernetesClusterTagKeyTemplate"])
-    conditions = _conditions(selection, ("stringEquals", "stringLikes", "stringNotEquals", "stringNotLikes"))
+    conditions = _conditions(selection, OPERATORS)
     for cluster in clusters:
         key = TAG_PREFIX + template.replace("{cluster}", cluster)
         if ("stringNotEquals", key, KUBERNETES_OWNED) in conditions:

@@ -190,7 +190,12 @@ def test_the_job_bundle_reads_its_settings_without_the_repository(
     """The Lambda code is the archive's files alone: no Pulumi, no pydantic, no drplan."""
     function = _function(prod_graph, "dr-prod-backup-coverage")
     assets = function.inputs["code"]["assets"]
-    assert set(assets) == {"dr_runtime", "components/__init__.py", "components/catalog.py"}
+    assert set(assets) == {
+        "dr_runtime",
+        "components/__init__.py",
+        "components/catalog.py",
+        "components/backup_selection.py",
+    }
     for target, asset in assets.items():
         source = Path(asset["path"])
         if source.is_dir():

@@ -1,7 +1,7 @@
 """The coverage job routes clusters exactly as the registered selections select them.
 
 For every engine tag value and every stack, the set of types whose registered selections take a
-cluster (evaluated by AWS Backup's documented semantics, ``drplan.selection_eval``) is the one type
+cluster (evaluated by AWS Backup's documented semantics, ``components.backup_selection``) is the one type
 ``dr_runtime.operations.selection.route_cluster`` names from the catalog's routing data.
 """
 
@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from components import catalog
+from components.backup_selection import selects
 from dr_runtime.operations.selection import route_cluster
 from drplan.graph import StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file
-from drplan.selection_eval import selects
 
 SELECTION = "aws:backup/selection:Selection"
 CLUSTER = "arn:aws:rds:us-east-1:111111111111:cluster:orders"

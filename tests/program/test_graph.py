@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from components.backup_selection import selects
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.selection_eval import selects
 
 TYPES = ["s3", "ebs", "efs", "dynamodb", "rds", "aurora", "documentdb", "neptune"]
 WORKLOAD, ISOLATED = "111111111111", "222222222222"
