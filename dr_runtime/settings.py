@@ -12,9 +12,7 @@ import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import botocore.session
+from typing import Any, TypeVar
 
 from dr_runtime.errors import NO_REGION, ConfigError
 
@@ -52,6 +50,20 @@ class Setting:
         if self.env is None:
             return None
         return env.get(self.env, "").strip() or None
+
+
+V = TypeVar("V")
+
+
+def environment(values: Mapping[Setting, V]) -> dict[str, V]:
+    """A function's environment that gives each setting its value: what a component writes and the
+    handler reads back with the same declarations."""
+    written: dict[str, V] = {}
+    for setting, value in values.items():
+        if setting.env is None:
+            raise ValueError(f"{setting.flag} has no environment variable")
+        written[setting.env] = value
+    return written
 
 
 REGION = Setting("--region", "AWS_REGION", "AWS Region (else AWS_DEFAULT_REGION, else the profile's region)")
@@ -118,6 +130,8 @@ def region(env: Mapping[str, str], args: argparse.Namespace | None = None, *, pr
     AWS config profile, as the AWS CLI would find it."""
     found = REGION.raw(env, args) or env.get("AWS_DEFAULT_REGION", "").strip()
     if not found and profile:
+        import botocore.session  # only the commands look at the profile; Pulumi programs import this module
+
         found = botocore.session.Session().get_config_variable("region") or ""
     if not found:
         raise ConfigError(NO_REGION)

@@ -13,9 +13,11 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import WATCHDOG_INTERVAL_MINUTES as INTERVAL_MINUTES
 from components.operations.common import region_code
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_runtime.operations import watchdog_settings as job_settings
+from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES
+from dr_runtime.settings import PUBLISH_METRICS, environment
 
 HANDLER = "dr_runtime.operations.watchdog.handler"
 SCHEDULE = f"rate({INTERVAL_MINUTES} minutes)"
@@ -97,14 +99,16 @@ def create(
             schedule_input=SCHEDULED_TIME_INPUT,
             account_id=args.account,
             description="Alerts once per AWS Backup backup or copy job running longer than the threshold",
-            environment={
-                "DR_ALERT_TOPIC_ARN": args.topic_arn,
-                "DR_WATCHDOG_THRESHOLD_MINUTES": str(args.threshold_minutes),
-                "DR_COMPLETION_WINDOW_MINUTES": str(args.completion_window_minutes),
-                "DR_WATCHDOG_INTERVAL_MINUTES": str(INTERVAL_MINUTES),
-                "DR_WATCHDOG_LEDGER_TABLE": ledger.name,
-                "DR_PUBLISH_METRICS": "true",
-            },
+            environment=environment(
+                {
+                    job_settings.TOPIC: args.topic_arn,
+                    job_settings.THRESHOLD: str(args.threshold_minutes),
+                    job_settings.COMPLETION_WINDOW: str(args.completion_window_minutes),
+                    job_settings.INTERVAL: str(INTERVAL_MINUTES),
+                    job_settings.LEDGER: ledger.name,
+                    PUBLISH_METRICS: "true",
+                }
+            ),
             policy_statements=statements(args.region, args.topic_arn, args.topic_key_arn, ledger.arn),
             # A run must finish well inside its 15-minute interval.
             timeout_seconds=300,

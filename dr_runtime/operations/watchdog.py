@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -39,123 +38,24 @@ from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
 from dr_runtime.errors import EXIT_OK, ConfigError, item_reason, run_reason
 from dr_runtime.operations.inventory import pages
-from dr_runtime.report import RunSummary
-from dr_runtime.settings import (
-    Setting,
-    names,
-    optional,
-    publish_metrics,
-    region,
-    scheduled_time,
-    whole_number,
+from dr_runtime.operations.watchdog_settings import (
+    BACKUP_STATES,
+    COMPLETION_WINDOW,
+    COPY_STATES,
+    INTERVAL,
+    LEDGER,
+    THRESHOLD,
+    TOPIC,
+    WatchdogConfig,
 )
+from dr_runtime.report import RunSummary
+from dr_runtime.settings import region, scheduled_time
 
 JOB_NAME = "watchdog"
 BACKUP = "backup"
 COPY = "copy"
-# Non-terminal states worth watching (see the module docstring for why CREATED is not).
-WATCHABLE_BACKUP_STATES = frozenset({"RUNNING", "PENDING", "ABORTING"})
-WATCHABLE_COPY_STATES = frozenset({"RUNNING"})
 LISTINGS = ("list_backup_jobs:", "list_copy_jobs:")
 SUBJECT_LIMIT = 100  # SNS subject: at most 100 printable ASCII characters.
-
-
-DEFAULT_BACKUP_STATES = ("RUNNING", "PENDING")
-DEFAULT_COPY_STATES = ("RUNNING",)
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-
-THRESHOLD = Setting(
-    "--threshold-minutes", "DR_WATCHDOG_THRESHOLD_MINUTES", "alert a job this many minutes old (default 330)"
-)
-COMPLETION_WINDOW = Setting(
-    "--completion-window-minutes",
-    "DR_COMPLETION_WINDOW_MINUTES",
-    "the plans' completion window (default 360)",
-)
-INTERVAL = Setting(
-    "--interval-minutes", "DR_WATCHDOG_INTERVAL_MINUTES", "minutes between scheduled runs (default 15)"
-)
-TOPIC = Setting(
-    "--topic-arn", "DR_ALERT_TOPIC_ARN", "SNS topic for the alerts; without one the command lists only"
-)
-LEDGER = Setting("--ledger-table", "DR_WATCHDOG_LEDGER_TABLE", "DynamoDB table of alerted jobs (recommended)")
-BACKUP_STATES = Setting(
-    "--backup-states",
-    "DR_WATCHDOG_BACKUP_STATES",
-    f"comma-separated backup job states to watch (default {','.join(DEFAULT_BACKUP_STATES)}; "
-    f"allowed {','.join(sorted(WATCHABLE_BACKUP_STATES))})",
-)
-COPY_STATES = Setting(
-    "--copy-states",
-    "DR_WATCHDOG_COPY_STATES",
-    f"comma-separated copy job states to watch (default {','.join(DEFAULT_COPY_STATES)})",
-)
-
-
-@dataclass(frozen=True)
-class WatchdogConfig:
-    threshold_minutes: int = 330
-    completion_window_minutes: int = 360
-    interval_minutes: int = 15
-    topic_arn: str | None = None
-    ledger_table: str | None = None
-    backup_states: tuple[str, ...] = DEFAULT_BACKUP_STATES
-    copy_states: tuple[str, ...] = DEFAULT_COPY_STATES
-    publish_metrics: bool = True
-
-    def __post_init__(self) -> None:
-        for setting, value in (
-            (THRESHOLD, self.threshold_minutes),
-            (COMPLETION_WINDOW, self.completion_window_minutes),
-            (INTERVAL, self.interval_minutes),
-        ):
-            if value < 1:
-                raise ConfigError(f"{setting.label} = {value}: must be at least 1")
-        if self.threshold_minutes >= self.completion_window_minutes:
-            raise ConfigError(
-                f"{THRESHOLD.label} = {self.threshold_minutes}: must be below {COMPLETION_WINDOW.label} "
-                f"= {self.completion_window_minutes}, when AWS may already have cancelled the job"
-            )
-        if self.threshold_minutes + self.interval_minutes > self.completion_window_minutes:
-            raise ConfigError(
-                f"{THRESHOLD.label} = {self.threshold_minutes} plus {INTERVAL.label} = "
-                f"{self.interval_minutes} must not exceed {COMPLETION_WINDOW.label} = "
-                f"{self.completion_window_minutes}: a run must fall between the threshold and the window's end"
-            )
-        if self.topic_arn is not None and not _TOPIC_ARN.match(self.topic_arn):
-            raise ConfigError(
-                f"{TOPIC.label} = {self.topic_arn!r}: must be an SNS topic ARN, "
-                "arn:aws:sns:<region>:<account>:<topic>"
-            )
-        if self.ledger_table is not None and not _TABLE_NAME.match(self.ledger_table):
-            raise ConfigError(
-                f"{LEDGER.label} = {self.ledger_table!r}: must be a DynamoDB table name "
-                "(3-255 letters, digits, '_', '-', '.')"
-            )
-        for setting, states, allowed in (
-            (BACKUP_STATES, self.backup_states, WATCHABLE_BACKUP_STATES),
-            (COPY_STATES, self.copy_states, WATCHABLE_COPY_STATES),
-        ):
-            bad = sorted(set(states) - allowed)
-            if bad or not states:
-                raise ConfigError(
-                    f"{setting.label} = {','.join(states)!r}: allowed states are {', '.join(sorted(allowed))}"
-                )
-
-    @classmethod
-    def from_settings(cls, env: Mapping[str, str], args: Any = None) -> WatchdogConfig:
-        """From the environment (the handler) or flags over the environment (the command)."""
-        return cls(
-            threshold_minutes=whole_number(THRESHOLD, env, args, 330),
-            completion_window_minutes=whole_number(COMPLETION_WINDOW, env, args, 360),
-            interval_minutes=whole_number(INTERVAL, env, args, 15),
-            topic_arn=optional(TOPIC, env, args),
-            ledger_table=optional(LEDGER, env, args),
-            backup_states=names(BACKUP_STATES, env, args, DEFAULT_BACKUP_STATES),
-            copy_states=names(COPY_STATES, env, args, DEFAULT_COPY_STATES),
-            publish_metrics=publish_metrics(env, args),
-        )
 
 
 @dataclass(frozen=True)

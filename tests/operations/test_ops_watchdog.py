@@ -10,7 +10,7 @@ import pytest
 
 from dr_runtime.errors import AwsUnavailableError, ConfigError, Kind
 from dr_runtime.operations import watchdog
-from dr_runtime.operations.watchdog import WatchdogConfig
+from dr_runtime.operations.watchdog_settings import WatchdogConfig
 from dr_runtime.report import JobFailedError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,9 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from components.config import from_namespaced, parse
 from components.operations.patterns import KEY_THREATENING_CALLS
+from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES, WatchdogConfig
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file
 from tests.operations_infra.graphs import (
@@ -86,6 +88,25 @@ def test_watchdog_settings_come_from_config(prod_graph: StackGraph) -> None:
     assert ledger.inputs["ttl"] == {"attributeName": "expires_at", "enabled": True}
     # Alert markers are not worth a cross-region and air-gapped copy.
     assert ledger.inputs["tags"]["exclude-disaster-recovery-backup"] == "true"
+
+
+def test_the_watchdog_handler_reads_back_what_the_component_wrote(prod_graph: StackGraph) -> None:
+    env = dict(_function(prod_graph, "dr-prod-backup-watchdog").inputs["environment"]["variables"])
+    # The offline mocks shape every ARN '<type>/<name>' (drplan/program.py); a real SNS topic ARN ends
+    # ':<name>', which the handler checks, so the topic is read back in its real shape.
+    topic = f"arn:aws:sns:{PRIMARY}:{WORKLOAD}:dr-prod-backup-alerts"
+    assert env["DR_ALERT_TOPIC_ARN"] == PRIMARY_TOPIC
+    env["DR_ALERT_TOPIC_ARN"] = topic
+    config = WatchdogConfig.from_settings(env)
+    stack = parse(from_namespaced(read_stack_config(stack_file("prod"))), "prod")
+    assert config == WatchdogConfig(
+        threshold_minutes=stack.operations.long_running_job_minutes,
+        completion_window_minutes=stack.windows.completion_minutes,
+        interval_minutes=INTERVAL_MINUTES,
+        topic_arn=topic,
+        ledger_table="dr-prod-watchdog-ledger-use1",
+        publish_metrics=True,
+    )
 
 
 def test_watchdog_may_list_jobs_publish_and_claim_nothing_more(prod_graph: StackGraph) -> None:
