@@ -26,8 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dr_runtime.aws import client
 from dr_runtime.bridges import memorydb, opensearch
-from dr_runtime.bridges.memorydb import MemoryDbBridgeConfig, export_name
-from dr_runtime.bridges.opensearch import DomainResponse, OpenSearchBridgeConfig, SignedDomainClient
+from dr_runtime.bridges.memorydb import export_name
+from dr_runtime.bridges.memorydb_settings import MemoryDbBridgeConfig
+from dr_runtime.bridges.opensearch import DomainResponse, SignedDomainClient
+from dr_runtime.bridges.opensearch_settings import OpenSearchBridgeConfig
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"

@@ -19,6 +19,8 @@ from components import documents
 from components.config import bridge_bucket_name
 from components.private_bucket import PrivateBucket, Rule, policy_document
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_runtime.bridges import memorydb_settings, opensearch_settings
+from dr_runtime.settings import environment
 
 EXCLUDE_TAG = "exclude-disaster-recovery-backup"
 RAW_SNAPSHOT_DAYS = 2
@@ -69,7 +71,7 @@ class BridgeArgs:
 @dataclass(frozen=True)
 class OpenSearchBridgeArgs(BridgeArgs):
     schedule_expression: str = OPENSEARCH_SCHEDULE
-    repository: str = "dr-backup"
+    repository: str = opensearch_settings.DEFAULT_REPOSITORY
     # VPC-only domains are reachable only from inside their VPC: run the function there.
     vpc_subnet_ids: Sequence[pulumi.Input[str]] = ()
     vpc_security_group_ids: Sequence[pulumi.Input[str]] = ()
@@ -178,11 +180,13 @@ class OpenSearchBridge(pulumi.ComponentResource):
                 schedule_expression=args.schedule_expression,
                 account_id=args.account_id,
                 description="Daily manual snapshot of every OpenSearch domain into the bridge bucket",
-                environment={
-                    "DR_OPENSEARCH_BUCKET": store.bucket.bucket,
-                    "DR_OPENSEARCH_SNAPSHOT_ROLE_ARN": snapshot_role.arn,
-                    "DR_OPENSEARCH_REPOSITORY": args.repository,
-                },
+                environment=environment(
+                    {
+                        opensearch_settings.BUCKET: store.bucket.bucket,
+                        opensearch_settings.ROLE_ARN: snapshot_role.arn,
+                        opensearch_settings.REPOSITORY: args.repository,
+                    }
+                ),
                 policy_statements=[
                     {
                         "Sid": "ListDomains",
@@ -291,7 +295,7 @@ class MemoryDbBridge(pulumi.ComponentResource):
                 schedule_expression=args.schedule_expression,
                 account_id=args.account_id,
                 description="Exports recent MemoryDB snapshots into the bridge bucket",
-                environment={"DR_MEMORYDB_BUCKET": store.bucket.bucket},
+                environment=environment({memorydb_settings.BUCKET: store.bucket.bucket}),
                 policy_statements=[
                     # Both describe actions take the cluster / snapshot resource type (Service
                     # Authorization Reference, docs/iam-scoping.md): this account's, in this region.

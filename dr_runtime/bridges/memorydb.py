@@ -13,7 +13,6 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,65 +20,15 @@ from botocore.exceptions import ClientError
 
 from dr_runtime.aws import ClientFactory, client, client_factory
 from dr_runtime.bridges.common import bucket_problem
+from dr_runtime.bridges.memorydb_settings import BUCKET, EXPORT_PREFIX, LOOKBACK_DAYS, MemoryDbBridgeConfig
 from dr_runtime.commands import Parser, run_command, run_handler
-from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError, item_reason, run_reason
+from dr_runtime.errors import EXIT_OK, item_reason, run_reason
 from dr_runtime.report import RunSummary, log_event
-from dr_runtime.settings import Setting, publish_metrics, region, required, text, whole_number
+from dr_runtime.settings import publish_metrics
 
 JOB = "memorydb-snapshot-bridge"
-DEFAULT_EXPORT_PREFIX = "dr-export"
-# Today and the two days before: a day missed by failed runs is still caught. It must not exceed the
-# bucket's 2-day expiration, or an expired export would be exported again.
-DEFAULT_LOOKBACK_DAYS = 2
 _EXPORT_FILE = re.compile(r"^(?P<name>.+)-\d{4}\.rdb$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9-]+")
-
-BUCKET = Setting("--bucket", "DR_MEMORYDB_BUCKET", "bridge bucket (required)")
-LOOKBACK_DAYS = Setting(
-    "--lookback-days",
-    "DR_MEMORYDB_LOOKBACK_DAYS",
-    f"days before today whose snapshots are exported (0-{DEFAULT_LOOKBACK_DAYS}, default {DEFAULT_LOOKBACK_DAYS})",
-)
-EXPORT_PREFIX = Setting(
-    "--export-prefix", "DR_MEMORYDB_EXPORT_PREFIX", f"export name prefix (default {DEFAULT_EXPORT_PREFIX})"
-)
-
-
-@dataclass(frozen=True)
-class MemoryDbBridgeConfig:
-    bucket: str
-    region: str
-    lookback_days: int = DEFAULT_LOOKBACK_DAYS
-    export_prefix: str = DEFAULT_EXPORT_PREFIX
-
-    def __post_init__(self) -> None:
-        if not self.bucket:
-            raise ConfigError(f"{BUCKET.label} is required")
-        if not self.region:
-            raise ConfigError(NO_REGION)
-        if not re.fullmatch(r"[A-Za-z0-9._-]+", self.bucket):
-            # CopySnapshot's TargetBucket pattern.
-            raise ConfigError(f"{BUCKET.label} = {self.bucket!r}: must match ^[A-Za-z0-9._-]+$")
-        if not 0 <= self.lookback_days <= DEFAULT_LOOKBACK_DAYS:
-            raise ConfigError(
-                f"{LOOKBACK_DAYS.label} = {self.lookback_days}: must be between 0 and {DEFAULT_LOOKBACK_DAYS} "
-                "(the bucket expiration)"
-            )
-        if not re.fullmatch(r"[a-z][a-z0-9-]*", self.export_prefix):
-            raise ConfigError(
-                f"{EXPORT_PREFIX.label} = {self.export_prefix!r}: must be lowercase letters, digits or '-', "
-                "starting with a letter"
-            )
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str], args: Any = None) -> MemoryDbBridgeConfig:
-        """From the environment (the handler) or flags over the environment (the command)."""
-        return cls(
-            bucket=required(BUCKET, environ, args),
-            region=region(environ, args, profile=args is not None),
-            lookback_days=whole_number(LOOKBACK_DAYS, environ, args, DEFAULT_LOOKBACK_DAYS),
-            export_prefix=text(EXPORT_PREFIX, environ, args, DEFAULT_EXPORT_PREFIX),
-        )
 
 
 def export_name(prefix: str, snapshot: str) -> str:

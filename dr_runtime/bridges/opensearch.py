@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import re
 import ssl
 import sys
 import time
@@ -28,37 +27,25 @@ from botocore.exceptions import NoCredentialsError
 
 from dr_runtime.aws import ClientFactory, client, client_factory
 from dr_runtime.bridges.common import bucket_problem
+from dr_runtime.bridges.opensearch_settings import (
+    BUCKET,
+    REPOSITORY,
+    ROLE_ARN,
+    SNAPSHOT_PREFIX,
+    OpenSearchBridgeConfig,
+)
 from dr_runtime.commands import Parser, run_command, run_handler
-from dr_runtime.errors import EXIT_OK, NO_REGION, ConfigError, item_reason, run_reason
+from dr_runtime.errors import EXIT_OK, ConfigError, item_reason, run_reason
 from dr_runtime.report import RunSummary, log_event
-from dr_runtime.settings import Setting, publish_metrics, region, required, text
+from dr_runtime.settings import publish_metrics
 
 JOB = "opensearch-snapshot-bridge"
-DEFAULT_REPOSITORY = "dr-backup"
-DEFAULT_SNAPSHOT_PREFIX = "dr"
-# DescribeDomains accepts at most five names per call.
 DESCRIBE_BATCH = 5
 # Snapshot states that mean "today's snapshot exists and is (or will be) usable".
 GOOD_STATES = frozenset({"SUCCESS", "IN_PROGRESS"})
 # Statuses worth one more try from the domain: throttled or briefly unavailable.
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 SNAPSHOT_BODY: dict[str, Any] = {"indices": "*", "ignore_unavailable": True, "include_global_state": True}
-_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-BUCKET = Setting("--bucket", "DR_OPENSEARCH_BUCKET", "bridge bucket (required)")
-ROLE_ARN = Setting(
-    "--role-arn",
-    "DR_OPENSEARCH_SNAPSHOT_ROLE_ARN",
-    "IAM role OpenSearch assumes to write snapshots (required)",
-)
-REPOSITORY = Setting(
-    "--repository", "DR_OPENSEARCH_REPOSITORY", f"snapshot repository name (default {DEFAULT_REPOSITORY})"
-)
-SNAPSHOT_PREFIX = Setting(
-    "--snapshot-prefix",
-    "DR_OPENSEARCH_SNAPSHOT_PREFIX",
-    f"snapshot name prefix (default {DEFAULT_SNAPSHOT_PREFIX})",
-)
 
 
 class DomainRequestError(RuntimeError):
@@ -68,46 +55,6 @@ class DomainRequestError(RuntimeError):
         reason = body.get("error", body) if isinstance(body, dict) else body
         super().__init__(f"{method} {path} answered {status}: {json.dumps(reason, default=str)[:300]}")
         self.status = status
-
-
-@dataclass(frozen=True)
-class OpenSearchBridgeConfig:
-    bucket: str
-    region: str
-    role_arn: str
-    repository: str = DEFAULT_REPOSITORY
-    snapshot_prefix: str = DEFAULT_SNAPSHOT_PREFIX
-
-    def __post_init__(self) -> None:
-        if not self.bucket:
-            raise ConfigError(f"{BUCKET.label} is required")
-        if not self.region:
-            raise ConfigError(NO_REGION)
-        if not self.role_arn.startswith("arn:") or ":role/" not in self.role_arn:
-            raise ConfigError(
-                f"{ROLE_ARN.label} = {self.role_arn!r}: must be an IAM role ARN, arn:aws:iam::<account>:role/<name>"
-            )
-        if not _NAME.match(self.repository) or self.repository.startswith("cs-"):
-            # OpenSearch Service reserves the cs- prefix for its own repositories.
-            raise ConfigError(
-                f"{REPOSITORY.label} = {self.repository!r}: must be lowercase (a-z, 0-9, '.', '_', '-') "
-                "and must not start with 'cs-'"
-            )
-        if not _NAME.match(self.snapshot_prefix):
-            raise ConfigError(
-                f"{SNAPSHOT_PREFIX.label} = {self.snapshot_prefix!r}: must be lowercase (a-z, 0-9, '.', '_', '-')"
-            )
-
-    @classmethod
-    def from_settings(cls, environ: Mapping[str, str], args: Any = None) -> OpenSearchBridgeConfig:
-        """From the environment (the handler) or flags over the environment (the command)."""
-        return cls(
-            bucket=required(BUCKET, environ, args),
-            region=region(environ, args, profile=args is not None),
-            role_arn=required(ROLE_ARN, environ, args),
-            repository=text(REPOSITORY, environ, args, DEFAULT_REPOSITORY),
-            snapshot_prefix=text(SNAPSHOT_PREFIX, environ, args, DEFAULT_SNAPSHOT_PREFIX),
-        )
 
 
 def snapshot_name(prefix: str, day: date) -> str:

@@ -20,6 +20,8 @@ from components.bridges import (
     OpenSearchBridgeArgs,
 )
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+from dr_runtime.bridges.memorydb_settings import MemoryDbBridgeConfig
+from dr_runtime.bridges.opensearch_settings import OpenSearchBridgeConfig
 
 ACCOUNT = "111111111111"
 TAGS = {"team": "platform"}
@@ -392,3 +394,19 @@ def test_scheduled_job_is_reusable_for_other_handlers() -> None:
     assert "environment" not in mocks.one("aws:lambda/function:Function")
     policy = statements(mocks.one("aws:iam/rolePolicy:RolePolicy", "exec-policy")["policy"])
     assert set(policy) == {"WriteOwnLogs", "FailedInvocationsToDeadLetterQueue", "ListJobs"}
+
+
+def test_the_opensearch_handler_reads_back_what_the_component_wrote(os_mocks: Mocks) -> None:
+    env = os_mocks.one("aws:lambda/function:Function")["environment"]["variables"]
+    assert OpenSearchBridgeConfig.from_settings({**env, "AWS_REGION": "us-east-1"}) == OpenSearchBridgeConfig(
+        bucket="dr-prod-opensearch-snapshots",
+        region="us-east-1",
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/os-bridge-snapshot-role",
+    )
+
+
+def test_the_memorydb_handler_reads_back_what_the_component_wrote(mdb_mocks: Mocks) -> None:
+    env = mdb_mocks.one("aws:lambda/function:Function")["environment"]["variables"]
+    assert MemoryDbBridgeConfig.from_settings({**env, "AWS_REGION": "us-east-1"}) == MemoryDbBridgeConfig(
+        bucket="dr-prod-memorydb-snapshots", region="us-east-1"
+    )

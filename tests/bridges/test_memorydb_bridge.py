@@ -16,7 +16,8 @@ from moto import mock_aws
 
 from dr_runtime.aws import client
 from dr_runtime.bridges import memorydb
-from dr_runtime.bridges.memorydb import MemoryDbBridgeConfig, export_name
+from dr_runtime.bridges.memorydb import export_name
+from dr_runtime.bridges.memorydb_settings import MemoryDbBridgeConfig
 from dr_runtime.report import JobFailedError
 
 REGION = "us-east-1"

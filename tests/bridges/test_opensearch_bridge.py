@@ -12,12 +12,8 @@ from moto import mock_aws
 
 from dr_runtime.aws import client
 from dr_runtime.bridges import opensearch
-from dr_runtime.bridges.opensearch import (
-    SNAPSHOT_BODY,
-    OpenSearchBridgeConfig,
-    SignedDomainClient,
-    domain_endpoint,
-)
+from dr_runtime.bridges.opensearch import SNAPSHOT_BODY, SignedDomainClient, domain_endpoint
+from dr_runtime.bridges.opensearch_settings import OpenSearchBridgeConfig
 from dr_runtime.report import JobFailedError
 
 REGION = "us-east-1"
