@@ -22,6 +22,12 @@ TAG_PREFIX = "aws:ResourceTag/"
 """Condition keys name a tag as ``aws:ResourceTag/<key>``."""
 OPERATORS = ("stringEquals", "stringNotEquals", "stringLikes", "stringNotLikes")
 NEGATIVE_OPERATORS = ("stringNotEquals", "stringNotLikes")
+DEFAULT_OPT_OUT_TAG = "exclude-disaster-recovery-backup"
+"""Tag key that opts a resource out of every DR backup, unless the stack (or pack config) names another."""
+DEFAULT_CROSS_REGION_OPT_OUT_TAG = "exclude-cross-region-backup"
+"""Tag key that opts a resource out of the cross-Region copy alone."""
+DEFAULT_OPT_OUT_VALUE = "true"
+"""The value both opt-out tags carry to opt out (case-sensitive, like the operators)."""
 KUBERNETES_CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 KUBERNETES_OWNED_VALUE = "owned"
 """The value Kubernetes gives ``kubernetes.io/cluster/<name>`` on volumes the cluster created and owns

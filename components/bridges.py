@@ -7,7 +7,6 @@ copy them cross-region and into the air-gapped vault like any other bucket.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +14,13 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import documents
+from components import backup_selection, documents
 from components.config import bridge_bucket_name
-from components.private_bucket import PrivateBucket, Rule, policy_document
+from components.private_bucket import PrivateBucket, Rule
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.bridges import memorydb_settings, opensearch_settings
 from dr_runtime.settings import environment
 
-EXCLUDE_TAG = "exclude-disaster-recovery-backup"
 RAW_SNAPSHOT_DAYS = 2
 OPENSEARCH_SCHEDULE = "cron(0 2 * * ? *)"
 # Every two hours on even UTC hours; EventBridge Scheduler cron fields: min hour dom month dow year.
@@ -44,15 +42,18 @@ class BridgeArgs:
     log_retention_days: int = 30
     schedule_expression: str = ""
     timeout_seconds: int = 300
+    opt_out_tag: str = backup_selection.DEFAULT_OPT_OUT_TAG
+    """The stack's opt-out tag key (``optOutTags.all``): the bridge bucket must not carry it."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"\d{12}", self.account_id):
             raise ValueError(f"account_id must be 12 digits, got {self.account_id!r}")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
             raise ValueError(f"region must look like us-east-1, got {self.region!r}")
-        if EXCLUDE_TAG in self.tags:
+        if self.opt_out_tag in self.tags:
             raise ValueError(
-                f"tags must not contain {EXCLUDE_TAG!r}: the bridge bucket exists to be selected by the S3 plans"
+                f"tags must not contain {self.opt_out_tag!r}: the bridge bucket exists to be selected by the "
+                "S3 plans"
             )
 
     def bucket_name(self, service: str) -> str:
@@ -133,26 +134,15 @@ class OpenSearchBridge(pulumi.ComponentResource):
         snapshot_role = aws.iam.Role(
             f"{name}-snapshot-role",
             description="Assumed by OpenSearch Service to write manual snapshots to the bridge bucket",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": OPENSEARCH_SERVICE},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
-                sort_keys=True,
-            ),
+            # OpenSearch Service sends no aws:SourceAccount when it assumes the snapshot role.
+            assume_role_policy=documents.to_json(documents.service_trust(OPENSEARCH_SERVICE, None)),
             tags=tags,
             opts=child,
         )
         aws.iam.RolePolicy(
             f"{name}-snapshot-role-policy",
             role=snapshot_role.id,
-            policy=policy_document(
+            policy=documents.policy_json(
                 [
                     {
                         "Sid": "ListBridgeBucket",

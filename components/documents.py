@@ -1,10 +1,20 @@
-"""IAM, KMS and vault policy documents as plain dicts: least privilege, no wildcard principals."""
+"""Every IAM, KMS, SNS, S3 and vault policy document of the program: least privilege, no wildcard principals.
+
+Documents are plain dicts (``document``); ``to_json`` serialises one as the components hand it to AWS, and
+``policy_json`` does so for statements holding Pulumi Outputs.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
+import pulumi
+
 Document = dict[str, Any]
+POLICY_VERSION = "2012-10-17"
+"""The IAM policy language version every document states."""
 
 # What the destination account needs on a source key to copy a recovery point it encrypts
 # (docs/aws-facts.md#4-cross-account-copies-and-kms, facts 4.5 and 4.6).
@@ -49,8 +59,29 @@ def account_root(account_id: str) -> str:
     return f"arn:aws:iam::{account_id}:root"
 
 
-def _document(*statements: Document) -> Document:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
+def document(*statements: Document) -> Document:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def to_json(policy: Document) -> str:
+    """A document as the components write it (keys sorted, so the text is stable between runs)."""
+    return json.dumps(policy, sort_keys=True)
+
+
+def policy_json(statements: Sequence[Any]) -> pulumi.Output[str]:
+    """A document from statements that may hold Outputs anywhere inside (``from_input`` resolves them)."""
+    return pulumi.Output.from_input(list(statements)).apply(lambda resolved: to_json(document(*resolved)))
+
+
+def owner_administers_key(owner_account: str) -> Document:
+    """The key-policy statement that leaves a key to its account's IAM (without it the key is unmanageable)."""
+    return {
+        "Sid": "OwnerAccountAdministersThroughIam",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(owner_account)},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
 
 
 def key_policy(owner_account: str, copy_accounts: tuple[str, ...] = ()) -> Document:
@@ -60,15 +91,7 @@ def key_policy(owner_account: str, copy_accounts: tuple[str, ...] = ()) -> Docum
     Each ``copy_accounts`` entry may use the key and create grants only for AWS resources, which is
     what AWS Backup in that account needs to copy recovery points encrypted with it.
     """
-    statements: list[Document] = [
-        {
-            "Sid": "OwnerAccountAdministersThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(owner_account)},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    statements: list[Document] = [owner_administers_key(owner_account)]
     if copy_accounts:
         principals = [account_root(a) for a in copy_accounts]
         statements += [
@@ -88,12 +111,12 @@ def key_policy(owner_account: str, copy_accounts: tuple[str, ...] = ()) -> Docum
                 "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
         ]
-    return _document(*statements)
+    return document(*statements)
 
 
 def copy_into_vault_policy(vault_arn: str, source_account: str) -> Document:
     """Vault access policy: only ``source_account`` may copy recovery points in."""
-    return _document(
+    return document(
         {
             "Sid": "OnlyWorkloadAccountCopiesIn",
             "Effect": "Allow",
@@ -104,13 +127,12 @@ def copy_into_vault_policy(vault_arn: str, source_account: str) -> Document:
     )
 
 
-def service_trust(service: str, source_account: str) -> Document:
-    """Trust policy for a service role, pinned to one account against the confused-deputy problem."""
-    return _document(
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": service},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": source_account}},
-        }
-    )
+def service_trust(service: str, source_account: str | None) -> Document:
+    """Trust policy for a service role, pinned to ``source_account`` against the confused-deputy problem.
+
+    ``None`` only for a service that does not send ``aws:SourceAccount`` (the caller says why).
+    """
+    statement: Document = {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+    if source_account:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
+    return document(statement)

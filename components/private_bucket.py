@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from components import documents
+
 Rule = aws.s3.BucketLifecycleConfigurationRuleArgs
-
-
-def policy_document(statements: Sequence[Any]) -> pulumi.Output[str]:
-    """A policy document from statements that may hold Outputs."""
-    return pulumi.Output.from_input(list(statements)).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
-    )
 
 
 def _tls_only(bucket_arn: pulumi.Output[str]) -> dict[str, Any]:
@@ -95,7 +89,7 @@ class PrivateBucket:
         return aws.s3.BucketPolicy(
             f"{self._name}-policy",
             bucket=self.bucket.id,
-            policy=policy_document([_tls_only(self.bucket.arn), *statements]),
+            policy=documents.policy_json([_tls_only(self.bucket.arn), *statements]),
             # The public access block must exist first or S3 may evaluate the policy without it.
             opts=pulumi.ResourceOptions(
                 parent=self._parent, depends_on=[self._public_access, self._ownership, *depends_on]

@@ -7,7 +7,6 @@ itself failed after its asynchronous retries.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import documents
 from components.config import LOG_RETENTION_DAYS
 from dr_runtime.report import METRIC_NAMESPACE
 
@@ -90,25 +90,6 @@ class ScheduledJobArgs:
             raise ValueError("vpc_subnet_ids and vpc_security_group_ids must be given together")
 
 
-def _policy(statements: Sequence[Any]) -> pulumi.Output[str]:
-    # from_input resolves Outputs nested anywhere in the statements.
-    return pulumi.Output.from_input(list(statements)).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
-    )
-
-
-def _trust(service: str, source_account: str | None = None) -> str:
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": service},
-        "Action": "sts:AssumeRole",
-    }
-    if source_account:
-        # Confused-deputy guard: only schedules in this account may have the service assume the role.
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, sort_keys=True)
-
-
 class ScheduledJob(pulumi.ComponentResource):
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
@@ -140,7 +121,7 @@ class ScheduledJob(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-exec",
-            assume_role_policy=_trust("lambda.amazonaws.com"),
+            assume_role_policy=documents.to_json(documents.service_trust("lambda.amazonaws.com", None)),
             description=f"Runs {args.handler}",
             tags=tags,
             opts=child,
@@ -162,7 +143,7 @@ class ScheduledJob(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-exec-policy",
             role=role.id,
-            policy=_policy([*own_statements, *args.policy_statements]),
+            policy=documents.policy_json([*own_statements, *args.policy_statements]),
             opts=child,
         )
         depends: list[pulumi.Resource] = [log_group, role_policy]
@@ -213,7 +194,10 @@ class ScheduledJob(pulumi.ComponentResource):
 
         scheduler_role = aws.iam.Role(
             f"{name}-sched",
-            assume_role_policy=_trust("scheduler.amazonaws.com", args.account_id),
+            # Confused-deputy guard: only schedules in this account may have the service assume the role.
+            assume_role_policy=documents.to_json(
+                documents.service_trust("scheduler.amazonaws.com", args.account_id)
+            ),
             description=f"EventBridge Scheduler invokes {args.function_name}",
             tags=tags,
             opts=child,
@@ -221,7 +205,7 @@ class ScheduledJob(pulumi.ComponentResource):
         scheduler_policy = aws.iam.RolePolicy(
             f"{name}-sched-policy",
             role=scheduler_role.id,
-            policy=_policy(
+            policy=documents.policy_json(
                 [
                     {
                         "Sid": "InvokeThisFunctionOnly",

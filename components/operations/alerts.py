@@ -17,8 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import documents
 from components.operations import patterns
-from components.operations.common import policy_json, region_code
+from components.operations.common import region_code
 
 COMPONENT_TYPE = "aws-dr-backup:operations:RegionAlerts"
 KEY_DELETION_WINDOW_DAYS = 30
@@ -48,26 +49,17 @@ def key_policy(account: str, own_topic_arn: str) -> dict[str, Any]:
     SNS encrypts each message with the encryption context ``aws:sns:topicArn`` (see the SNS key policy
     example in https://docs.aws.amazon.com/gamelift/latest/flexmatchguide/queue-notification-sns-sse.html).
     """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "OwnerAccountAdministersThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "AlertPublishersEncryptForThisTopicOnly",
-                "Effect": "Allow",
-                "Principal": {"Service": list(PUBLISHERS)},
-                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                "Resource": "*",
-                "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": own_topic_arn}},
-            },
-        ],
-    }
+    return documents.document(
+        documents.owner_administers_key(account),
+        {
+            "Sid": "AlertPublishersEncryptForThisTopicOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": list(PUBLISHERS)},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": own_topic_arn}},
+        },
+    )
 
 
 def topic_policy_statements(topic: str, account: str, region: str) -> list[dict[str, Any]]:
@@ -189,7 +181,7 @@ class RegionAlerts(pulumi.ComponentResource):
             description=f"Encrypts the {topic_name(args.prefix)} SNS topic",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=json.dumps(key_policy(args.account, own_arn), sort_keys=True),
+            policy=documents.to_json(key_policy(args.account, own_arn)),
             tags=tags,
             # Every KMS key is protected (policy aws-backup-deletion-protection); a deleted key would
             # leave the topic unable to deliver.
@@ -210,12 +202,8 @@ class RegionAlerts(pulumi.ComponentResource):
             f"{name}-topic-policy",
             arn=topic.arn,
             policy=topic.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": topic_policy_statements(arn, args.account, args.region),
-                    },
-                    sort_keys=True,
+                lambda arn: documents.to_json(
+                    documents.document(*topic_policy_statements(arn, args.account, args.region))
                 )
             ),
             opts=child,
@@ -277,19 +265,8 @@ class RegionAlerts(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-external-publisher",
             description=f"EventBridge publishes {args.prefix} backup alerts to topics in other accounts",
-            assume_role_policy=json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "events.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": args.account}},
-                        }
-                    ],
-                },
-                sort_keys=True,
+            assume_role_policy=documents.to_json(
+                documents.service_trust("events.amazonaws.com", args.account)
             ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -297,7 +274,7 @@ class RegionAlerts(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-external-publisher-policy",
             role=role.id,
-            policy=policy_json(
+            policy=documents.policy_json(
                 [
                     {
                         "Sid": "PublishToConfiguredTopics",

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Sequence
-from typing import Any
-
-import pulumi
 
 # Names of AWS Backup frameworks, report plans and restore-testing plans/selections: letters, digits and
 # underscores only (docs/aws-facts.md#7-audit-manager 7.2, docs/aws-facts.md#8-restore-testing 8.1).
@@ -29,31 +24,6 @@ def region_code(region: str) -> str:
     """``us-east-2`` -> ``use2``: short enough for names with length limits."""
     area, direction, number = region.split("-")[-3:]
     return f"{area}{direction[0]}{number}"
-
-
-def policy_json(statements: Sequence[Any]) -> pulumi.Output[str]:
-    """An IAM/resource policy document; Outputs anywhere inside the statements are resolved."""
-    return pulumi.Output.from_input(list(statements)).apply(
-        lambda resolved: json.dumps({"Version": "2012-10-17", "Statement": resolved}, sort_keys=True)
-    )
-
-
-def service_trust(service: str, account: str) -> str:
-    """Trust policy for a service role, pinned to one account against the confused-deputy problem."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": service},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                }
-            ],
-        },
-        sort_keys=True,
-    )
 
 
 def vault_name_from_arn(arn: str) -> str:

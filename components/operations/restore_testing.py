@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import catalog
-from components.operations.common import backup_name, service_trust
+from components import catalog, documents
+from components.operations.common import backup_name
 
 # Restore testing's ProtectedResourceType values (botocore RestoreTestingSelectionForCreate).
 SUPPORTED_TYPES = frozenset(
@@ -92,7 +92,9 @@ class RestoreTesting(pulumi.ComponentResource):
             f"{name}-role",
             name=role_name(args.prefix),
             description=f"AWS Backup restores recovery points of {args.prefix} for restore tests",
-            assume_role_policy=service_trust("backup.amazonaws.com", args.account),
+            assume_role_policy=documents.to_json(
+                documents.service_trust("backup.amazonaws.com", args.account)
+            ),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from components import catalog
-from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
+from components.backup_selection import (
+    DEFAULT_CROSS_REGION_OPT_OUT_TAG,
+    DEFAULT_OPT_OUT_TAG,
+    KUBERNETES_OWNED_VALUE,
+    kubernetes_tag_key,
+)
+from components.backup_selection import DEFAULT_OPT_OUT_VALUE as OPT_OUT_VALUE
 from dr_runtime.errors import ConfigError
 from dr_runtime.settings import Setting
-
-DEFAULT_OPT_OUT_TAG = "exclude-disaster-recovery-backup"
-DEFAULT_CROSS_REGION_OPT_OUT_TAG = "exclude-cross-region-backup"
-OPT_OUT_VALUE = "true"
 
 # The settings of a selection, as the coverage job takes them (the stack's optOutTags and
 # kubernetesClusters); errors name them this way.

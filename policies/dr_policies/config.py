@@ -15,6 +15,8 @@ from typing import Any
 
 from pulumi_policy import PolicyConfigSchema
 
+from . import backup_selection
+
 EXEMPTIONS = "exemptions"
 
 ORGANIZATION_CONDITION_KEYS = [
@@ -63,19 +65,19 @@ SCHEMA: dict[str, dict[str, Any]] = {
     "drOptOutTagKey": {
         "type": "string",
         "minLength": 1,
-        "default": "exclude-disaster-recovery-backup",
+        "default": backup_selection.DEFAULT_OPT_OUT_TAG,
         "description": "Tag key whose value opts a resource out of every DR backup.",
     },
     "crossRegionOptOutTagKey": {
         "type": "string",
         "minLength": 1,
-        "default": "exclude-cross-region-backup",
+        "default": backup_selection.DEFAULT_CROSS_REGION_OPT_OUT_TAG,
         "description": "Tag key whose value opts a resource out of cross-region copies.",
     },
     "optOutTagValue": {
         "type": "string",
         "minLength": 1,
-        "default": "true",
+        "default": backup_selection.DEFAULT_OPT_OUT_VALUE,
         "description": "The tag value that means 'opted out'.",
     },
     "kubernetesClusters": {
@@ -94,7 +96,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "type": "string",
         "minLength": 1,
         "pattern": "\\{cluster\\}",
-        "default": "kubernetes.io/cluster/{cluster}",
+        "default": backup_selection.kubernetes_tag_key("{cluster}"),
         "description": "Tag key that marks a cluster's volumes; '{cluster}' is replaced by each cluster name.",
     },
     "allowedCopySourceAccounts": {

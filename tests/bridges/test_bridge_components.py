@@ -10,8 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from components.backup_selection import DEFAULT_OPT_OUT_TAG as EXCLUDE_TAG
 from components.bridges import (
-    EXCLUDE_TAG,
     MEMORYDB_SCHEDULE,
     OPENSEARCH_SCHEDULE,
     MemoryDbBridge,
@@ -340,6 +340,8 @@ def test_vpc_placement_adds_network_permissions() -> None:
     ("overrides", "message"),
     [
         ({"tags": {EXCLUDE_TAG: "true"}}, "must not contain"),
+        # The stack may name its own opt-out key: the bridge refuses that one.
+        ({"opt_out_tag": "no-dr", "tags": {"no-dr": "true"}}, "must not contain 'no-dr'"),
         ({"account_id": "1234"}, "12 digits"),
         ({"cluster_name": "Prod_Cluster"}, "lowercase"),
         ({"cluster_name": "a-very-long-cluster-name-that-does-not-fit-in-a-bucket"}, "3-63"),
