@@ -33,7 +33,7 @@ from components.config import from_namespaced, parse
 from components.operations.coverage import plan_start_windows
 from dr_runtime.aws import client
 from dr_runtime.operations import buckets, coverage, windows
-from dr_runtime.operations.coverage import CoverageConfig
+from dr_runtime.operations.coverage_settings import CoverageConfig
 from dr_runtime.operations.inventory import PAGE_SIZES
 from drplan.program import read_stack_config, stack_file
 

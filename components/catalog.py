@@ -199,6 +199,8 @@ REGION_SETTINGS_MANAGEMENT_TYPES: tuple[str, ...] = ("CloudFormation", "DSQL", "
 BY_KEY: dict[str, ResourceType] = {t.key: t for t in CATALOG}
 TYPE_KEYS: tuple[str, ...] = tuple(BY_KEY)
 BY_BACKUP_NAME: dict[str, ResourceType] = {t.backup_name: t for t in CATALOG}
+BACKUP_NAMES: tuple[str, ...] = tuple(BY_BACKUP_NAME)
+"""Every type's AWS Backup name, in catalog order."""
 
 
 def get(key: str) -> ResourceType:

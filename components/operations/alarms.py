@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from dr_runtime.operations.coverage import PREREQUISITE_METRIC
+from dr_runtime.operations.coverage_settings import PREREQUISITE_METRIC
 from dr_runtime.report import METRIC_NAMESPACE
 
 # The coverage job publishes its prerequisite findings once a run, at most daily by default.

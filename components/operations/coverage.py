@@ -27,7 +27,9 @@ from components import catalog, cron
 from components.layout import PlanSpec
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
-from dr_runtime.operations import publish, windows
+from dr_runtime.operations import coverage_settings as job_settings
+from dr_runtime.operations import publish, selection, windows
+from dr_runtime.settings import PUBLISH_METRICS, environment
 
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
@@ -271,23 +273,25 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
             schedule_input='{"time": "<aws.scheduler.scheduled-time>"}',
             account_id=args.account,
             description="Reports AWS Backup coverage per resource type and publishes coverage metrics",
-            environment={
-                "DR_COVERAGE_TYPES": ",".join(t.backup_name for t in args.types),
-                "DR_COVERAGE_RECENT_HOURS": str(args.recent_hours),
-                "DR_OPT_OUT_TAG": args.opt_out_tag,
-                "DR_CROSS_REGION_OPT_OUT_TAG": args.cross_region_opt_out_tag,
-                "DR_OPT_OUT_VALUE": args.opt_out_value,
-                "DR_KUBERNETES_CLUSTERS": ",".join(args.kubernetes_clusters),
-                # Saves an STS call per run and the permission question with it.
-                "DR_ACCOUNT_ID": args.account,
-                "DR_PUBLISH_METRICS": "true",
-                "DR_PROTECTED_TYPES": ",".join(t.backup_name for t in args.types),
-                windows.SETTING: _compact(windows.describe(start_windows)),
-                "DR_CLUSTER_VAULTS": cluster_vaults,
-                "DR_TRAIL_REGIONS": ",".join(args.trail_regions),
-                "DR_KEY_THREAT_CALLS": ",".join(KEY_THREATENING_CALLS),
-                **({} if args.fleet_bucket is None else {publish.FLEET_BUCKET_ENV: args.fleet_bucket}),
-            },
+            environment=environment(
+                {
+                    job_settings.TYPES: ",".join(t.backup_name for t in args.types),
+                    job_settings.RECENT_HOURS: str(args.recent_hours),
+                    selection.OPT_OUT_TAG_SETTING: args.opt_out_tag,
+                    selection.CROSS_REGION_OPT_OUT_TAG_SETTING: args.cross_region_opt_out_tag,
+                    selection.OPT_OUT_VALUE_SETTING: args.opt_out_value,
+                    selection.KUBERNETES_CLUSTERS_SETTING: ",".join(args.kubernetes_clusters),
+                    # Saves an STS call per run and the permission question with it.
+                    job_settings.ACCOUNT_ID: args.account,
+                    PUBLISH_METRICS: "true",
+                    job_settings.PROTECTED_TYPES: ",".join(t.backup_name for t in args.types),
+                    job_settings.PLAN_START_WINDOWS: _compact(windows.describe(start_windows)),
+                    job_settings.CLUSTER_VAULTS: cluster_vaults,
+                    job_settings.TRAIL_REGIONS: ",".join(args.trail_regions),
+                    job_settings.KEY_THREAT_CALLS: ",".join(KEY_THREATENING_CALLS),
+                    **({} if args.fleet_bucket is None else {job_settings.FLEET_BUCKET: args.fleet_bucket}),
+                }
+            ),
             code=_code(),
             policy_statements=statements(
                 args.region, args.account, args.types, args.trail_regions, args.fleet_bucket

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import catalog, documents
+from components import backup_selection, catalog, documents
 from components.operations.common import backup_name
 
 # Restore testing's ProtectedResourceType values (botocore RestoreTestingSelectionForCreate).
@@ -140,7 +140,7 @@ class RestoreTesting(pulumi.ComponentResource):
                     protected_resource_conditions=aws.backup.RestoreTestingSelectionProtectedResourceConditionsArgs(
                         string_not_equals=[
                             aws.backup.RestoreTestingSelectionProtectedResourceConditionsStringNotEqualArgs(
-                                key=f"aws:ResourceTag/{args.opt_out_tag}", value=args.opt_out_value
+                                key=backup_selection.condition_key(args.opt_out_tag), value=args.opt_out_value
                             )
                         ]
                     ),

@@ -31,7 +31,7 @@ RDS = catalog.get("rds").backup_name
 AURORA = catalog.get("aurora").backup_name
 DOCUMENTDB = catalog.get("documentdb").backup_name
 NEPTUNE = catalog.get("neptune").backup_name
-ALL_TYPES: tuple[str, ...] = tuple(t.backup_name for t in catalog.CATALOG)
+ALL_TYPES = catalog.BACKUP_NAMES
 
 # describe_db_clusters returns Aurora, DocumentDB, Neptune and Multi-AZ DB clusters alike.
 CLUSTER_ENGINE_TYPES: Mapping[str, str] = {

@@ -13,7 +13,7 @@ from dr_runtime.aws import client
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage
 from dr_runtime.operations import inventory as inv
-from dr_runtime.operations.coverage import CoverageConfig
+from dr_runtime.operations.coverage_settings import CoverageConfig
 from dr_runtime.operations.selection import SelectionConfig
 from dr_runtime.report import JobFailedError
 

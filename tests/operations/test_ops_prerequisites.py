@@ -17,7 +17,7 @@ from components import catalog
 from dr_runtime.aws import client
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage, trails
-from dr_runtime.operations.coverage import CoverageConfig
+from dr_runtime.operations.coverage_settings import CoverageConfig
 from dr_runtime.report import JobFailedError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

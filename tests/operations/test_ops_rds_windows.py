@@ -20,7 +20,7 @@ from components.config import StackConfig, from_namespaced, parse
 from components.operations.coverage import plan_start_windows
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage, windows
-from dr_runtime.operations.coverage import CoverageConfig
+from dr_runtime.operations.coverage_settings import CoverageConfig
 from drplan.program import read_stack_config, stack_file
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -46,7 +46,7 @@ def test_custom_tag_keys() -> None:
 
 
 def test_custom_opt_out_value_from_the_environment() -> None:
-    from dr_runtime.operations.coverage import CoverageConfig
+    from dr_runtime.operations.coverage_settings import CoverageConfig
 
     config = CoverageConfig.from_settings({"AWS_REGION": "us-east-1", "DR_OPT_OUT_VALUE": "yes"}).selection
     assert decide("S3", {"exclude-disaster-recovery-backup": "yes"}, config).decision is Decision.OPTED_OUT

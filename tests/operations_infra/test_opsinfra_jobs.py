@@ -13,6 +13,8 @@ from typing import Any
 
 from components.config import from_namespaced, parse
 from components.operations.patterns import KEY_THREATENING_CALLS
+from dr_runtime.operations.coverage_settings import CoverageConfig
+from dr_runtime.operations.selection import SelectionConfig
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES, WatchdogConfig
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file
@@ -165,6 +167,39 @@ def test_coverage_settings_match_the_selections(prod_graph: StackGraph) -> None:
     # Both regions have a key-threat rule; it matches exactly these calls.
     assert env["DR_TRAIL_REGIONS"] == f"{PRIMARY},{DR}"
     assert env["DR_KEY_THREAT_CALLS"].split(",") == list(KEY_THREATENING_CALLS)
+
+
+def test_the_coverage_handler_reads_back_what_the_component_wrote(prod_graph: StackGraph) -> None:
+    env = _function(prod_graph, "dr-prod-backup-coverage").inputs["environment"]["variables"]
+    config = CoverageConfig.from_settings({**env, "AWS_REGION": PRIMARY})
+    stack = parse(from_namespaced(read_stack_config(stack_file("prod"))), "prod")
+    active = tuple(t.backup_name for t in stack.active_types)
+    assert config.region == PRIMARY
+    assert config.types == config.protected_types == active
+    assert config.recent_hours == stack.operations.recent_backup_hours
+    assert config.selection == SelectionConfig(
+        opt_out_tag=stack.opt_out_tags.all,
+        cross_region_opt_out_tag=stack.opt_out_tags.cross_region,
+        kubernetes_clusters=tuple(stack.kubernetes_clusters),
+        opt_out_value=stack.opt_out_tags.value,
+    )
+    assert config.account_id == stack.accounts.workload
+    assert config.publish_metrics is True
+    assert config.cluster_vaults == {
+        t.backup_name: prod_graph.outputs["vaultArns"][t.key][PRIMARY]
+        for t in stack.active_types
+        if t.cluster_route
+    }
+    assert config.plan_windows is not None
+    assert set(config.plan_windows) == {
+        "RDS",
+        "Aurora",
+        "DocumentDB",
+        "Neptune",
+    }
+    assert config.trail_regions == (PRIMARY, DR)
+    assert config.key_threat_calls == tuple(KEY_THREATENING_CALLS)
+    assert config.fleet_bucket == stack.operations.fleet_bucket
 
 
 def test_coverage_knows_the_cluster_vaults_and_the_rds_family_start_windows(prod_graph: StackGraph) -> None:

@@ -22,7 +22,7 @@ import pytest
 from dr_runtime.bridges import memorydb, opensearch
 from dr_runtime.errors import EXIT_CODES_HELP, AwsUnavailableError, ConfigError, Kind
 from dr_runtime.operations import coverage, watchdog
-from dr_runtime.operations.coverage import CoverageConfig
+from dr_runtime.operations.coverage_settings import CoverageConfig
 from dr_runtime.report import RunSummary
 from dr_runtime.settings import Setting, region
 
