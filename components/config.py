@@ -32,7 +32,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import catalog, cron
+from components import backup_selection, catalog, cron
+from dr_runtime.operations.coverage_settings import DEFAULT_RECENT_HOURS
+from dr_runtime.operations.watchdog_settings import (
+    DEFAULT_COMPLETION_WINDOW_MINUTES,
+    DEFAULT_THRESHOLD_MINUTES,
+)
+from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
 
 PROJECT = "aws-dr-backup"
 PRODUCTION_STACKS = frozenset({"prod"})
@@ -307,7 +313,7 @@ class Schedules(_Model):
 
 class Windows(_Model):
     start_minutes: int = Field(default=60, ge=MIN_START_WINDOW, le=MAX_WINDOW)
-    completion_minutes: int = Field(default=360, le=MAX_WINDOW)
+    completion_minutes: int = Field(default=DEFAULT_COMPLETION_WINDOW_MINUTES, le=MAX_WINDOW)
 
     @model_validator(mode="after")
     def _order(self) -> Self:
@@ -385,9 +391,9 @@ class AirGappedVault(_Model):
 
 
 class OptOutTags(_Model):
-    all: TagKey = "exclude-disaster-recovery-backup"
-    cross_region: TagKey = "exclude-cross-region-backup"
-    value: Annotated[TagValue, StringConstraints(min_length=1)] = "true"
+    all: TagKey = backup_selection.DEFAULT_OPT_OUT_TAG
+    cross_region: TagKey = backup_selection.DEFAULT_CROSS_REGION_OPT_OUT_TAG
+    value: Annotated[TagValue, StringConstraints(min_length=1)] = backup_selection.DEFAULT_OPT_OUT_VALUE
 
     @model_validator(mode="after")
     def _distinct_keys(self) -> Self:
@@ -450,7 +456,6 @@ LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 MAX_BUCKET_NAME = 63
-WATCHDOG_INTERVAL_MINUTES = 15
 
 
 class Bridge(_Model):
@@ -529,10 +534,10 @@ class Operations(_Model):
     alerts: Alerts = Alerts()
     create_reports_role: bool = True
     """Create the Backup Audit Manager reports service-linked role; turn off where the account has it."""
-    long_running_job_minutes: int = Field(default=330, ge=15)
+    long_running_job_minutes: int = Field(default=DEFAULT_THRESHOLD_MINUTES, ge=WATCHDOG_INTERVAL_MINUTES)
     """Alert when a backup or copy job has run longer than this; must be below the completion window."""
     coverage_schedule: JobSchedule = "cron(0 9 * * ? *)"
-    recent_backup_hours: int = Field(default=26, ge=1, le=24 * 35)
+    recent_backup_hours: int = Field(default=DEFAULT_RECENT_HOURS, ge=1, le=24 * 35)
     restore_testing: RestoreTesting = RestoreTesting()
     audit: bool = True
     fleet_bucket: Annotated[str, StringConstraints(pattern=_BUCKET_NAME)] | None = None

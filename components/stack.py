@@ -11,7 +11,7 @@ from components import layout, providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
 from components.bridges import MemoryDbBridge, MemoryDbBridgeArgs, OpenSearchBridge, OpenSearchBridgeArgs
 from components.config import Bridge, StackConfig
-from components.operations import Operations, OperationsArgs
+from components.operations.workload_operations import Operations, OperationsArgs
 from components.protection import ResourceTypeProtection, ResourceTypeProtectionArgs
 
 
@@ -130,8 +130,6 @@ def _operations(
     plan_specs: dict[str, tuple[layout.PlanSpec, ...]],
 ) -> Operations:
     """Operations in the workload account: alerts in both regions, everything else in the primary."""
-    ops = config.operations
-    restore = ops.restore_testing
     return Operations(
         "operations",
         OperationsArgs(
@@ -145,29 +143,14 @@ def _operations(
             key_arns=keys,
             air_gapped_vault_arn=air_gapped_vault_arn,
             dr_provider=places.cross_region,
+            settings=config.operations,
+            opt_out_tags=config.opt_out_tags,
             completion_window_minutes=config.windows.completion_minutes,
             min_retention_days=config.retention.in_region.delete_after_days,
-            opt_out_tag=config.opt_out_tags.all,
-            cross_region_opt_out_tag=config.opt_out_tags.cross_region,
-            opt_out_value=config.opt_out_tags.value,
+            timezone=config.schedules.timezone,
+            log_retention_days=config.log_retention_days,
             kubernetes_clusters=config.kubernetes_clusters,
             plans=plan_specs,
-            alert_emails=ops.alerts.emails,
-            alert_topic_arns=ops.alerts.topic_arns,
-            long_running_job_minutes=ops.long_running_job_minutes,
-            coverage_schedule=ops.coverage_schedule,
-            recent_backup_hours=ops.recent_backup_hours,
-            restore_testing=restore.enabled,
-            restore_testing_schedule=restore.schedule,
-            restore_testing_timezone=config.schedules.timezone,
-            restore_start_window_hours=restore.start_window_hours,
-            restore_selection_window_days=restore.selection_window_days,
-            restore_validation_window_hours=restore.validation_window_hours,
-            restore_time_target_minutes=restore.target_minutes,
-            audit=ops.audit,
-            fleet_bucket=ops.fleet_bucket,
-            log_retention_days=config.log_retention_days,
-            create_reports_role=ops.create_reports_role,
             tags=dict(config.tags),
         ),
         opts=pulumi.ResourceOptions(provider=places.origin),
@@ -182,6 +165,7 @@ class _BridgeSettings(TypedDict, total=False):
     tags: dict[str, str]
     log_retention_days: int
     schedule_expression: str
+    opt_out_tag: str
 
 
 def _bridge_settings(config: StackConfig, bridge: Bridge) -> _BridgeSettings:
@@ -192,6 +176,7 @@ def _bridge_settings(config: StackConfig, bridge: Bridge) -> _BridgeSettings:
         "region": config.regions.primary,
         "tags": dict(config.tags),
         "log_retention_days": config.log_retention_days,
+        "opt_out_tag": config.opt_out_tags.all,
     }
     if bridge.schedule is not None:
         settings["schedule_expression"] = bridge.schedule
