@@ -9,10 +9,11 @@ import pulumi
 
 from components import layout, providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
-from components.bridges import MemoryDbBridge, MemoryDbBridgeArgs, OpenSearchBridge, OpenSearchBridgeArgs
 from components.config import Bridge, StackConfig
+from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs
+from components.opensearch_bridge import OpenSearchBridge, OpenSearchBridgeArgs
 from components.operations.workload_operations import Operations, OperationsArgs
-from components.protection import ResourceTypeProtection, ResourceTypeProtectionArgs
+from components.type_protection import ResourceTypeProtection, ResourceTypeProtectionArgs
 
 
 @dataclass(frozen=True)

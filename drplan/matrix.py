@@ -16,7 +16,7 @@ from typing import Any
 
 from components import catalog
 from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key, selects
-from drplan import schedule
+from drplan import schedule_times as schedule
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 from drplan.places import Places
 

@@ -28,7 +28,7 @@ from components.operations.audit import (
     reports_delivery_statement,
     reports_role_arn,
 )
-from components.operations.common import backup_name
+from components.operations.naming import backup_name
 from components.private_bucket import PrivateBucket, Rule
 from dr_runtime.fleet_report import layout
 from org.config import JOB_REPORT_TEMPLATES

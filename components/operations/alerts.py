@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components import documents
 from components.operations import patterns
-from components.operations.common import region_code
+from components.operations.naming import region_code
 
 COMPONENT_TYPE = "aws-dr-backup:operations:RegionAlerts"
 KEY_DELETION_WINDOW_DAYS = 30

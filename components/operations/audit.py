@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import catalog
-from components.operations.common import backup_name
+from components.operations.naming import backup_name
 from components.private_bucket import PrivateBucket, Rule
 
 REPORTS_SERVICE = "reports.backup.amazonaws.com"

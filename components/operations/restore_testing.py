@@ -21,7 +21,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import backup_selection, catalog, documents
-from components.operations.common import backup_name
+from components.operations.naming import backup_name
 
 # Restore testing's ProtectedResourceType values (botocore RestoreTestingSelectionForCreate).
 SUPPORTED_TYPES = frozenset(

@@ -14,9 +14,11 @@ from components import catalog
 from components.config import Operations as OperationsConfig
 from components.config import OptOutTags
 from components.layout import PlanSpec
-from components.operations import alarms, alerts, coverage, dashboard, watchdog
+from components.operations import alarms, alerts, dashboard
+from components.operations import coverage_job as coverage
+from components.operations import watchdog_job as watchdog
 from components.operations.audit import Audit, AuditArgs
-from components.operations.common import region_code
+from components.operations.naming import region_code
 from components.operations.restore_testing import (
     SUPPORTED_TYPES,
     RestorePlanSpec,

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dr_runtime.aws import ClientFactory, client, client_factory
-from dr_runtime.bridges.common import bucket_problem
+from dr_runtime.bridges.bucket_preflight import bucket_problem
 from dr_runtime.bridges.memorydb_settings import BUCKET, EXPORT_PREFIX, LOOKBACK_DAYS, MemoryDbBridgeConfig
 from dr_runtime.commands import Parser, run_command, run_handler
 from dr_runtime.errors import EXIT_OK, item_reason, run_reason

@@ -1,7 +1,7 @@
 """The MemoryDB bridge's settings: each field's flag and environment variable, declared once.
 
 The handler and the command read them (``MemoryDbBridgeConfig.from_settings``); the component
-(``components/bridges.py``) writes the function's environment from the same declarations. No boto3:
+(``components/memorydb_bridge.py``) writes the function's environment from the same declarations. No boto3:
 Pulumi programs import it.
 """
 

@@ -26,7 +26,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.exceptions import NoCredentialsError
 
 from dr_runtime.aws import ClientFactory, client, client_factory
-from dr_runtime.bridges.common import bucket_problem
+from dr_runtime.bridges.bucket_preflight import bucket_problem
 from dr_runtime.bridges.opensearch_settings import (
     BUCKET,
     REPOSITORY,

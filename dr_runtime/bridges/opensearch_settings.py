@@ -1,7 +1,7 @@
 """The OpenSearch bridge's settings: each field's flag and environment variable, declared once.
 
 The handler and the command read them (``OpenSearchBridgeConfig.from_settings``); the component
-(``components/bridges.py``) writes the function's environment from the same declarations. No boto3:
+(``components/opensearch_bridge.py``) writes the function's environment from the same declarations. No boto3:
 Pulumi programs import it.
 """
 

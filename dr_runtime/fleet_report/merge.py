@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dr_runtime.operations.inventory import ALL_TYPES
-from dr_runtime.operations.selection import Decision
+from dr_runtime.operations.selection_verdict import Decision
 
 # Why a resource is unprotected: the reason codes of the fleet report (JSON ``reason``), with labels.
 OPTED_OUT = Decision.OPTED_OUT.value

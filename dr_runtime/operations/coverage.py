@@ -41,7 +41,7 @@ from dr_runtime.operations.coverage_settings import (
     TYPES,
     CoverageConfig,
 )
-from dr_runtime.operations.selection import (
+from dr_runtime.operations.selection_verdict import (
     CROSS_REGION_OPT_OUT_TAG_SETTING,
     KUBERNETES_CLUSTERS_SETTING,
     OPT_OUT_TAG_SETTING,

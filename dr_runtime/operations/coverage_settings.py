@@ -1,7 +1,7 @@
 """The coverage job's settings: each field's flag and environment variable, declared once.
 
 The handler and the command read them (``CoverageConfig.from_settings``); the component
-(``components/operations/coverage.py``) writes the function's environment from the same declarations
+(``components/operations/coverage_job.py``) writes the function's environment from the same declarations
 (``dr_runtime.settings.environment``). No boto3: Pulumi programs import it, and the coverage Lambda bundle
 ships it with ``components/catalog.py``.
 """
@@ -17,7 +17,7 @@ from typing import Any
 from components.catalog import BACKUP_NAMES as ALL_TYPES
 from dr_runtime.errors import NO_REGION, ConfigError
 from dr_runtime.operations import publish, windows
-from dr_runtime.operations.selection import (
+from dr_runtime.operations.selection_verdict import (
     CROSS_REGION_OPT_OUT_TAG_SETTING,
     KUBERNETES_CLUSTERS_SETTING,
     OPT_OUT_TAG_SETTING,

@@ -1,7 +1,7 @@
 """The watchdog's settings: each field's flag and environment variable, declared once.
 
 The handler and the command read them (``WatchdogConfig.from_settings``); the component
-(``components/operations/watchdog.py``) writes the function's environment from the same declarations
+(``components/operations/watchdog_job.py``) writes the function's environment from the same declarations
 (``dr_runtime.settings.environment``). Standard library and ``dr_runtime`` only: Pulumi programs import it.
 """
 

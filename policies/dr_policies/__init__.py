@@ -14,18 +14,26 @@ from . import (
     alerting,
     bucket_policy,
     continuous_backup,
-    coverage,
     cross_account_kms,
     global_settings,
     kms_keys,
     plan_windows,
-    protection,
     s3_buckets,
-    schedules,
-    selections,
     servicer,
     vault_policy,
     vault_routing,
+)
+from . import (
+    deletion_protection as protection,
+)
+from . import (
+    schedule_rules as schedules,
+)
+from . import (
+    selection_rules as selections,
+)
+from . import (
+    type_coverage as coverage,
 )
 from .framework import ResourceRule, Rule, StackRule, to_policy
 

@@ -12,8 +12,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import refs, tokens
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, as_number, get
 
 

@@ -19,9 +19,9 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import tokens
-from .config import Settings
-from .coverage import production_stack
 from .framework import Finding, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
+from .type_coverage import production_stack
 from .values import UnknownValue, get, is_unknown
 
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator, Mapping
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import refs, tokens
-from .config import Settings
 from .framework import Finding, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, get, is_unknown
 
 

@@ -30,7 +30,7 @@ from pulumi_policy import (
 )
 
 from . import tokens
-from .config import Settings, schema_for
+from .pack_config import Settings, schema_for
 from .values import UnknownValue, as_string_list, get, is_unknown, path_text, plain, unwrap
 
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):")

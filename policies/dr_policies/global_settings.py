@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import tokens
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule
+from .pack_config import Settings
 
 CROSS_ACCOUNT_BACKUP = "isCrossAccountBackupEnabled"
 

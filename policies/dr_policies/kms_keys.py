@@ -11,8 +11,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import iam, tokens
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule
+from .pack_config import Settings
 from .values import as_number
 
 KEY_CONCEPT = r"^aws:kms/\w*[kK]ey:"

@@ -14,8 +14,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import tokens
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, as_number, contains_unknown, get, get_list
 
 AWS_DEFAULT_COMPLETION = 10080

@@ -26,8 +26,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import iam, scope, tokens
-from .config import Settings
 from .framework import Finding, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, get, get_list, is_unknown
 
 _ANY_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d\.memorydb-snapshot\.amazonaws\.com$")

@@ -26,8 +26,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .backup_selection import OPERATORS, TAG_PREFIX, arn_matches, holds
-from .config import Settings
 from .framework import ResourceView
+from .pack_config import Settings
 from .values import UnknownValue, get, get_list
 
 _CLUSTER_ARN = "arn:aws:rds:us-east-1:111111111111:cluster:sample-cluster"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import iam, tokens
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule
+from .pack_config import Settings
 
 COPY_IN = "backup:CopyIntoBackupVault"
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import refs, scope, tokens
-from .config import Settings
 from .framework import Finding, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, is_unknown
 
 _WHY = "Each vault must receive one resource type only."

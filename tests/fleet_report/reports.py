@@ -21,7 +21,7 @@ from dr_runtime.fleet_report import layout
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.coverage import build_report
 from dr_runtime.operations.coverage_settings import CoverageConfig
-from dr_runtime.operations.selection import SelectionConfig
+from dr_runtime.operations.selection_verdict import SelectionConfig
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 REGION = "us-east-1"

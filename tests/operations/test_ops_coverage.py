@@ -14,7 +14,7 @@ from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.coverage_settings import CoverageConfig
-from dr_runtime.operations.selection import SelectionConfig
+from dr_runtime.operations.selection_verdict import SelectionConfig
 from dr_runtime.report import JobFailedError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -1,7 +1,7 @@
 """RDS backup and maintenance windows against the plans' start windows of the real prod stack.
 
 The plan start windows come from ``Pulumi.prod.yaml`` through the same path as in deployment: config ->
-``layout.plans_for`` -> ``components.operations.coverage.plan_start_windows`` -> the
+``layout.plans_for`` -> ``components.operations.coverage_job.plan_start_windows`` -> the
 ``DR_PLAN_START_WINDOWS`` setting -> ``CoverageConfig.from_settings``. Prod: the ``full`` plan starts at
 05:00 UTC, ``account-only`` at 07:00 UTC, each with a 60-minute start window. AWS Backup cannot start a
 snapshot from an hour before either RDS window until it closes (Aurora exempt).
@@ -17,7 +17,7 @@ import pytest
 
 from components import catalog, layout
 from components.config import StackConfig, from_namespaced, parse
-from components.operations.coverage import plan_start_windows
+from components.operations.coverage_job import plan_start_windows
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage, windows
 from dr_runtime.operations.coverage_settings import CoverageConfig

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from dr_runtime.errors import ConfigError
-from dr_runtime.operations.selection import Decision, SelectionConfig, decide, engine_tag_for, route_cluster
+from dr_runtime.operations.selection_verdict import (
+    Decision,
+    SelectionConfig,
+    decide,
+    engine_tag_for,
+    route_cluster,
+)
 
 CONFIG = SelectionConfig(kubernetes_clusters=("prod", "batch"))
 OPT_OUT = "exclude-disaster-recovery-backup"

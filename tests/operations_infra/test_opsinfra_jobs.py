@@ -14,7 +14,7 @@ from typing import Any
 from components.config import from_namespaced, parse
 from components.operations.patterns import KEY_THREATENING_CALLS
 from dr_runtime.operations.coverage_settings import CoverageConfig
-from dr_runtime.operations.selection import SelectionConfig
+from dr_runtime.operations.selection_verdict import SelectionConfig
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES, WatchdogConfig
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file

@@ -2,7 +2,7 @@
 
 For every engine tag value and every stack, the set of types whose registered selections take a
 cluster (evaluated by AWS Backup's documented semantics, ``components.backup_selection``) is the one type
-``dr_runtime.operations.selection.route_cluster`` names from the catalog's routing data.
+``dr_runtime.operations.selection_verdict.route_cluster`` names from the catalog's routing data.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from components import catalog
 from components.backup_selection import selects
-from dr_runtime.operations.selection import route_cluster
+from dr_runtime.operations.selection_verdict import route_cluster
 from drplan.graph import StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.operations.coverage import utc_starts, weekdays
+from components.operations.coverage_job import utc_starts, weekdays
 
 EVERY_DAY = frozenset(range(7))
 

@@ -9,7 +9,8 @@ import pytest
 
 from components import catalog
 from components.config import StackConfig, from_namespaced, parse
-from drplan import matrix, schedule
+from drplan import matrix
+from drplan import schedule_times as schedule
 from drplan.graph import StackGraph
 from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION, OTHER
 

@@ -15,7 +15,7 @@ import policies.dr_policies.backup_selection as pack_selection
 from components import catalog
 from components.config import parse
 from components.layout import plans_for
-from dr_runtime.operations.selection import SelectionConfig, decide
+from dr_runtime.operations.selection_verdict import SelectionConfig, decide
 from policies.dr_policies.scope import Scope
 from tests.selection_vectors import VECTORS, Vector
 

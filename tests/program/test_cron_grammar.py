@@ -12,8 +12,8 @@ import pytest
 import components.cron as program_cron
 import policies.dr_policies.cron as pack_cron
 from components.config import ConfigError, parse
-from drplan import schedule as plan_schedule
-from policies.dr_policies import schedules as pack_schedules
+from drplan import schedule_times as plan_schedule
+from policies.dr_policies import schedule_rules as pack_schedules
 from tests.cron_vectors import VECTORS, Vector
 
 REPO = Path(__file__).resolve().parents[2]

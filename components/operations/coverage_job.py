@@ -28,7 +28,8 @@ from components.layout import PlanSpec
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.operations import coverage_settings as job_settings
-from dr_runtime.operations import publish, selection, windows
+from dr_runtime.operations import publish, windows
+from dr_runtime.operations import selection_verdict as selection
 from dr_runtime.settings import PUBLISH_METRICS, environment
 
 HANDLER = "dr_runtime.operations.coverage.handler"

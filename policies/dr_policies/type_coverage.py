@@ -17,8 +17,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import refs, scope, tokens
-from .config import Settings
 from .framework import Finding, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, get
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.operations.common import region_code
+from components.operations.naming import region_code
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.operations import watchdog_settings as job_settings
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES

@@ -19,8 +19,8 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, Severity
 
 from . import cron, refs, tokens
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, get
 
 AWS_DEFAULT_SCHEDULE = cron.EXAMPLE

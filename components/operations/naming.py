@@ -1,4 +1,4 @@
-"""Small helpers shared by the operations modules: policy documents and AWS naming rules."""
+"""AWS naming rules the operations modules share: AWS Backup names, short region codes, names from ARNs."""
 
 from __future__ import annotations
 

@@ -12,8 +12,8 @@ from pulumi_policy import EnforcementLevel, Severity
 from . import refs, scope, tokens
 from .backup_selection import KUBERNETES_OWNED_VALUE as KUBERNETES_OWNED
 from .backup_selection import OPERATORS, TAG_PREFIX
-from .config import Settings
 from .framework import Finding, ResourceRule, ResourceView, Rule, StackRule, StackView, cannot_verify
+from .pack_config import Settings
 from .values import UnknownValue, get, get_list
 
 

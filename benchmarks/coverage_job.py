@@ -7,7 +7,7 @@ prerequisite calls run concurrently and a Stubber answers in queue order. Calls 
 second table runs the bucket checks alone with a simulated per-call latency, to show what the
 bounded concurrency buys. Prints figures only.
 
-    .venv/bin/python benchmarks/coverage.py
+    .venv/bin/python benchmarks/coverage_job.py
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components import layout
 from components.config import from_namespaced, parse
-from components.operations.coverage import plan_start_windows
+from components.operations.coverage_job import plan_start_windows
 from dr_runtime.aws import client
 from dr_runtime.operations import buckets, coverage, windows
 from dr_runtime.operations.coverage_settings import CoverageConfig

@@ -1,4 +1,4 @@
-"""The backup selections' tag semantics as pure functions.
+"""The coverage job's verdict on one resource: selected, opted out, excluded or routed to another engine's plans.
 
 It mirrors the plans' selections: every resource of a protected type is in by default; the conditions
 are ``StringNotEquals`` on exact tag keys and one value, ``"true"`` by default (case-sensitive, like the selection
