@@ -27,17 +27,18 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
-from dr_runtime.errors import EXIT_OK, ConfigError, item_reason, run_reason
-from dr_runtime.operations.inventory import pages
+from dr_runtime.errors import EXIT_OK, ConfigError, item_reason
+from dr_runtime.operations.watchdog_jobs import BACKUP, COPY, LISTINGS, LongRunningJob, find_long_running
+from dr_runtime.operations.watchdog_ledger import AlertLedger, make_ledger
 from dr_runtime.operations.watchdog_settings import (
     BACKUP_STATES,
     COMPLETION_WINDOW,
@@ -52,209 +53,6 @@ from dr_runtime.report import RunSummary
 from dr_runtime.settings import region, scheduled_time
 
 JOB_NAME = "watchdog"
-BACKUP = "backup"
-COPY = "copy"
-LISTINGS = ("list_backup_jobs:", "list_copy_jobs:")
-SUBJECT_LIMIT = 100  # SNS subject: at most 100 printable ASCII characters.
-
-
-@dataclass(frozen=True)
-class LongRunningJob:
-    kind: str
-    job_id: str
-    state: str
-    resource_arn: str
-    resource_type: str
-    vault: str
-    created: datetime
-    age: timedelta
-
-    @property
-    def age_text(self) -> str:
-        minutes = int(self.age.total_seconds() // 60)
-        return f"{minutes // 60}h{minutes % 60:02d}m"
-
-    def subject(self) -> str:
-        line = (
-            f"AWS Backup {self.kind} job {self.state} {self.age_text} after creation: "
-            f"{self.resource_type} {self.job_id}"
-        )
-        return line.encode("ascii", "replace").decode()[:SUBJECT_LIMIT]
-
-    def message(self, config: WatchdogConfig) -> str:
-        if self.kind == BACKUP:
-            window = (
-                f"AWS cancels a backup job not finished within the completion window "
-                f"({config.completion_window_minutes} minutes), counted from its scheduled time or its "
-                "start (AWS documents both)."
-            )
-        else:
-            window = (
-                "Copy jobs have no completion window; while this one runs, later copies of the same "
-                "resource wait."
-            )
-        return "\n".join(
-            (
-                f"An AWS Backup {self.kind} job created {self.age_text} ago is still {self.state}, past the "
-                f"alert threshold of {config.threshold_minutes} minutes. {window}",
-                "",
-                f"Job ID:    {self.job_id}",
-                f"Job type:  {self.kind}",
-                f"State:     {self.state}",
-                f"Resource:  {self.resource_arn} ({self.resource_type})",
-                f"Vault:     {self.vault}",
-                f"Created:   {self.created.astimezone(UTC).isoformat()}",
-                f"Age:       {self.age_text}",
-            )
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "job_id": self.job_id,
-            "state": self.state,
-            "resource_arn": self.resource_arn,
-            "resource_type": self.resource_type,
-            "vault": self.vault,
-            "created": self.created.astimezone(UTC).isoformat(),
-            "age_minutes": int(self.age.total_seconds() // 60),
-        }
-
-
-def _backup_jobs(backup: Any, state: str, cutoff: datetime, now: datetime) -> Iterator[LongRunningJob]:
-    for page in pages(backup, "list_backup_jobs", ByState=state, ByCreatedBefore=cutoff):
-        for job in page.get("BackupJobs", []):
-            yield LongRunningJob(
-                kind=BACKUP,
-                job_id=job["BackupJobId"],
-                state=job.get("State", state),
-                resource_arn=job.get("ResourceArn", ""),
-                resource_type=job.get("ResourceType", ""),
-                vault=job.get("BackupVaultName") or job.get("BackupVaultArn", ""),
-                created=job["CreationDate"],
-                age=now - job["CreationDate"],
-            )
-
-
-def _copy_jobs(backup: Any, state: str, cutoff: datetime, now: datetime) -> Iterator[LongRunningJob]:
-    for page in pages(backup, "list_copy_jobs", ByState=state, ByCreatedBefore=cutoff):
-        for job in page.get("CopyJobs", []):
-            source = job.get("SourceBackupVaultArn", "")
-            destination = job.get("DestinationBackupVaultArn", "")
-            yield LongRunningJob(
-                kind=COPY,
-                job_id=job["CopyJobId"],
-                state=job.get("State", state),
-                resource_arn=job.get("ResourceArn", ""),
-                resource_type=job.get("ResourceType", ""),
-                vault=f"{source} -> {destination}",
-                created=job["CreationDate"],
-                age=now - job["CreationDate"],
-            )
-
-
-def find_long_running(
-    backup: Any, config: WatchdogConfig, now: datetime
-) -> tuple[list[LongRunningJob], dict[str, str]]:
-    """Jobs in the watched states older than the threshold, and the listings that failed."""
-    threshold = timedelta(minutes=config.threshold_minutes)
-    # The service filters by creation time, so only pages of old jobs are fetched.
-    cutoff = now - threshold
-    found: dict[str, LongRunningJob] = {}
-    failures: dict[str, str] = {}
-    backup_listing, copy_listing = LISTINGS
-    listings = [(f"{backup_listing}{s}", _backup_jobs, s) for s in config.backup_states]
-    listings += [(f"{copy_listing}{s}", _copy_jobs, s) for s in config.copy_states]
-    for name, lister, state in listings:
-        try:
-            for job in lister(backup, state, cutoff, now):
-                # A job that moves PENDING -> RUNNING between two listings appears twice.
-                if job.age >= threshold:
-                    found.setdefault(job.job_id, job)
-        except (ClientError, BotoCoreError) as error:
-            # A refused listing (denied, throttled, no credentials) stops the run before any alert.
-            failures[name] = run_reason(error)
-    return sorted(found.values(), key=lambda j: (j.created, j.job_id)), failures
-
-
-class AlertLedger(Protocol):
-    """Decides whether this run sends the alert for a job, so each job alerts once."""
-
-    skip_reason: str
-
-    def claim(self, job: LongRunningJob) -> bool: ...
-
-    def release(self, job: LongRunningJob) -> None: ...
-
-
-class DynamoDbLedger:
-    """A conditional put per alerted job (table key ``job_id``, TTL attribute ``expires_at``).
-
-    Claiming before publishing means duplicate or concurrent invocations cannot both alert; releasing
-    when publishing fails lets the next run retry. A run that is missed entirely only delays the
-    alert: the job is still older than the threshold and unclaimed at the next run.
-    """
-
-    skip_reason = "alerted by an earlier run"
-
-    def __init__(self, dynamodb: Any, table: str, now: datetime, keep: timedelta) -> None:
-        self.dynamodb = dynamodb
-        self.table = table
-        self.now = now
-        self.keep = keep
-
-    def claim(self, job: LongRunningJob) -> bool:
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table,
-                Item={
-                    "job_id": {"S": job.job_id},
-                    "kind": {"S": job.kind},
-                    "resource_arn": {"S": job.resource_arn},
-                    "alerted_at": {"S": self.now.astimezone(UTC).isoformat()},
-                    "expires_at": {"N": str(int((self.now + self.keep).timestamp()))},
-                },
-                ConditionExpression="attribute_not_exists(job_id)",
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def release(self, job: LongRunningJob) -> None:
-        self.dynamodb.delete_item(TableName=self.table, Key={"job_id": {"S": job.job_id}})
-
-
-class IntervalLedger:
-    """Stateless: alert a job only in the run whose interval its age crossed the threshold in.
-
-    Runs use the schedule's own time, so consecutive runs' intervals tile exactly and a retried
-    invocation decides the same way. A run that never happens loses that interval's alerts.
-    """
-
-    skip_reason = "crossed the threshold before this run's interval"
-
-    def __init__(self, threshold: timedelta, interval: timedelta) -> None:
-        self.threshold = threshold
-        self.interval = interval
-
-    def claim(self, job: LongRunningJob) -> bool:
-        return self.threshold <= job.age < self.threshold + self.interval
-
-    def release(self, job: LongRunningJob) -> None:
-        # Nothing is stored; the run fails instead, and the invocation retry re-sends.
-        pass
-
-
-def make_ledger(config: WatchdogConfig, clients: ClientFactory, now: datetime) -> AlertLedger:
-    if config.ledger_table:
-        # Markers outlive any job that can still be running (the completion window) by a day.
-        keep = timedelta(minutes=config.completion_window_minutes) + timedelta(days=1)
-        return DynamoDbLedger(clients("dynamodb"), config.ledger_table, now, keep)
-    return IntervalLedger(
-        timedelta(minutes=config.threshold_minutes), timedelta(minutes=config.interval_minutes)
-    )
 
 
 def metric_data(jobs: Sequence[LongRunningJob]) -> list[dict[str, Any]]:

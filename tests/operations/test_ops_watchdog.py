@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dr_runtime.errors import AwsUnavailableError, ConfigError, Kind
-from dr_runtime.operations import watchdog
+from dr_runtime.operations import watchdog, watchdog_jobs
 from dr_runtime.operations.watchdog_settings import WatchdogConfig
 from dr_runtime.report import JobFailedError
 
@@ -317,7 +317,7 @@ def test_throttling_is_retried_by_the_standard_retry_mode(
     http.add(200, {"BackupJobs": []})
     http.add(200, {"CopyJobs": []})
 
-    jobs, failures = watchdog.find_long_running(backup, WatchdogConfig(), NOW)
+    jobs, failures = watchdog_jobs.find_long_running(backup, WatchdogConfig(), NOW)
 
     assert failures == {}
     assert [j.job_id for j in jobs] == ["job-1"]
