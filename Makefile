@@ -45,4 +45,4 @@ bench: .venv/.dev
 	$(PY) benchmarks/bridges.py
 	$(PY) benchmarks/coverage_job.py
 	$(PY) benchmarks/plan.py
-	$(PY) benchmarks/fleet.py
+	$(PY) benchmarks/fleet_plan.py

@@ -28,7 +28,7 @@ from botocore.stub import Stubber
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components import layout
+from components import plan_layout as layout
 from components.config import from_namespaced, parse
 from components.operations.coverage_job import plan_start_windows
 from dr_runtime.aws import client

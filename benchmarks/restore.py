@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from components import catalog
 from dr_runtime.aws import client
-from dr_runtime.restore import planner, sources
+from dr_runtime.restore import planner
+from dr_runtime.restore import source_vaults as sources
 
 REGION, ACCOUNT = "us-east-2", "111111111111"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ resource that lacks the tag (docs/aws-facts.md#1-selection-semantics, 1.1-1.6). 
 engine's shape (``resources``, ``notResources``, ``selectionTags``, ``conditions`` with ``stringEquals``,
 ``stringNotEquals``, ``stringLikes``, ``stringNotLikes``).
 
-The program builds its selections with these keys and values (``components/layout.py``), the offline plan
+The program builds its selections with these keys and values (``components/plan_layout.py``), the offline plan
 and the coverage job evaluate with them, and the policy pack, published alone, carries a byte-for-byte copy
 (``policies/dr_policies/backup_selection.py``); both copies run the vectors of ``tests/selection_vectors.py``.
 Standard library only: the coverage Lambda bundle ships this file.

@@ -821,7 +821,7 @@ def _messages(exc: ValidationError, raw: Mapping[str, Any], project: str) -> lis
 
 def validate(model: type[_M], raw: Mapping[str, Any], stack: str, project: str = PROJECT) -> _M:
     """Validate raw config (keys without the ``project`` namespace) against ``model`` or raise one
-    ConfigError; shared by every Pulumi project of this repository (``org/config.py`` too).
+    ConfigError; shared by every Pulumi project of this repository (``org/org_config.py`` too).
 
     ``raw`` is what the engine hands the program (top-level scalars as strings, objects decoded from
     JSON) or the stack file's values themselves; both give the same result.

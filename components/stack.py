@@ -7,7 +7,8 @@ from typing import TypedDict
 
 import pulumi
 
-from components import layout, providers, region_settings
+from components import plan_layout as layout
+from components import providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
 from components.config import Bridge, StackConfig
 from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs

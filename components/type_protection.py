@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import catalog, documents
-from components.layout import Destination, PlanSpec
+from components.plan_layout import Destination, PlanSpec
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
 KEY_DELETION_WINDOW_DAYS = 30

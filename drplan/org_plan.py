@@ -16,7 +16,7 @@ from components.config import from_namespaced
 from drplan import render, tree, verdict
 from drplan.graph import StackGraph
 from drplan.program import REPO, register_stack
-from org.config import PROJECT, OrgConfig, parse
+from org.org_config import PROJECT, OrgConfig, parse
 
 NAME = "org"
 DIRECTORY = REPO / "org"

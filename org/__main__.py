@@ -9,6 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from org import source, stack  # the repository root is on the path from here on
+from org import org_source as source  # the repository root is on the path from here on
+from org import org_stack as stack
 
 stack.build(source.load())

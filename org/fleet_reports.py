@@ -30,8 +30,8 @@ from components.operations.audit import (
 )
 from components.operations.naming import backup_name
 from components.private_bucket import PrivateBucket, Rule
-from dr_runtime.fleet_report import layout
-from org.config import JOB_REPORT_TEMPLATES
+from dr_runtime.fleet_report import bucket_layout as layout
+from org.org_config import JOB_REPORT_TEMPLATES
 
 COMPONENT_TYPE = "aws-dr-backup-org:reports:FleetReports"
 ORGANIZATION_ID_KEY = "aws:PrincipalOrgID"

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import pulumi
 
 from components import catalog, cron
-from components.layout import PlanSpec
 from components.operations.patterns import KEY_THREATENING_CALLS
+from components.plan_layout import PlanSpec
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.operations import coverage_settings as job_settings
 from dr_runtime.operations import publish, windows

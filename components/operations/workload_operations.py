@@ -13,7 +13,6 @@ import pulumi
 from components import catalog
 from components.config import Operations as OperationsConfig
 from components.config import OptOutTags
-from components.layout import PlanSpec
 from components.operations import alarms, alerts, dashboard
 from components.operations import coverage_job as coverage
 from components.operations import watchdog_job as watchdog
@@ -25,6 +24,7 @@ from components.operations.restore_testing import (
     RestoreTesting,
     RestoreTestingArgs,
 )
+from components.plan_layout import PlanSpec
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
 
 COMPONENT_TYPE = "aws-dr-backup:operations:Operations"

@@ -24,7 +24,9 @@ from typing import Any, NoReturn
 from dr_runtime.aws import client
 from dr_runtime.commands import run_command
 from dr_runtime.errors import EXIT_ITEMS_FAILED, EXIT_OK, ConfigError
-from dr_runtime.fleet_report import merge, render, sources
+from dr_runtime.fleet_report import formats as render
+from dr_runtime.fleet_report import merge
+from dr_runtime.fleet_report import report_sources as sources
 from dr_runtime.settings import REGION, region
 
 JOB = "fleet_report"
@@ -113,7 +115,7 @@ def _organisation_workloads(path: Path) -> list[str]:
 
     from components.config import ConfigError as StackConfigError
     from components.config import from_namespaced
-    from org.config import PROJECT, parse
+    from org.org_config import PROJECT, parse
 
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))

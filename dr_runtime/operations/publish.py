@@ -1,6 +1,6 @@
 """Publishing a coverage report to the organisation's fleet bucket, where the fleet report reads it.
 
-The key is ``coverage/<account>/<region>/latest.json`` (``dr_runtime.fleet_report.layout``), the one the
+The key is ``coverage/<account>/<region>/latest.json`` (``dr_runtime.fleet_report.bucket_layout``), the one the
 fleet bucket's policy lets this account write; the document is the report itself plus ``account_id``,
 which the fleet report checks against the key. Each run overwrites ``latest.json``; the bucket's
 versioning keeps the earlier ones.
@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from dr_runtime.fleet_report import layout
+from dr_runtime.fleet_report import bucket_layout as layout
 
 CONTENT_TYPE = "application/json"
 FLEET_BUCKET_ENV = "DR_FLEET_BUCKET"

@@ -1,5 +1,5 @@
 import sys
 
-from dr_runtime.restore.cli import main
+from dr_runtime.restore.recovery_cli import main
 
 sys.exit(main())

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dr_runtime.restore.errors import AwsUnavailableError, InputError, error_code, item_reason, run_error
+from dr_runtime.restore.failures import AwsUnavailableError, InputError, error_code, item_reason, run_error
 from dr_runtime.restore.planner import PLAN_VERSION
 
 ClientFactory = Callable[[str], Any]

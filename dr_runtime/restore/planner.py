@@ -23,9 +23,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components import catalog
 from dr_runtime.restore import metadata
-from dr_runtime.restore.errors import InputError, error_code, item_reason, run_error
+from dr_runtime.restore.failures import InputError, error_code, item_reason, run_error
 from dr_runtime.restore.profile import Profile
-from dr_runtime.restore.sources import Source, VaultRef
+from dr_runtime.restore.source_vaults import Source, VaultRef
 from dr_runtime.restore.target import TargetFacts
 
 ClientFactory = Callable[[str], Any]

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from dr_runtime.restore.errors import error_text, stops_everything
+from dr_runtime.restore.failures import error_text, stops_everything
 
 ClientFactory = Callable[[str], Any]
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from dr_runtime.fleet_report import layout
+from dr_runtime.fleet_report import bucket_layout as layout
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.coverage import build_report
 from dr_runtime.operations.coverage_settings import CoverageConfig

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from dr_runtime.errors import EXIT_AWS, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_SETTINGS
-from dr_runtime.fleet_report import layout
+from dr_runtime.fleet_report import bucket_layout as layout
 from dr_runtime.fleet_report.__main__ import main
 from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, REGION, STALE, fleet_reports, write_fleet
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dr_runtime.fleet_report import merge, render
-from dr_runtime.fleet_report.sources import from_folder
+from dr_runtime.fleet_report import formats as render
+from dr_runtime.fleet_report import merge
+from dr_runtime.fleet_report.report_sources import from_folder
 from tests.fleet_report.browser import Rendered
 from tests.fleet_report.browser import render as browse
 from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, STALE, write_fleet

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dr_runtime.fleet_report import merge
-from dr_runtime.fleet_report.sources import from_folder
+from dr_runtime.fleet_report.report_sources import from_folder
 from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, REGION, STALE, fleet_reports, write_fleet
 
 

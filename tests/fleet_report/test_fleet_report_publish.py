@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from dr_runtime.fleet_report import merge
-from dr_runtime.fleet_report.sources import from_bucket
+from dr_runtime.fleet_report.report_sources import from_bucket
 from dr_runtime.operations.publish import publish, put_statement
 from tests.fleet_report.reports import DRIFT, FULL, NOW, REGION, fleet_reports
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from components import catalog, layout
+from components import catalog
+from components import plan_layout as layout
 from components.config import StackConfig, from_namespaced, parse
 from components.operations.coverage_job import plan_start_windows
 from dr_runtime.errors import ConfigError

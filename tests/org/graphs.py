@@ -7,7 +7,7 @@ from typing import Any
 
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import REPO, read_stack_config, register_stack
-from org.config import PROJECT
+from org.org_config import PROJECT
 
 ORG_DIR = REPO / "org"
 STACK = "management"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from components.config import from_namespaced, parse
-from dr_runtime.fleet_report import layout
+from dr_runtime.fleet_report import bucket_layout as layout
 from drplan.program import REPO, read_stack_config
-from org.config import PROJECT
-from org.config import parse as parse_org
+from org.org_config import PROJECT
+from org.org_config import parse as parse_org
 from tests.org.graphs import STACK, org_stack_config
 
 

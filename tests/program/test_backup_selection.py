@@ -14,7 +14,7 @@ import components.backup_selection as program_selection
 import policies.dr_policies.backup_selection as pack_selection
 from components import catalog
 from components.config import parse
-from components.layout import plans_for
+from components.plan_layout import plans_for
 from dr_runtime.operations.selection_verdict import SelectionConfig, decide
 from policies.dr_policies.scope import Scope
 from tests.selection_vectors import VECTORS, Vector

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from dr_runtime.restore import cli, jobs
-from dr_runtime.restore.errors import InputError
+from dr_runtime.restore import jobs
+from dr_runtime.restore import recovery_cli as cli
+from dr_runtime.restore.failures import InputError
 from drplan.program import register_stack
 from tests.operations.conftest import FakeHttp
 from tests.recovery.conftest import (

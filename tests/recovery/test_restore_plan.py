@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from dr_runtime.restore import planner, sources
-from dr_runtime.restore.errors import InputError
+from dr_runtime.restore import planner
+from dr_runtime.restore import source_vaults as sources
+from dr_runtime.restore.failures import InputError
 from dr_runtime.restore.profile import parse
 from drplan.program import register_stack
 from tests.recovery.conftest import (

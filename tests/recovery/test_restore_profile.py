@@ -8,7 +8,7 @@ import pytest
 
 from components import catalog
 from dr_runtime.restore import profile
-from dr_runtime.restore.errors import InputError
+from dr_runtime.restore.failures import InputError
 
 
 def test_a_full_profile_parses(tmp_path: Path) -> None:

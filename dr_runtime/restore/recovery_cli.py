@@ -26,8 +26,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components import catalog
 from dr_runtime.aws import client
-from dr_runtime.restore import jobs, planner, profile, render, sources
-from dr_runtime.restore.errors import (
+from dr_runtime.restore import jobs, planner, profile
+from dr_runtime.restore import source_vaults as sources
+from dr_runtime.restore import text_views as render
+from dr_runtime.restore.failures import (
     EXIT_CODES_HELP,
     EXIT_INPUT,
     EXIT_ITEMS_FAILED,

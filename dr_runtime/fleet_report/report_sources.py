@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dr_runtime.errors import ConfigError, item_reason
-from dr_runtime.fleet_report import layout
+from dr_runtime.fleet_report import bucket_layout as layout
 from dr_runtime.fleet_report.merge import Source
 
 # A report is a few hundred kilobytes at most; anything far larger is not one.

@@ -1,11 +1,11 @@
-"""Reads the organisation stack's config from the Pulumi engine once, for :func:`org.config.parse`."""
+"""Reads the organisation stack's config from the Pulumi engine once, for :func:`org.org_config.parse`."""
 
 from __future__ import annotations
 
 import pulumi
 
 from components.source import engine_values
-from org import config
+from org import org_config as config
 
 
 def load() -> config.OrgConfig:

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.config import role_arn
-from org.config import PROJECT, OrgConfig
+from org.org_config import PROJECT, OrgConfig
 
 
 @dataclass(frozen=True)

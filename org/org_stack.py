@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pulumi
 
-from org import providers
+from org import org_providers as providers
 from org.backup_settings import OrganizationBackup, OrganizationBackupArgs
-from org.config import OrgConfig
 from org.fleet_reports import FleetReports, FleetReportsArgs
+from org.org_config import OrgConfig
 
 
 def build(config: OrgConfig) -> None:

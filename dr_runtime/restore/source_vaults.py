@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from components import catalog
-from dr_runtime.restore.errors import InputError
+from dr_runtime.restore.failures import InputError
 
 VAULT_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):backup:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):backup-vault:(?P<name>[A-Za-z0-9_.-]+)$"
