@@ -43,6 +43,6 @@ test: lint browser
 bench: .venv/.dev
 	$(PY) benchmarks/policy_pack.py
 	$(PY) benchmarks/bridges.py
-	$(PY) benchmarks/coverage_job.py
+	$(PY) benchmarks/coverage_report.py
 	$(PY) benchmarks/plan.py
 	$(PY) benchmarks/fleet_plan.py

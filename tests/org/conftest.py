@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from drplan.graph import StackGraph
-from tests.org.graphs import org_stack_config, run_org
+from tests.org.org_graphs import org_stack_config, run_org
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import pytest
 from components.config import ConfigError
 from drplan.graph import RegisteredResource
 from org.org_config import parse
-from tests.org.graphs import NS, run_org
+from tests.org.org_graphs import NS, run_org
 
 Mutation = Callable[[dict[str, Any]], object]
 

@@ -7,7 +7,7 @@ from dr_runtime.fleet_report import bucket_layout as layout
 from drplan.program import REPO, read_stack_config
 from org.org_config import PROJECT
 from org.org_config import parse as parse_org
-from tests.org.graphs import STACK, org_stack_config
+from tests.org.org_graphs import STACK, org_stack_config
 
 
 def test_every_publishing_stack_is_admitted_by_the_fleet_bucket() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.org.graphs import NS, org_stack_config
+from tests.org.org_graphs import NS, org_stack_config
 
 REPO = Path(__file__).resolve().parents[2]
 BUCKET_RULE = "aws-s3-bucket-policy-org-scoped"

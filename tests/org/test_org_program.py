@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from drplan.graph import StackGraph
-from tests.org.graphs import (
+from tests.org.org_graphs import (
     BUCKET,
     BUCKET_POLICY,
     DELEGATED,

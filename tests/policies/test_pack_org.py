@@ -11,7 +11,7 @@ import pytest
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.policy_client import PolicyPackClient
 from drplan.program import register_stack
-from tests.org.graphs import (
+from tests.org.org_graphs import (
     BUCKET,
     BUCKET_POLICY,
     GLOBAL_SETTINGS,

@@ -7,7 +7,7 @@ prerequisite calls run concurrently and a Stubber answers in queue order. Calls 
 second table runs the bucket checks alone with a simulated per-call latency, to show what the
 bounded concurrency buys. Prints figures only.
 
-    .venv/bin/python benchmarks/coverage_job.py
+    .venv/bin/python benchmarks/coverage_report.py
 """
 
 from __future__ import annotations
