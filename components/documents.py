@@ -44,6 +44,16 @@ def memorydb_arn(region: str, account_id: str, kind: str, name: str = "*") -> st
     return f"arn:{partition(region)}:memorydb:{region}:{account_id}:{kind}/{name}"
 
 
+def allow(sid: str, action: str | Sequence[str], resource: Any) -> Document:
+    """One ``Allow`` statement: ``action`` (one or a list) on ``resource`` (an ARN, a list, or Outputs)."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": action if isinstance(action, str) else list(action),
+        "Resource": resource,
+    }
+
+
 def pass_role_statement(sid: str, role_arn: Any, service: str) -> Document:
     """Pass one role, and only to the service principal it trusts (``iam:PassedToService``)."""
     return {

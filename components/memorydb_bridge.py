@@ -69,30 +69,20 @@ class MemoryDbBridge(SnapshotBridge):
                 policy_statements=[
                     # Both describe actions take the cluster / snapshot resource type (Service
                     # Authorization Reference, docs/iam-scoping.md): this account's, in this region.
-                    {
-                        "Sid": "DescribeClusters",
-                        "Effect": "Allow",
-                        "Action": "memorydb:DescribeClusters",
-                        "Resource": documents.memorydb_arn(args.region, args.account_id, "cluster"),
-                    },
-                    {
-                        "Sid": "DescribeSnapshots",
-                        "Effect": "Allow",
-                        "Action": "memorydb:DescribeSnapshots",
-                        "Resource": snapshots,
-                    },
-                    {
-                        "Sid": "ExportSnapshots",
-                        "Effect": "Allow",
-                        "Action": ["memorydb:CopySnapshot", "memorydb:TagResource"],
-                        "Resource": snapshots,
-                    },
-                    {
-                        "Sid": "ExportTargetBucket",
-                        "Effect": "Allow",
-                        "Action": ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketAcl"],
-                        "Resource": bucket_arn,
-                    },
+                    documents.allow(
+                        "DescribeClusters",
+                        "memorydb:DescribeClusters",
+                        documents.memorydb_arn(args.region, args.account_id, "cluster"),
+                    ),
+                    documents.allow("DescribeSnapshots", "memorydb:DescribeSnapshots", snapshots),
+                    documents.allow(
+                        "ExportSnapshots", ["memorydb:CopySnapshot", "memorydb:TagResource"], snapshots
+                    ),
+                    documents.allow(
+                        "ExportTargetBucket",
+                        ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketAcl"],
+                        bucket_arn,
+                    ),
                     {
                         "Sid": "CopySnapshotBucketLookup",
                         "Effect": "Allow",

@@ -59,18 +59,12 @@ class OpenSearchBridge(SnapshotBridge):
             role=snapshot_role.id,
             policy=documents.policy_json(
                 [
-                    {
-                        "Sid": "ListBridgeBucket",
-                        "Effect": "Allow",
-                        "Action": "s3:ListBucket",
-                        "Resource": bucket_arn,
-                    },
-                    {
-                        "Sid": "ReadWriteSnapshots",
-                        "Effect": "Allow",
-                        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                        "Resource": bucket_arn.apply(lambda arn: f"{arn}/*"),
-                    },
+                    documents.allow("ListBridgeBucket", "s3:ListBucket", bucket_arn),
+                    documents.allow(
+                        "ReadWriteSnapshots",
+                        ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                        bucket_arn.apply(lambda arn: f"{arn}/*"),
+                    ),
                 ]
             ),
             opts=child,
@@ -100,28 +94,17 @@ class OpenSearchBridge(SnapshotBridge):
                         # ListDomainNames has no resource type.
                         "Resource": "*",
                     },
-                    {
-                        "Sid": "DescribeDomains",
-                        "Effect": "Allow",
-                        "Action": "es:DescribeDomains",
-                        "Resource": domains,
-                    },
-                    {
-                        "Sid": "SnapshotApiOnly",
-                        "Effect": "Allow",
-                        "Action": ["es:ESHttpGet", "es:ESHttpPut"],
-                        "Resource": [f"{domains}/_snapshot", f"{domains}/_snapshot/*"],
-                    },
+                    documents.allow("DescribeDomains", "es:DescribeDomains", domains),
+                    documents.allow(
+                        "SnapshotApiOnly",
+                        ["es:ESHttpGet", "es:ESHttpPut"],
+                        [f"{domains}/_snapshot", f"{domains}/_snapshot/*"],
+                    ),
                     # Registering the repository hands the role to OpenSearch Service, which assumes it.
                     documents.pass_role_statement(
                         "PassSnapshotRoleOnly", snapshot_role.arn, OPENSEARCH_SERVICE
                     ),
-                    {
-                        "Sid": "CheckBridgeBucket",
-                        "Effect": "Allow",
-                        "Action": "s3:ListBucket",
-                        "Resource": bucket_arn,
-                    },
+                    documents.allow("CheckBridgeBucket", "s3:ListBucket", bucket_arn),
                     metrics_statement(),
                 ],
                 timeout_seconds=args.timeout_seconds,

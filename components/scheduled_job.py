@@ -127,18 +127,12 @@ class ScheduledJob(pulumi.ComponentResource):
             opts=child,
         )
         own_statements: list[Any] = [
-            {
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": log_group.arn.apply(lambda arn: f"{arn}:*"),
-            },
-            {
-                "Sid": "FailedInvocationsToDeadLetterQueue",
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": dead_letters.arn,
-            },
+            documents.allow(
+                "WriteOwnLogs",
+                ["logs:CreateLogStream", "logs:PutLogEvents"],
+                log_group.arn.apply(lambda arn: f"{arn}:*"),
+            ),
+            documents.allow("FailedInvocationsToDeadLetterQueue", "sqs:SendMessage", dead_letters.arn),
         ]
         role_policy = aws.iam.RolePolicy(
             f"{name}-exec-policy",
@@ -207,18 +201,8 @@ class ScheduledJob(pulumi.ComponentResource):
             role=scheduler_role.id,
             policy=documents.policy_json(
                 [
-                    {
-                        "Sid": "InvokeThisFunctionOnly",
-                        "Effect": "Allow",
-                        "Action": "lambda:InvokeFunction",
-                        "Resource": function.arn,
-                    },
-                    {
-                        "Sid": "UndeliverableToDeadLetterQueue",
-                        "Effect": "Allow",
-                        "Action": "sqs:SendMessage",
-                        "Resource": dead_letters.arn,
-                    },
+                    documents.allow("InvokeThisFunctionOnly", "lambda:InvokeFunction", function.arn),
+                    documents.allow("UndeliverableToDeadLetterQueue", "sqs:SendMessage", dead_letters.arn),
                 ]
             ),
             opts=child,

@@ -275,14 +275,7 @@ class RegionAlerts(pulumi.ComponentResource):
             f"{name}-external-publisher-policy",
             role=role.id,
             policy=documents.policy_json(
-                [
-                    {
-                        "Sid": "PublishToConfiguredTopics",
-                        "Effect": "Allow",
-                        "Action": "sns:Publish",
-                        "Resource": foreign,
-                    }
-                ]
+                [documents.allow("PublishToConfiguredTopics", "sns:Publish", foreign)]
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )

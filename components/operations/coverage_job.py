@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import pulumi
 
-from components import catalog, cron
+from components import catalog, cron, documents
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.plan_layout import PlanSpec
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
@@ -79,31 +79,24 @@ def _inventory_statements(region: str, account: str, type_names: set[str]) -> li
         out.append({"Sid": "ListResources", "Effect": "Allow", "Action": sorted(unscoped), "Resource": "*"})
     if "EFS" in type_names:
         out.append(
-            {
-                "Sid": "ListFileSystems",
-                "Effect": "Allow",
-                "Action": "elasticfilesystem:DescribeFileSystems",
-                "Resource": f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
-            }
+            documents.allow(
+                "ListFileSystems",
+                "elasticfilesystem:DescribeFileSystems",
+                f"arn:aws:elasticfilesystem:{region}:{account}:file-system/*",
+            )
         )
     if "RDS" in type_names:
         out.append(
-            {
-                "Sid": "ListDbInstances",
-                "Effect": "Allow",
-                "Action": "rds:DescribeDBInstances",
-                "Resource": f"arn:aws:rds:{region}:{account}:db:*",
-            }
+            documents.allow(
+                "ListDbInstances", "rds:DescribeDBInstances", f"arn:aws:rds:{region}:{account}:db:*"
+            )
         )
     # Multi-AZ DB clusters count as RDS, so the cluster listing serves RDS as well as the cluster engines.
     if type_names & {"RDS", "Aurora", "DocumentDB", "Neptune"}:
         out.append(
-            {
-                "Sid": "ListDbClusters",
-                "Effect": "Allow",
-                "Action": "rds:DescribeDBClusters",
-                "Resource": f"arn:aws:rds:{region}:{account}:cluster:*",
-            }
+            documents.allow(
+                "ListDbClusters", "rds:DescribeDBClusters", f"arn:aws:rds:{region}:{account}:cluster:*"
+            )
         )
     return out
 
@@ -148,12 +141,7 @@ def statements(
     checks, metrics, and the report written to the fleet bucket when there is one."""
     names = {t.backup_name for t in types}
     return [
-        {
-            "Sid": "ReadProtectedResources",
-            "Effect": "Allow",
-            "Action": "backup:ListProtectedResources",
-            "Resource": "*",
-        },
+        documents.allow("ReadProtectedResources", "backup:ListProtectedResources", "*"),
         *_inventory_statements(region, account, names),
         *_prerequisite_statements(account, names, bool(trail_regions)),
         *([] if fleet_bucket is None else [publish.put_statement(fleet_bucket, account)]),

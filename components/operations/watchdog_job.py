@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components import documents
 from components.operations.naming import region_code
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.operations import watchdog_settings as job_settings
@@ -53,12 +54,7 @@ def statements(
             # List actions have no resource type.
             "Resource": "*",
         },
-        {
-            "Sid": "ClaimJobsInLedger",
-            "Effect": "Allow",
-            "Action": ["dynamodb:PutItem", "dynamodb:DeleteItem"],
-            "Resource": ledger_arn,
-        },
+        documents.allow("ClaimJobsInLedger", ["dynamodb:PutItem", "dynamodb:DeleteItem"], ledger_arn),
         {"Sid": "PublishAlerts", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic_arn},
         {
             # Publishing to a KMS-encrypted topic needs the publisher to be able to use its key.
