@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +251,10 @@ def _result(response: analyzer_pb2.AnalyzeResponse) -> AnalysisResult:
 # --- the client ---------------------------------------------------------------------------------------------
 
 
+# Analyze calls outstanding at once: enough to hide the round trips behind the pack's (four) server threads.
+ANALYZE_IN_FLIGHT = 32
+
+
 class PolicyPackClient:
     """A running policy pack process and a typed Analyzer client for it. Use as a context manager."""
 
@@ -443,18 +448,28 @@ class PolicyPackClient:
         """Send a prepared request (benchmarks build them once to time only the call)."""
         return _result(self._call("Analyze", request))
 
-    def analyze_requests(self, requests: Sequence[analyzer_pb2.AnalyzeRequest]) -> list[AnalysisResult]:
-        """Send every request at once and wait for all: the engine, too, analyzes resources concurrently
-        (one call per resource as its step runs), and one round trip at a time costs more than the
-        pack's work on the prod stack."""
+    def analyze_requests(
+        self, requests: Sequence[analyzer_pb2.AnalyzeRequest], *, in_flight: int = ANALYZE_IN_FLIGHT
+    ) -> list[AnalysisResult]:
+        """Analyze many resources with up to ``in_flight`` calls outstanding: the engine, too, analyzes
+        resources concurrently (one call per resource as its step runs), and one round trip at a time costs
+        more than the pack's work on the prod stack. The bound keeps a large stack from queueing thousands
+        of calls on the pack's few server threads at once."""
         method = self.stub.Analyze
-        calls = [method.future(request, timeout=self._call_timeout) for request in requests]
+        results: list[AnalysisResult] = []
+        window: deque[grpc.Future] = deque()
         try:
-            return [_result(call.result()) for call in calls]
+            for request in requests:
+                window.append(method.future(request, timeout=self._call_timeout))
+                if len(window) >= in_flight:
+                    results.append(_result(window.popleft().result()))
+            while window:
+                results.append(_result(window.popleft().result()))
         except grpc.RpcError as exc:
-            for call in calls:
+            for call in window:
                 call.cancel()
             raise PolicyPackError(f"Analyze failed: {exc}\n{self.stderr_text()}") from exc
+        return results
 
     def analyze_stack(self, resources: StackGraph | Iterable[RegisteredResource]) -> AnalysisResult:
         items = resources.resources if isinstance(resources, StackGraph) else resources

@@ -85,3 +85,15 @@ def test_a_directory_without_a_pack_fails_with_its_stderr(tmp_path: Path) -> Non
 def test_calls_need_a_running_pack() -> None:
     with pytest.raises(PolicyPackError, match="not running"):
         PolicyPackClient().info()
+
+
+def test_concurrent_analyze_answers_each_request_in_order(client: PolicyPackClient) -> None:
+    # Bad and good resources interleaved, more of them than the window: every answer must be its own
+    # request's, in the order sent, as one call at a time would give.
+    bad = fx.mutate(fx.PLAN, ("rules", 0, "completionWindow"), 1.0)
+    resources = [bad if i % 3 == 0 else fx.PLAN for i in range(11)]
+    requests = [to_analyze_request(r, {}) for r in resources]
+    one_by_one = [client.analyze_request(r) for r in requests]
+    together = client.analyze_requests(requests, in_flight=4)
+    assert together == one_by_one
+    assert [bool(r.violations) for r in together] == [i % 3 == 0 for i in range(11)]
