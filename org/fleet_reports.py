@@ -23,13 +23,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.operations.audit import (
-    NONCURRENT_REPORT_DAYS,
     REPORTS_SERVICE,
+    report_bucket_rules,
     reports_delivery_statement,
     reports_role_arn,
 )
 from components.operations.naming import backup_name
-from components.private_bucket import PrivateBucket, Rule
+from components.private_bucket import PrivateBucket
 from dr_runtime.fleet_report import bucket_layout as layout
 from org.org_config import JOB_REPORT_TEMPLATES
 
@@ -130,16 +130,7 @@ class FleetReports(pulumi.ComponentResource):
             name_in_aws,
             # Objects written by other accounts belong to the bucket owner, so the reports account reads them.
             "BucketOwnerEnforced",
-            [
-                Rule(
-                    id="expire-overwritten-reports",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=NONCURRENT_REPORT_DAYS
-                    ),
-                )
-            ],
+            report_bucket_rules(),
             dict(args.tags),
         )
         bucket = store.bucket

@@ -26,6 +26,20 @@ RESTORE_TIME_CONTROL = "RESTORE_TIME_FOR_RESOURCES_MEET_TARGET"
 NONCURRENT_REPORT_DAYS = 90
 
 
+def report_bucket_rules() -> list[Rule]:
+    """Lifecycle of a bucket that receives reports: a report overwritten by a newer one expires."""
+    return [
+        Rule(
+            id="expire-overwritten-reports",
+            status="Enabled",
+            filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+            noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                noncurrent_days=NONCURRENT_REPORT_DAYS
+            ),
+        )
+    ]
+
+
 @dataclass(frozen=True)
 class AuditArgs:
     prefix: str
@@ -178,16 +192,7 @@ class Audit(pulumi.ComponentResource):
             f"{name}-reports",
             bucket_name(args.prefix, args.account, args.region),
             "BucketOwnerEnforced",
-            [
-                Rule(
-                    id="expire-overwritten-reports",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                        noncurrent_days=NONCURRENT_REPORT_DAYS
-                    ),
-                )
-            ],
+            report_bucket_rules(),
             tags,
         )
         bucket = store.bucket
