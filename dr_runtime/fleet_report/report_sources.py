@@ -23,6 +23,12 @@ def from_folder(root: Path) -> list[Source]:
     base = root / layout.COVERAGE_PREFIX
     if not root.is_dir():
         raise ConfigError(f"--dir {root}: no such folder")
+    if not base.is_dir():
+        # Most likely the coverage folder itself, or the wrong folder: say so rather than report no accounts.
+        raise ConfigError(
+            f"--dir {root}: has no {layout.COVERAGE_PREFIX}/ folder; give the folder that holds it, a copy of "
+            f"the fleet bucket (aws s3 sync s3://<fleet bucket>/{layout.COVERAGE_PREFIX} <folder>/{layout.COVERAGE_PREFIX})"
+        )
     found: list[Source] = []
     for path in sorted(base.glob(f"*/*/{layout.LATEST}")):
         key = path.relative_to(root).as_posix()

@@ -148,6 +148,7 @@ def test_unreadable_object_marks_only_its_account(s3: Any, capsys: pytest.Captur
     ("argv", "message"),
     [
         (["--dir", "/nonexistent/fleet"], "--dir /nonexistent/fleet: no such folder"),
+        (["--dir", "examples/fleet/coverage"], "--dir examples/fleet/coverage: has no coverage/ folder"),
         (["--dir", ".", "--expect", "12345"], "--expect '12345': must be a 12-digit AWS account ID"),
         (["--dir", ".", "--max-age-hours", "0"], "--max-age-hours 0: must be at least 1"),
         (
