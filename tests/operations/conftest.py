@@ -12,39 +12,20 @@ from typing import Any
 import botocore.endpoint
 import pytest
 from botocore.awsrequest import AWSResponse
-from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 from moto import mock_aws
 
-from dr_runtime.aws import client
+from tests.aws_clients import Clients as SharedClients
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
 
 
-class Clients:
+class Clients(SharedClients):
     """A client factory as the jobs take it: one real client per service, optionally stubbed."""
 
     def __init__(self, region: str = REGION) -> None:
-        self.region = region
-        self.made: dict[str, Any] = {}
-        self.stubbers: dict[str, Stubber] = {}
-
-    def __call__(self, service: str) -> Any:
-        if service not in self.made:
-            self.made[service] = client(service, self.region)
-        return self.made[service]
-
-    def stub(self, service: str) -> Stubber:
-        if service not in self.stubbers:
-            stubber = Stubber(self(service))
-            stubber.activate()
-            self.stubbers[service] = stubber
-        return self.stubbers[service]
-
-    def assert_stubs_used(self) -> None:
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
+        super().__init__(region)
 
 
 @pytest.fixture

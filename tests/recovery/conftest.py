@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.stub import Stubber
 from moto import mock_aws
 
-from dr_runtime.aws import client
+from tests.aws_clients import Clients as SharedClients
 from tests.operations.conftest import retry_sleeps  # noqa: F401 - the same fixture, shared
 
 WORKLOAD, ISOLATED, RECOVERY = "111111111111", "222222222222", "333333333333"
@@ -132,33 +131,11 @@ def recovery_point(
     return point
 
 
-class Clients:
+class Clients(SharedClients):
     """A client factory as the commands take it: real clients (moto behind them), Backup stubbed."""
 
     def __init__(self, region: str = DR) -> None:
-        self.region = region
-        self.made: dict[str, Any] = {}
-        self.stubbers: dict[str, Stubber] = {}
-
-    def __call__(self, service: str) -> Any:
-        if service not in self.made:
-            self.made[service] = client(service, self.region)
-        return self.made[service]
-
-    def stub(self, service: str) -> Stubber:
-        if service not in self.stubbers:
-            stubber = Stubber(self(service))
-            stubber.activate()
-            self.stubbers[service] = stubber
-        return self.stubbers[service]
-
-    @property
-    def backup(self) -> Stubber:
-        return self.stub("backup")
-
-    def assert_stubs_used(self) -> None:
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
+        super().__init__(region)
 
 
 @pytest.fixture

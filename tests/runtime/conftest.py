@@ -8,40 +8,23 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
-from dr_runtime.aws import client
+from tests.aws_clients import Clients
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
 
 
-class StubbedClients:
+class StubbedClients(Clients):
     """A client factory as the commands take it (``main(argv, clients=...)``): every client is a real
     botocore client with a Stubber, so each request is checked against the service model and nothing
     leaves the process."""
 
     def __init__(self) -> None:
-        self.session = boto3.session.Session(
+        session = boto3.session.Session(
             aws_access_key_id="AKIDRUNTIMETEST00001", aws_secret_access_key="runtime-test", region_name=REGION
         )
-        self.made: dict[str, Any] = {}
-        self.stubbers: dict[str, Stubber] = {}
-
-    def __call__(self, service: str) -> Any:
-        if service not in self.made:
-            self.made[service] = client(service, REGION, self.session)
-            self.stubbers[service] = Stubber(self.made[service])
-            self.stubbers[service].activate()
-        return self.made[service]
-
-    def stub(self, service: str) -> Stubber:
-        self(service)
-        return self.stubbers[service]
-
-    def assert_stubs_used(self) -> None:
-        for stubber in self.stubbers.values():
-            stubber.assert_no_pending_responses()
+        super().__init__(REGION, session, stub_every_client=True)
 
 
 @pytest.fixture
