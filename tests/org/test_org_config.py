@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,37 +9,16 @@ import pytest
 from components.config import ConfigError
 from drplan.graph import RegisteredResource
 from org.org_config import parse
+from tests.config_mutations import Mutation, drop_key, set_key
 from tests.org.org_graphs import NS, run_org
-
-Mutation = Callable[[dict[str, Any]], object]
 
 
 def _set(path: str, value: Any) -> Mutation:
-    def mutate(config: dict[str, Any]) -> None:
-        head, *rest = path.split(".")
-        if not rest:
-            config[NS + head] = value
-            return
-        node = config.setdefault(NS + head, {})
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
+    return set_key(NS.removesuffix(":"), path, value)
 
 
 def _drop(path: str) -> Mutation:
-    def mutate(config: dict[str, Any]) -> None:
-        head, *rest = path.split(".")
-        if not rest:
-            del config[NS + head]
-            return
-        node = config[NS + head]
-        for part in rest[:-1]:
-            node = node[part]
-        del node[rest[-1]]
-
-    return mutate
+    return drop_key(NS.removesuffix(":"), path)
 
 
 BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,25 +9,14 @@ import pytest
 from components.config import ConfigError, Environment, Layout, parse
 from drplan.graph import RegisteredResource
 from drplan.program import register_stack
+from tests.config_mutations import Mutation, set_key
 
-Mutation = Callable[[dict[str, Any]], object]
 NS = "aws-dr-backup:"
 
 
 def _set(path: str, value: Any) -> Mutation:
     """Set ``a.b.c`` inside the namespaced key ``aws-dr-backup:a``."""
-
-    def mutate(config: dict[str, Any]) -> None:
-        head, *rest = path.split(".")
-        if not rest:
-            config[NS + head] = value
-            return
-        node = config.setdefault(NS + head, {})
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        node[rest[-1]] = value
-
-    return mutate
+    return set_key(NS.removesuffix(":"), path, value)
 
 
 # (id, mutation, substrings the one error message must contain: key, value, what is allowed)
