@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -24,7 +25,7 @@ def create(
 ) -> list[aws.cloudwatch.MetricAlarm]:
     """``functions``: job key -> (Lambda function name, alarm period in seconds)."""
     alarms = [
-        aws.cloudwatch.MetricAlarm(
+        _above_zero(
             f"{name}-{job}-errors",
             name=f"{prefix}-backup-{job}-errors",
             alarm_description=(
@@ -36,11 +37,7 @@ def create(
             dimensions={"FunctionName": function},
             statistic="Sum",
             period=period,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=list(actions),
+            actions=actions,
             tags=tags,
             opts=opts,
         )
@@ -78,7 +75,7 @@ def prerequisites(
     opts: pulumi.ResourceOptions | None = None,
 ) -> aws.cloudwatch.MetricAlarm:
     """The coverage job found something that would silently cost backups or alerts (its log lists it)."""
-    return aws.cloudwatch.MetricAlarm(
+    return _above_zero(
         f"{name}-coverage-prerequisites",
         name=f"{prefix}-backup-coverage-prerequisites",
         alarm_description=(
@@ -90,11 +87,27 @@ def prerequisites(
         metric_name=PREREQUISITE_METRIC,
         statistic="Maximum",
         period=_DAY,
+        actions=actions,
+        tags=tags,
+        opts=opts,
+    )
+
+
+def _above_zero(
+    resource_name: str,
+    *,
+    actions: Sequence[pulumi.Input[str]],
+    opts: pulumi.ResourceOptions | None,
+    **metric: Any,
+) -> aws.cloudwatch.MetricAlarm:
+    """An alarm on a count that should stay zero: any data point above it alarms; no data is fine."""
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
         evaluation_periods=1,
         threshold=0,
         comparison_operator="GreaterThanThreshold",
         treat_missing_data="notBreaching",
         alarm_actions=list(actions),
-        tags=tags,
         opts=opts,
+        **metric,
     )
