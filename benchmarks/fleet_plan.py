@@ -11,13 +11,10 @@ because these 2-core machines are often shared. Figures only; the issue's target
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -25,6 +22,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from benchmarks.plan import timed_drplan  # noqa: E402
 from drplan.program import read_stack_config, stack_file  # noqa: E402
 
 SIZES = (10, 50, 100)
@@ -42,35 +40,20 @@ def write_fleet(directory: Path, count: int) -> None:
         (directory / f"Pulumi.w{i:03d}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
 
 
-def _run(args: list[str]) -> tuple[float, dict[str, object]]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "drplan", *args, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"drplan {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
-    return elapsed, json.loads(done.stdout)
-
-
 def _load() -> str:
     return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main() -> None:
     print(f"fleet plan, whole process (python {sys.version.split()[0]}, {os.cpu_count()} cores), {_load()}")
-    _run(["prod"])  # warm the file system cache and .pyc files; not counted
-    single = statistics.median(_run(["prod"])[0] for _ in range(3))
+    timed_drplan(["prod"])  # warm the file system cache and .pyc files; not counted
+    single = statistics.median(timed_drplan(["prod"])[0] for _ in range(3))
     print(f"{'single-stack plan (prod)':<28} {single:6.2f} s  (median of 3)")
     times: dict[int, float] = {}
     for count in SIZES:
         with tempfile.TemporaryDirectory(prefix="fleet-bench-") as tmp:
             write_fleet(Path(tmp), count)
-            elapsed, document = _run(["--all", "--project-dir", tmp])
+            elapsed, document = timed_drplan(["--all", "--project-dir", tmp])
         stacks = document["stacks"]
         assert isinstance(stacks, list)
         assert len(stacks) == count

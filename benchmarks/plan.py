@@ -15,12 +15,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SYNTHETIC = Path(__file__).resolve().parent / "plan_synthetic_program.py"
 
 
-def _run(args: list[str]) -> tuple[float, int]:
+def timed_drplan(args: list[str], accept: tuple[int, ...] = (0,)) -> tuple[float, dict[str, Any]]:
+    """Whole-process wall time of ``python -m drplan ARGS --json`` and its JSON document."""
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "drplan", *args, "--json"],
@@ -30,10 +32,15 @@ def _run(args: list[str]) -> tuple[float, int]:
         check=False,
     )
     elapsed = time.perf_counter() - started
+    if done.returncode not in accept:
+        raise SystemExit(f"drplan {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
+    return elapsed, json.loads(done.stdout)
+
+
+def _run(args: list[str]) -> tuple[float, int]:
     # 0 and 1 are both complete plans (1: the verdict has a mandatory violation); time either.
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"drplan {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
-    return elapsed, int(json.loads(done.stdout)["resources"]["count"])
+    elapsed, document = timed_drplan(args, accept=(0, 1))
+    return elapsed, int(document["resources"]["count"])
 
 
 def _case(label: str, args: list[str], runs: int) -> tuple[float, int]:
