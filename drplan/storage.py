@@ -16,9 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components import catalog
 from components.config import PROJECT, Layout, StackConfig
+from dr_runtime.yaml_documents import YamlFileError, load_yaml
 from drplan.graph import StackGraph
 from drplan.matrix import DESTINATIONS, Matrix, VaultUse
-from drplan.program import YamlFileError, load_yaml, register_stack
+from drplan.program import register_stack
 
 LAYOUTS = ("split", "partitioned")
 LAYOUT_KEY = f"{PROJECT}:layout"

@@ -111,16 +111,15 @@ def _as_of(text: str) -> datetime:
 def _organisation_workloads(path: Path) -> list[str]:
     """``accounts.workloads`` of an organisation stack file, validated as the organisation stack does."""
     # Imported here: only this flag needs the stack's config model (pydantic) and the YAML reader.
-    import yaml
-
     from components.config import ConfigError as StackConfigError
     from components.config import from_namespaced
+    from dr_runtime.yaml_documents import YamlFileError, load_yaml
     from org.org_config import PROJECT, parse
 
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"--expect-from {path}: cannot be read as YAML: {exc}") from None
+        document = load_yaml(path)
+    except YamlFileError as exc:
+        raise ConfigError(f"--expect-from {exc}") from None
     values = document.get("config") if isinstance(document, dict) else None
     if not isinstance(values, dict):
         raise ConfigError(f"--expect-from {path}: no 'config' mapping (not a Pulumi stack file)")

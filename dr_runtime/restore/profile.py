@@ -31,12 +31,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
 from components import catalog
 from dr_runtime.restore.failures import InputError
+from dr_runtime.yaml_documents import DuplicateKeyError, YamlFileError, load_yaml
 
 _ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
 _KMS = r"^(arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/+=,.@-]+|alias/[\w/+=,.@-]+)$"
@@ -166,10 +166,12 @@ def load(path: Path | None) -> Profile:
     if path is None:
         return EMPTY
     where = f"--profile {path}"
+    if not path.exists():
+        raise InputError(f"{where}: no such file")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{where}: no such file") from None
-    except (OSError, yaml.YAMLError) as error:
+        raw = load_yaml(path)
+    except DuplicateKeyError as error:
+        raise InputError(f"--profile {error}") from None
+    except YamlFileError as error:
         raise InputError(f"{where}: not a YAML document: {' '.join(str(error).split())}") from None
     return parse(raw, where)

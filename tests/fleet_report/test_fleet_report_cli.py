@@ -211,3 +211,14 @@ def test_expect_from_a_broken_stack_file_names_it(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err
     assert err.startswith(f"fleet_report: --expect-from {stack}: Invalid configuration for stack")
     assert "aws-dr-backup-org:organizationId = 'my-org'" in err
+
+
+def test_expect_from_a_stack_file_with_a_key_twice_names_both_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack = tmp_path / "Pulumi.management.yaml"
+    stack.write_text("config:\n  a: 1\n  a: 2\n", encoding="utf-8")
+    assert main(["--dir", str(tmp_path), "--expect-from", str(stack)], now=NOW) == EXIT_SETTINGS
+    err = capsys.readouterr().err
+    assert f"--expect-from {stack}: key 'config.a' is given twice, on line 2 and line 3" in err
+    assert "Traceback" not in err

@@ -13,8 +13,9 @@ from pydantic import BaseModel
 
 from components import config
 from components.config import ConfigError, from_namespaced, parse
+from dr_runtime.yaml_documents import YamlFileError, load_yaml
 from drplan.graph import RegisteredResource
-from drplan.program import StackFileError, YamlFileError, load_yaml, read_stack_config, register_stack
+from drplan.program import StackFileError, read_stack_config, register_stack
 
 NS = "aws-dr-backup:"
 

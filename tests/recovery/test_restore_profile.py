@@ -78,3 +78,19 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"--profile .*bad.yaml: not a YAML document"):
         profile.load(bad)
     assert profile.load(None) == profile.EMPTY
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path: Path) -> None:
+    # Plain YAML would keep the second role silently: the restore would run with a role nobody chose.
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(
+        "iamRoleArn: arn:aws:iam::111111111111:role/AWSBackupRestoreA\n"
+        "iamRoleArn: arn:aws:iam::111111111111:role/AWSBackupRestoreB\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as raised:
+        profile.load(twice)
+    assert str(raised.value) == (
+        f"--profile {twice}: key 'iamRoleArn' is given twice, on line 1 and line 2; "
+        "YAML would silently keep only the last one: remove one of them"
+    )
