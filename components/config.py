@@ -75,7 +75,7 @@ _BUCKET_PART = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 _TOPIC_ARN = r"^arn:aws:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 _SUBNET = r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
-_SECURITY_GROUP = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
+SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 # Backup vault names, standard and logically air-gapped (botocore backup BackupVaultName).
 _VAULT_NAME = r"^[a-zA-Z0-9\-_]{2,50}$"
 _BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -90,7 +90,7 @@ _PATTERN_HELP = {
     _TOPIC_ARN: "an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
     _BUCKET_PART: "lower-case letters, digits and single hyphens (it becomes part of an S3 bucket name)",
     _SUBNET: "a subnet ID (subnet- and 8 or 17 hex digits)",
-    _SECURITY_GROUP: "a security group ID (sg- and 8 or 17 hex digits)",
+    SECURITY_GROUP_ID: "a security group ID (sg- and 8 or 17 hex digits)",
     _VAULT_NAME: "a backup vault name: 2-50 letters, digits, hyphens and underscores",
     _BUCKET_NAME: "an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens",
 }
@@ -476,7 +476,7 @@ class VpcBridge(Bridge):
         AfterValidator(_each_once),
     ] = ()
     vpc_security_group_ids: Annotated[
-        tuple[Annotated[str, StringConstraints(pattern=_SECURITY_GROUP)], ...],
+        tuple[Annotated[str, StringConstraints(pattern=SECURITY_GROUP_ID)], ...],
         Field(max_length=MAX_LAMBDA_SECURITY_GROUPS),
         AfterValidator(_each_once),
     ] = ()

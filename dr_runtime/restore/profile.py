@@ -35,12 +35,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic.alias_generators import to_camel
 
 from components import catalog
+from components.config import ROLE_ARN, SECURITY_GROUP_ID
 from dr_runtime.restore.failures import InputError
 from dr_runtime.yaml_documents import DuplicateKeyError, YamlFileError, load_yaml
 
-_ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
+# The stack config's own patterns: one definition of an IAM role ARN and of a security group ID.
+_ROLE_ARN = ROLE_ARN.pattern
 _KMS = r"^(arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/+=,.@-]+|alias/[\w/+=,.@-]+)$"
-_SG = r"^sg-[0-9a-f]{8,17}$"
+_SG = SECURITY_GROUP_ID
 _AZ = r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
 _SUFFIX = r"^[a-z0-9][a-z0-9-]{0,19}$"
