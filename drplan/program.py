@@ -19,17 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from google.protobuf import json_format
+from google.protobuf import json_format, struct_pb2
+from pulumi.output import Unknown
 from pulumi.runtime import mocks, settings
 from pulumi.runtime import resource as pulumi_resource
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, from_namespaced, reject_empty
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
 from drplan import project_config
-from drplan.graph import RegisteredResource, StackGraph
+from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 
 REPO = Path(__file__).resolve().parent.parent
 _ROOT_TYPE = "pulumi:pulumi:Stack"
@@ -174,41 +175,48 @@ class _Mocks(pulumi.runtime.Mocks):
     def _place(self, provider_ref: str | None, inputs: Mapping[str, Any]) -> tuple[str, str]:
         provider_id = (provider_ref or "").rsplit("::", 1)[-1]
         region, account = self.places.get(provider_id, ("us-east-1", "111111111111"))
-        return str(inputs.get("region") or region), account
+        return str(_known(inputs.get("region")) or region), account
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
-        inputs = dict(args.inputs)
-        if args.typ == "pulumi:providers:aws":
-            accounts = inputs.get("allowedAccountIds") or ["111111111111"]
+    def computed(
+        self, typ: str, name: str, provider: str | None, inputs: Mapping[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The resource's ID and the outputs its provider would add to (or set over) its inputs."""
+        if typ == "pulumi:providers:aws":
+            accounts = _known(inputs.get("allowedAccountIds")) or ["111111111111"]
             if isinstance(accounts, str):
                 accounts = json.loads(accounts)
-            provider_id = f"{args.name}-provider-id"
-            self.places[provider_id] = (str(inputs.get("region", "us-east-1")), str(accounts[0]))
-            return provider_id, inputs
-        region, account = self._place(args.provider, inputs)
-        name = str(inputs.get("name") or f"{args.name}-{_short_hash(args.name)[:7]}")
-        ident = name
-        module, kind = args.typ.split(":")[1].split("/")[0], args.typ.rsplit(":", 1)[1]
-        state: dict[str, Any] = {**inputs, "name": name, "region": region}
+            provider_id = f"{name}-provider-id"
+            self.places[provider_id] = (str(_known(inputs.get("region")) or "us-east-1"), str(accounts[0]))
+            return provider_id, {}
+        region, account = self._place(provider, inputs)
+        physical = str(_known(inputs.get("name")) or f"{name}-{_short_hash(name)[:7]}")
+        ident = physical
+        module, kind = typ.split(":")[1].split("/")[0], typ.rsplit(":", 1)[1]
+        state: dict[str, Any] = {"name": physical, "region": region}
         if module == "kms" and kind == "Key":
-            ident = f"{_short_hash(args.name, 'key')[:8]}-0000-4000-8000-{_short_hash(args.name)}"
+            ident = f"{_short_hash(name, 'key')[:8]}-0000-4000-8000-{_short_hash(name)}"
             state.update(keyId=ident, arn=f"arn:aws:kms:{region}:{account}:key/{ident}")
         elif module == "backup" and kind in ("Vault", "LogicallyAirGappedVault"):
-            state["arn"] = f"arn:aws:backup:{region}:{account}:backup-vault:{name}"
+            state["arn"] = f"arn:aws:backup:{region}:{account}:backup-vault:{physical}"
         elif module == "backup" and kind == "Plan":
-            ident = f"{_short_hash(args.name, 'plan')[:8]}-1111-4111-8111-{_short_hash(args.name)}"
+            ident = f"{_short_hash(name, 'plan')[:8]}-1111-4111-8111-{_short_hash(name)}"
             state.update(arn=f"arn:aws:backup:{region}:{account}:backup-plan:{ident}", version="1")
         elif module == "iam" and kind == "Role":
-            state["arn"] = f"arn:aws:iam::{account}:role/{name}"
+            state["arn"] = f"arn:aws:iam::{account}:role/{physical}"
         elif module == "s3" and kind in ("Bucket", "BucketV2"):
-            ident = str(inputs.get("bucket") or name)
+            ident = str(_known(inputs.get("bucket")) or physical)
             state.update(bucket=ident, arn=f"arn:aws:s3:::{ident}")
         elif module == "ram" and kind == "ResourceShare":
-            ident = f"arn:aws:ram:{region}:{account}:resource-share/{_short_hash(args.name)}"
+            ident = f"arn:aws:ram:{region}:{account}:resource-share/{_short_hash(name)}"
             state["arn"] = ident
-        else:
-            state.setdefault("arn", f"arn:aws:{module}:{region}:{account}:{kind.lower()}/{name}")
-        return ident, state
+        elif "arn" not in inputs:
+            state["arn"] = f"arn:aws:{module}:{region}:{account}:{kind.lower()}/{physical}"
+        # What the engine does not know yet stays unknown: a computed value would be made up.
+        return ident, {key: value for key, value in state.items() if not _unknown(inputs.get(key))}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        ident, computed = self.computed(args.typ, args.name, args.provider, args.inputs)
+        return ident, {**args.inputs, **computed}
 
     def call(
         self,
@@ -217,33 +225,61 @@ class _Mocks(pulumi.runtime.Mocks):
         return {}, None
 
 
+def _unknown(value: Any) -> bool:
+    """A value the engine does not know yet (the sentinel in a request, ``Unknown`` once deserialized)."""
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
+
+
+def _known(value: Any) -> Any:
+    """``value``, or ``None`` for a value the engine does not know yet."""
+    return None if _unknown(value) else value
+
+
 class _RecordingMonitor(mocks.MockMonitor):
-    def __init__(self, mocks_: pulumi.runtime.Mocks, recorded: list[RegisteredResource]) -> None:
+    """The engine's side of a preview under the mocks: records every registration as the engine receives
+    it and answers it as a preview does, with the inputs echoed back as outputs plus what the provider
+    computes (:meth:`_Mocks.computed`).
+
+    The SDK's ``MockMonitor`` turns each request's inputs into Python values and serializes the mock's state
+    back in an event loop of its own, which costs about a third of a program run here; since the inputs come
+    back unchanged, this answers with a copy of the request's own properties with the computed ones set
+    (``tests/plan/test_plan_monitor.py`` checks that both answer every registration alike).
+    """
+
+    def __init__(self, mocks_: _Mocks, recorded: list[RegisteredResource]) -> None:
         super().__init__(mocks_)
+        self.mocks: _Mocks = mocks_
         self.recorded = recorded
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
-        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
-        if request.type != _ROOT_TYPE:
-            self.recorded.append(
-                RegisteredResource(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    custom=bool(request.custom),
-                    inputs=json_format.MessageToDict(request.object),
-                    parent=request.parent,
-                    provider=request.provider,
-                    protect=bool(request.protect) if request.HasField("protect") else False,
-                    retain_on_delete=request.HasField("retainOnDelete") and bool(request.retainOnDelete),
-                    dependencies=tuple(request.dependencies),
-                    property_dependencies={
-                        key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
-                    },
-                    id=response.id,
-                )
+        if request.type == _ROOT_TYPE:
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = json_format.MessageToDict(request.object)
+        ident, computed = self.mocks.computed(request.type, request.name, request.provider, inputs)
+        outputs = struct_pb2.Struct()
+        outputs.CopyFrom(request.object)
+        outputs.update(computed)
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, ident, {**inputs, **computed})
+        self.recorded.append(
+            RegisteredResource(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                inputs=inputs,
+                parent=request.parent,
+                provider=request.provider,
+                protect=bool(request.protect) if request.HasField("protect") else False,
+                retain_on_delete=request.HasField("retainOnDelete") and bool(request.retainOnDelete),
+                dependencies=tuple(request.dependencies),
+                property_dependencies={
+                    key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+                id=ident,
             )
-        return response
+        )
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=ident, object=outputs)
 
 
 def _resolve_outputs() -> dict[str, Any]:
