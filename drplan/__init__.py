@@ -3,3 +3,8 @@
 # Collector thresholds for the plan's processes (drplan/__main__.py explains why; the fleet's worker
 # processes set them too).
 GC_THRESHOLD = (50_000, 50, 100)
+
+# Options that make ``python -m drplan`` plan a fleet (drplan.fleet) instead of one stack (drplan.cli).
+FLEET_FLAGS = ("--all", "--stacks", "--matrix")
+# The option of both that skips the policy pack.
+NO_POLICY = "--no-policy"

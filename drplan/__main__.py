@@ -1,36 +1,62 @@
-"""``python -m drplan <stack>``: see :mod:`drplan.cli`.
+"""``python -m drplan <stack>`` (:mod:`drplan.cli`) or ``python -m drplan --all`` (:mod:`drplan.fleet`).
 
 A short-lived command that builds a large object graph once (the Pulumi AWS SDK's classes, every
 registration), so, like other Python command-line tools that do so (mypy among them), it collects
 cycles rarely while it runs and skips the interpreter's teardown of that graph at exit: together
 about a third of the prod plan's wall time (``benchmarks/plan.py``). Output is flushed first, and the
 policy pack's process is already closed by then.
+
+A single stack's plan starts the policy pack's process first of all, before importing the SDKs, so the
+pack starts on the other core while this one imports (about a third of a second each); the plan adopts
+the running process. Whether the plan will want the pack is read off the raw arguments; a process it
+does not adopt (``--help``, a usage error) is stopped before exit.
 """
 
 import gc
 import os
 import sys
 
-from drplan import GC_THRESHOLD
-
-# Fewer, later collections of the older generations: nearly everything allocated here lives to the end.
-gc.set_threshold(*GC_THRESHOLD)
-
-from drplan import fleet  # noqa: E402 - after the collector is tuned, so the imports benefit too
-from drplan.cli import main  # noqa: E402
+from drplan import FLEET_FLAGS, GC_THRESHOLD, NO_POLICY, pack_process
 
 # What the command exits with when its reader closed the pipe early (``| head``): as if killed by SIGPIPE.
 EXIT_READER_GONE = 128 + 13
+_HELP = ("-h", "--help")
+
+
+def _options(arguments: list[str]) -> set[str]:
+    return {argument.split("=", 1)[0] for argument in arguments if argument.startswith("-")}
+
+
+def _fleet(arguments: list[str]) -> bool:
+    return not _options(arguments).isdisjoint(FLEET_FLAGS)
+
+
+def _pack_wanted(arguments: list[str]) -> bool:
+    """Whether a single stack's plan will run the policy pack (a guess that errs towards starting it)."""
+    return not _fleet(arguments) and _options(arguments).isdisjoint((NO_POLICY, *_HELP))
 
 
 def _run(arguments: list[str]) -> int:
+    started = pack_process.spawn() if _pack_wanted(arguments) else None
+    # Fewer, later collections of the older generations: nearly everything allocated here lives to the end.
+    gc.set_threshold(*GC_THRESHOLD)
     try:
-        code = fleet.main(arguments) if fleet.requested(arguments) else main(arguments)
+        if _fleet(arguments):
+            from drplan import fleet
+
+            code = fleet.main(arguments)
+        else:
+            from drplan import cli
+
+            code = cli.main(arguments, started_pack=started)
         sys.stdout.flush()
     except BrokenPipeError:
         # Nobody reads the rest: send it nowhere instead of printing a traceback about it.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_READER_GONE
+    finally:
+        if started is not None:
+            started.stop()  # already stopped when the plan adopted it
     return code
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
-from drplan import matrix, org_plan, policy_config, project_config, render, storage, tree, verdict
+from drplan import NO_POLICY, matrix, org_plan, policy_config, project_config, render, storage, tree, verdict
+from drplan.pack_process import PackProcess
 from drplan.policy_client import PolicyPackClient, PolicyPackError
 from drplan.program import (
     REPO,
@@ -87,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         help="sizes per resource type for the storage estimate (default: examples/inventory.yaml)",
     )
     parser.add_argument(
-        "--no-policy",
+        NO_POLICY,
         action="store_true",
         help="skip the policy pack (no verdict; exit code ignores policies)",
     )
@@ -127,8 +128,8 @@ def _tags(config: StackConfig) -> matrix.TagScenarios:
     return matrix.TagScenarios(opt.all, opt.cross_region, opt.value, config.kubernetes_clusters)
 
 
-def _start_pack() -> PolicyPackClient:
-    return PolicyPackClient().start()
+def _start_pack(started: PackProcess | None) -> PolicyPackClient:
+    return PolicyPackClient().start(started)
 
 
 def _plan(
@@ -177,12 +178,13 @@ def _plan(
         if environments:
             message += f"\n  note: {shown_file} {esc_note(environments)}"
         return Outcome(INVALID_INPUT, "invalid-config", message)
+    progress(f"{len(graph.resources)} resources registered; sending them to the policy pack")
+    # The pack analyses them in its own process while the other layout runs here.
+    analysis = None if pack is None else verdict.StackAnalysis.send(pack.result(), graph, pack_config)
     # The program accepted this config, so parsing it again cannot fail.
     config = parse(from_namespaced(raw), stack)
     # The other layout only feeds the storage estimate, which reads plans and selections alone.
-    progress(
-        f"{len(graph.resources)} resources registered; running its protection part with layout '{other}'"
-    )
+    progress(f"running the protection part of the program with layout '{other}'")
     other_graph = storage.register_with_layout(stack, raw, other, args.program)
 
     tags = _tags(config)
@@ -191,9 +193,9 @@ def _plan(
     groups = tree.group(graph)
 
     result = verdict.SKIPPED
-    if pack is not None:
-        progress("sending the resources to the policy pack over its Analyzer interface")
-        result = verdict.check(graph, pack.result(), pack_config)
+    if analysis is not None:
+        progress("waiting for the policy pack's verdict over its Analyzer interface")
+        result = analysis.verdict()
     progress("done")
 
     code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
@@ -249,15 +251,17 @@ def _close(pack: Future[PolicyPackClient]) -> None:
     client.close()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, started_pack: PackProcess | None = None) -> int:
+    """The plan of one stack; ``started_pack``: the policy pack's process, already started
+    (``drplan/__main__.py``), which the plan adopts unless it skips the pack."""
     parser = _parser()
     args = parser.parse_args(argv)
     if args.no_policy and args.policy_config is not None:
         parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
     progress = Progress(args.progress or sys.stderr.isatty())
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # The pack takes a second to start: start it while the program runs.
-        pack = None if args.no_policy else pool.submit(_start_pack)
+        # The pack starts (or, started by __main__, finishes starting) while the program runs.
+        pack = None if args.no_policy else pool.submit(_start_pack, started_pack)
         try:
             outcome = _plan(args, progress, pack)
         except PolicyPackError as exc:

@@ -36,7 +36,7 @@ from typing import Any
 
 from components import catalog
 from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
-from drplan import GC_THRESHOLD, fleet_checks, matrix, policy_config, project_config, verdict
+from drplan import GC_THRESHOLD, NO_POLICY, fleet_checks, matrix, policy_config, project_config, verdict
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, IsolatedName, StackSummary
 from drplan.graph import UNKNOWN, StackGraph
@@ -52,7 +52,6 @@ from drplan.program import (
     stack_environments,
 )
 
-FLAGS = ("--all", "--stacks", "--matrix")
 STACK_FILE_GLOB = "Pulumi.*.yaml"
 # Pulumi.<stack>.deploy.yaml holds a stack's Pulumi Deployments settings, not its config.
 DEPLOY_SETTINGS_SUFFIX = ".deploy"
@@ -62,11 +61,6 @@ STACK_PLACEHOLDER = "{stack}"
 # How long the fleet plan waits for the next stack's result before it reports the rest as not planned.
 STACK_TIMEOUT_SECONDS = 300
 WIDTH = 100
-
-
-def requested(argv: Sequence[str]) -> bool:
-    """Whether the command line asks for fleet mode (``__main__`` dispatches on it)."""
-    return any(arg.split("=", 1)[0] in FLAGS for arg in argv)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -99,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the selected stacks as a GitHub Actions matrix (one JSON line) without planning them",
     )
-    parser.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    parser.add_argument(NO_POLICY, action="store_true", help="skip the policy pack")
     parser.add_argument(
         "--policy-config",
         metavar="FILE",

@@ -1,14 +1,8 @@
 """Run a CrossGuard policy pack the way the Pulumi CLI does and talk to it over its Analyzer gRPC interface.
 
-The CLI starts a Python pack as ``python -u -m pulumi.policy <engine address> <pack directory>`` (the
-``pulumi-analyzer-policy-python`` shim), with the pack directory as working directory; the pack's
-``PolicyPack(...)`` starts a gRPC server on a free port and prints the port on stdout. The engine then
-calls ``GetAnalyzerInfo``, ``Configure``, ``Analyze`` (each resource), ``Remediate`` and
-``AnalyzeStack`` (all resources).
-
-The engine address is only parsed by that shim: ``pulumi_policy`` never dials it (its ``pulumi.log``
-calls go to stderr without a configured engine), so no stub Engine server is needed; the client passes
-a placeholder address.
+The pack's process is started as the CLI starts it (:mod:`drplan.pack_process`); the engine then calls
+``GetAnalyzerInfo``, ``Configure``, ``Analyze`` (each resource), ``Remediate`` and ``AnalyzeStack`` (all
+resources).
 
 :class:`PolicyPackClient` converts the shared graph model (:mod:`drplan.graph`) into the engine's
 protobufs (properties as a ``google.protobuf.Struct`` with camelCase keys, unknowns as the engine's
@@ -18,31 +12,25 @@ stacks the dependencies and property dependencies) and returns plain dataclasses
 
 from __future__ import annotations
 
-import os
 import queue
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Self
+from typing import Any, Self
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from drplan import policy_config
+from drplan import pack_process, policy_config
 from drplan.graph import RegisteredResource, StackGraph
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PACK_DIR = REPO_ROOT / "policies"
-
-ENGINE_ADDRESS_PLACEHOLDER = "127.0.0.1:0"
+DEFAULT_PACK_DIR = pack_process.DEFAULT_PACK_DIR
 _MAX_MESSAGE = 1024 * 1024 * 512
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", _MAX_MESSAGE),
@@ -274,8 +262,7 @@ class PolicyPackClient:
         self._startup_timeout = startup_timeout
         self._call_timeout = call_timeout
         self._env = dict(env) if env is not None else None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._stderr: IO[bytes] | None = None
+        self._process: pack_process.PackProcess | None = None
         self._channel: grpc.Channel | None = None
         self._stub: analyzer_pb2_grpc.AnalyzerStub | None = None
         self._info: PackInfo | None = None
@@ -284,20 +271,14 @@ class PolicyPackClient:
 
     # lifecycle
 
-    def start(self) -> Self:
+    def start(self, started: pack_process.PackProcess | None = None) -> Self:
+        """Start the pack and connect to it; ``started``: a process :func:`drplan.pack_process.spawn` already
+        started for this pack, which the client adopts (and stops in ``close``)."""
         if self._process is not None:
             return self
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the process; closed in close()
-        env = dict(os.environ if self._env is None else self._env)
-        env.setdefault("PYTHONUNBUFFERED", "1")
-        self._process = subprocess.Popen(
-            [self._python, "-u", "-m", "pulumi.policy", ENGINE_ADDRESS_PLACEHOLDER, "."],
-            cwd=self.pack_dir,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-        )
+        if started is not None and started.pack_dir != self.pack_dir:
+            raise ValueError(f"the started pack runs {started.pack_dir}, not {self.pack_dir}")
+        self._process = started or pack_process.spawn(self.pack_dir, python=self._python, env=self._env)
         self.port = self._read_port()
         return self._connect()
 
@@ -321,9 +302,9 @@ class PolicyPackClient:
 
     def _read_port(self) -> int:
         assert self._process is not None
-        assert self._process.stdout is not None
+        assert self._process.process.stdout is not None
         lines: queue.Queue[bytes] = queue.Queue()
-        stdout = self._process.stdout
+        stdout = self._process.process.stdout
         threading.Thread(target=lambda: lines.put(stdout.readline()), daemon=True).start()
         try:
             line = lines.get(timeout=self._startup_timeout)
@@ -339,11 +320,7 @@ class PolicyPackClient:
         return int(text)
 
     def stderr_text(self) -> str:
-        if self._stderr is None:
-            return ""
-        self._stderr.flush()
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")
+        return "" if self._process is None else self._process.stderr_text()
 
     def close(self) -> None:
         if self._channel is not None:
@@ -351,19 +328,8 @@ class PolicyPackClient:
             self._channel = None
         self._stub = None
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-            if self._process.stdout is not None:
-                self._process.stdout.close()
+            self._process.stop()
             self._process = None
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
         if self._owned_dir is not None:
             shutil.rmtree(self._owned_dir, ignore_errors=True)
             self._owned_dir = None
@@ -455,21 +421,20 @@ class PolicyPackClient:
         resources concurrently (one call per resource as its step runs), and one round trip at a time costs
         more than the pack's work on the prod stack. The bound keeps a large stack from queueing thousands
         of calls on the pack's few server threads at once."""
-        method = self.stub.Analyze
-        results: list[AnalysisResult] = []
-        window: deque[grpc.Future] = deque()
+        calls = AnalyzeCalls(self, in_flight=in_flight)
+        for request in requests:
+            calls.send(request)
+        return calls.results()
+
+    def call_async(self, method: str, request: Any) -> grpc.Future:
+        """Start a call and return at once; :meth:`result_of` waits for it."""
+        return getattr(self.stub, method).future(request, timeout=self._call_timeout)
+
+    def result_of(self, method: str, call: grpc.Future) -> AnalysisResult:
         try:
-            for request in requests:
-                window.append(method.future(request, timeout=self._call_timeout))
-                if len(window) >= in_flight:
-                    results.append(_result(window.popleft().result()))
-            while window:
-                results.append(_result(window.popleft().result()))
+            return _result(call.result())
         except grpc.RpcError as exc:
-            for call in window:
-                call.cancel()
-            raise PolicyPackError(f"Analyze failed: {exc}\n{self.stderr_text()}") from exc
-        return results
+            raise PolicyPackError(f"{method} failed: {exc}\n{self.stderr_text()}") from exc
 
     def analyze_stack(self, resources: StackGraph | Iterable[RegisteredResource]) -> AnalysisResult:
         items = resources.resources if isinstance(resources, StackGraph) else resources
@@ -491,3 +456,37 @@ class PolicyPackClient:
             )
             for r in response.remediations
         ]
+
+
+class AnalyzeCalls:
+    """Analyze calls in flight, at most ``in_flight`` at once (sending one more waits for the oldest), and
+    their results in the order they were sent."""
+
+    def __init__(self, client: PolicyPackClient, *, in_flight: int = ANALYZE_IN_FLIGHT) -> None:
+        self._client = client
+        self._in_flight = in_flight
+        self._window: deque[grpc.Future] = deque()
+        self._results: list[AnalysisResult] = []
+
+    def send(self, request: analyzer_pb2.AnalyzeRequest) -> None:
+        self._window.append(self._client.call_async("Analyze", request))
+        if len(self._window) >= self._in_flight:
+            self._collect(self._window.popleft())
+
+    def _collect(self, call: grpc.Future) -> None:
+        try:
+            self._results.append(self._client.result_of("Analyze", call))
+        except PolicyPackError:
+            self.cancel()
+            raise
+
+    def cancel(self) -> None:
+        for call in self._window:
+            call.cancel()
+        self._window.clear()
+
+    def results(self) -> list[AnalysisResult]:
+        """Wait for every call sent; the results in the order the calls were sent."""
+        while self._window:
+            self._collect(self._window.popleft())
+        return self._results

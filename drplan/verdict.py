@@ -2,7 +2,8 @@
 
 Calls the pack as the engine does during a preview: ``GetAnalyzerInfo``, ``Configure`` (the policy config
 reconciled as the CLI does: every policy at its default enforcement level and schema defaults unless the
-config sets them), ``Analyze`` for each registered resource, then ``AnalyzeStack``.
+config sets them), ``Analyze`` for each registered resource, then ``AnalyzeStack``. The calls are sent
+without waiting (:class:`StackAnalysis`), so the pack analyses in its own process while the plan goes on.
 """
 
 from __future__ import annotations
@@ -11,8 +12,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
+
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.policy_client import AnalysisResult, PackInfo, PolicyPackClient, Violation, to_analyze_request
+from drplan.policy_client import (
+    AnalysisResult,
+    AnalyzeCalls,
+    PackInfo,
+    PolicyPackClient,
+    Violation,
+    to_analyze_request,
+    to_analyze_stack_request,
+)
 from drplan.tree import short_type
 
 # The pack renders every finding as "<resource>: <problem>. Fix: <fix>".
@@ -104,14 +115,45 @@ def findings(results: list[AnalysisResult], graph: StackGraph, info: PackInfo) -
     return tuple(dict.fromkeys(out))
 
 
+class StackAnalysis:
+    """The pack's analysis of one stack, under way: :meth:`send` sends ``Configure``, every resource's
+    ``Analyze`` and the stack's ``AnalyzeStack`` without waiting for the answers (the pack works in its own
+    process meanwhile); :meth:`verdict` waits for them."""
+
+    def __init__(
+        self, client: PolicyPackClient, graph: StackGraph, calls: AnalyzeCalls, stack: grpc.Future
+    ) -> None:
+        self._client = client
+        self._graph = graph
+        self._calls = calls
+        self._stack = stack
+
+    @classmethod
+    def send(
+        cls, client: PolicyPackClient, graph: StackGraph, policy_config: Mapping[str, Any] | None = None
+    ) -> StackAnalysis:
+        """Raises ``PolicyConfigError`` if the pack's schemas reject ``policy_config`` (the content of a
+        ``--policy-pack-config`` file), ``PolicyPackError`` if a call fails."""
+        client.configure(policy_config or {})
+        known = graph.by_urn()
+        calls = AnalyzeCalls(client)
+        for resource in graph.resources:
+            calls.send(to_analyze_request(resource, known))
+        stack = client.call_async("AnalyzeStack", to_analyze_stack_request(graph.resources))
+        return cls(client, graph, calls, stack)
+
+    def verdict(self) -> Verdict:
+        results = self._calls.results()
+        results.append(self._client.result_of("AnalyzeStack", self._stack))
+        info = self._client.info()
+        return Verdict(
+            True, info.name, info.version, len(info.policies), findings(results, self._graph, info)
+        )
+
+
 def check(
     graph: StackGraph, client: PolicyPackClient, policy_config: Mapping[str, Any] | None = None
 ) -> Verdict:
     """Run every policy of the (started) pack over ``graph``, configured with ``policy_config`` (the content
     of a ``--policy-pack-config`` file; raises ``PolicyConfigError`` if the pack's schemas reject it)."""
-    info = client.info()
-    client.configure(policy_config or {})
-    known = graph.by_urn()
-    results = client.analyze_requests([to_analyze_request(r, known) for r in graph.resources])
-    results.append(client.analyze_stack(graph))
-    return Verdict(True, info.name, info.version, len(info.policies), findings(results, graph, info))
+    return StackAnalysis.send(client, graph, policy_config).verdict()

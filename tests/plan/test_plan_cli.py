@@ -226,3 +226,61 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     assert "Traceback" not in errors
     assert "BrokenPipeError" not in errors
     assert code == 141
+
+
+def _pack_processes() -> set[int]:
+    """Processes running a policy pack (``python -m pulumi.policy``), by /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            arguments = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"pulumi.policy" in arguments:
+            found.add(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["prod", "--help"], 0),
+        (["prod", "--no-such-option"], 2),
+        (["no-such-stack"], 2),
+        (["prod", "--policy-config", "no-such-file.json"], 2),
+    ],
+    ids=["help", "usage-error", "missing-stack-file", "missing-policy-config"],
+)
+def test_the_pack_started_before_the_imports_never_outlives_the_plan(args: list[str], code: int) -> None:
+    # __main__ starts the pack's process before it imports the SDKs; whether the plan adopts it or exits
+    # before it could, the process is gone when the plan has exited.
+    before = _pack_processes()
+    done = drplan(*args)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr
+    assert _pack_processes() - before == set()
+
+
+def test_the_plan_adopts_a_started_pack_and_stops_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from drplan import cli, pack_process
+
+    started = pack_process.spawn()
+    code = cli.main(["prod", "--json"], started_pack=started)
+    assert (code, json.loads(capsys.readouterr().out)["policy"]["ran"]) == (0, True)
+    assert started.process.poll() is not None  # the plan's client stopped it
+    assert started.stderr.closed
+
+
+def test_a_client_refuses_a_pack_started_for_another_directory(tmp_path: Path) -> None:
+    from drplan import pack_process
+    from drplan.policy_client import PolicyPackClient
+
+    started = pack_process.spawn(tmp_path)
+    try:
+        with pytest.raises(ValueError, match="the started pack runs"):
+            PolicyPackClient().start(started)
+    finally:
+        started.stop()
+    assert started.process.poll() is not None
