@@ -263,8 +263,15 @@ class ConfigError(ValueError):
 class _Model(BaseModel):
     # Strict: an int is an int (not true, not "30", not 30.0) and a bool is true or false. Top-level
     # scalars arrive from the Pulumi engine as strings; parse() converts those before validation.
+    # Validators are built when first used (StackConfig's takes in every section it nests), not for each
+    # model as its class is defined: a sixth of the config module's import.
     model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True, strict=True
+        frozen=True,
+        extra="forbid",
+        alias_generator=to_camel,
+        populate_by_name=True,
+        strict=True,
+        defer_build=True,
     )
 
 
