@@ -10,6 +10,10 @@ config). Two baselines are timed in the same run, each a fresh process:
 - importing the ``pulumi_aws`` modules the plan registers from (the classes of prod's graph), the
   floor of any program that registers these resources.
 
+A third reference is the program alone: prod's program run once under the mocks in a fresh process
+(``drplan.program.register_stack``), without the policy pack, the other layout's run or any output. What
+the plan adds to it is the plan's own work.
+
 The synthetic case runs ``benchmarks/plan_synthetic_program.py``: the real stack built ten times in one
 program with distinct names, so the graph has 10x the resources and the same shape. Run it with
 ``make bench``, which compiles the repository's modules first as ``make plan`` does. Prints figures only.
@@ -29,6 +33,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 SYNTHETIC = Path(__file__).resolve().parent / "plan_synthetic_program.py"
 MAIN_JOB = ["prod", "--policy-config", "examples/policy-config.prod.json"]  # as `make plan` runs it
+# As drplan runs a program: no cyclic collector, no interpreter teardown (drplan/__main__.py).
+PROGRAM_ALONE = "import gc, os\ngc.disable()\nfrom drplan.program import register_stack\nregister_stack('prod')\nos._exit(0)"
 
 
 def timed_drplan(args: list[str], accept: tuple[int, ...] = (0,)) -> tuple[float, dict[str, Any]]:
@@ -115,7 +121,12 @@ def main() -> None:
     print(
         f"{f'floor: import the {len(modules)} pulumi_aws modules used':<44} {'':>6}            median {floor:6.2f} s"
     )
-    print(f"prod / baseline: {prod / baseline:.1f}x   prod / floor: {prod / floor:.1f}x")
+    alone = _timed_python(PROGRAM_ALONE, runs=7)
+    print(f"{'program alone: prod under the mocks, once':<44} {'':>6}            median {alone:6.2f} s")
+    print(
+        f"prod / baseline: {prod / baseline:.1f}x   prod / floor: {prod / floor:.1f}x   "
+        f"program alone / baseline: {alone / baseline:.1f}x"
+    )
     defaults, _ = _case("prod, every policy at its defaults", ["prod"], runs=5)
     _case("prod --no-policy", ["prod", "--no-policy"], runs=5)
     synthetic, synthetic_document = _case("synthetic 10x prod", ["prod", "--program", str(SYNTHETIC)], runs=3)
