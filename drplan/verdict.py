@@ -115,6 +115,12 @@ def findings(results: list[AnalysisResult], graph: StackGraph, info: PackInfo) -
     return tuple(dict.fromkeys(out))
 
 
+# Analyze calls a stack's analysis keeps in flight: all of a stack of ordinary size, so the pack works
+# through them while the plan goes on instead of the plan waiting on each batch; a stack of thousands
+# waits for the oldest call beyond this many.
+IN_FLIGHT = 1024
+
+
 class StackAnalysis:
     """The pack's analysis of one stack, under way: :meth:`send` sends ``Configure``, every resource's
     ``Analyze`` and the stack's ``AnalyzeStack`` without waiting for the answers (the pack works in its own
@@ -136,7 +142,7 @@ class StackAnalysis:
         ``--policy-pack-config`` file), ``PolicyPackError`` if a call fails."""
         client.configure(policy_config or {})
         known = graph.by_urn()
-        calls = AnalyzeCalls(client)
+        calls = AnalyzeCalls(client, in_flight=IN_FLIGHT)
         for resource in graph.resources:
             calls.send(to_analyze_request(resource, known))
         stack = client.call_async("AnalyzeStack", to_analyze_stack_request(graph.resources))
