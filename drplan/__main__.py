@@ -38,8 +38,17 @@ def _pack_wanted(arguments: list[str]) -> bool:
     return not _fleet(arguments) and _options(arguments).isdisjoint((NO_POLICY, *_HELP))
 
 
+def _early_pack(arguments: list[str]) -> pack_process.PackProcess | None:
+    if not _pack_wanted(arguments):
+        return None
+    try:
+        return pack_process.spawn()
+    except OSError:
+        return None  # the plan starts the pack itself and reports why it could not
+
+
 def _run(arguments: list[str]) -> int:
-    started = pack_process.spawn() if _pack_wanted(arguments) else None
+    started = _early_pack(arguments)
     try:
         if _fleet(arguments):
             gc.set_threshold(*GC_THRESHOLD)

@@ -278,7 +278,13 @@ class PolicyPackClient:
             return self
         if started is not None and started.pack_dir != self.pack_dir:
             raise ValueError(f"the started pack runs {started.pack_dir}, not {self.pack_dir}")
-        self._process = started or pack_process.spawn(self.pack_dir, python=self._python, env=self._env)
+        try:
+            self._process = started or pack_process.spawn(self.pack_dir, python=self._python, env=self._env)
+        except OSError as exc:  # no such directory or interpreter
+            reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else str(exc)
+            raise PolicyPackError(
+                f"the policy pack in {self.pack_dir} could not be started: {reason}"
+            ) from None
         self.port = self._read_port()
         return self._connect()
 

@@ -284,3 +284,28 @@ def test_a_client_refuses_a_pack_started_for_another_directory(tmp_path: Path) -
     finally:
         started.stop()
     assert started.process.poll() is not None
+
+
+def test_a_pack_that_cannot_start_is_one_line_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from drplan import __main__ as entry
+    from drplan import cli, pack_process
+    from drplan.policy_client import PolicyPackClient
+
+    missing = tmp_path / "no-such-pack"
+
+    def cannot_start(*args: Any, **kwargs: Any) -> pack_process.PackProcess:
+        raise FileNotFoundError(2, "No such file or directory", str(missing))
+
+    # __main__ starts nothing when it cannot; the plan then tries itself and reports why in one line.
+    monkeypatch.setattr(pack_process, "spawn", cannot_start)
+    assert entry._early_pack(["prod"]) is None
+    monkeypatch.undo()
+    monkeypatch.setattr(cli, "_start_pack", lambda started: PolicyPackClient(missing).start(started))
+    assert cli.main(["prod", "--json"]) == 3
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["exit"]["reason"] == "policy-pack-failed"
+    assert captured.err.splitlines() == [
+        f"the policy pack in {missing} could not be started: No such file or directory: {missing}"
+    ]
