@@ -15,10 +15,6 @@ from components import cron
 MINUTES_PER_DAY = 24 * 60
 
 
-class ScheduleError(ValueError):
-    """A schedule expression this module cannot read."""
-
-
 @dataclass(frozen=True)
 class Daily:
     expression: str
@@ -31,11 +27,12 @@ class Daily:
 
 
 def parse(expression: str) -> Daily | None:
-    """The daily firing times, or ``None`` for a schedule that does not fire every day."""
+    """The daily firing times, or ``None`` for a schedule that does not fire every day (raises
+    ``components.cron.ScheduleError`` naming the expression)."""
     try:
         parsed = cron.parse_cron(expression)
     except cron.ScheduleError as exc:
-        raise ScheduleError(f"{expression!r} is not an AWS cron expression: {exc}") from None
+        raise cron.ScheduleError(f"{expression!r} is not an AWS cron expression: {exc}") from None
     if parsed.skipped_days() is not None:
         return None
     return Daily(expression, parsed.minutes_of_day)

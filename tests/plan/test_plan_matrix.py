@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from components import catalog
+from components import catalog, cron
 from components.config import StackConfig, from_namespaced, parse
 from drplan import matrix
 from drplan import schedule_times as schedule
@@ -205,5 +205,5 @@ def test_schedule_points_per_day_and_gap(expression: str, per_day: int, gap: flo
 def test_schedule_restricted_to_some_days_is_not_daily() -> None:
     assert schedule.parse("cron(0 5 ? * MON-FRI *)") is None
     assert schedule.parse("cron(0 5 1 * ? *)") is None
-    with pytest.raises(schedule.ScheduleError):
+    with pytest.raises(cron.ScheduleError):
         schedule.parse("rate(1 day)")

@@ -122,7 +122,7 @@ def test_config_restore_testing_schedule_is_aws_cron(prod_raw: dict[str, Any], v
 @pytest.mark.parametrize("vector", VECTORS, ids=IDS)
 def test_plan_matrix_reads_what_the_grammar_reads(vector: Vector) -> None:
     if vector.expected("cron") is not None:
-        with pytest.raises(plan_schedule.ScheduleError):
+        with pytest.raises(program_cron.ScheduleError):
             plan_schedule.parse(vector.expression)
         return
     daily = plan_schedule.parse(vector.expression)
