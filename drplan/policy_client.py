@@ -178,31 +178,32 @@ def _options(resource: RegisteredResource) -> analyzer_pb2.AnalyzerResourceOptio
     return analyzer_pb2.AnalyzerResourceOptions(protect=resource.protect, parent=resource.parent)
 
 
+def _described(
+    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None
+) -> dict[str, Any]:
+    """What an ``Analyze`` request and a resource of ``AnalyzeStack`` both say of a resource."""
+    return {
+        "type": resource.type,
+        "urn": resource.urn,
+        "name": resource.name,
+        "properties": to_struct(resource.inputs),
+        "options": _options(resource),
+        "provider": to_provider(resource, known or {}),
+    }
+
+
 def to_analyze_request(
     resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None = None
 ) -> analyzer_pb2.AnalyzeRequest:
-    provider = to_provider(resource, known or {})
-    return analyzer_pb2.AnalyzeRequest(
-        type=resource.type,
-        urn=resource.urn,
-        name=resource.name,
-        properties=to_struct(resource.inputs),
-        options=_options(resource),
-        provider=provider,
-    )
+    return analyzer_pb2.AnalyzeRequest(**_described(resource, known))
 
 
 def to_analyzer_resource(
     resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None = None
 ) -> analyzer_pb2.AnalyzerResource:
-    provider = to_provider(resource, known or {})
+    """A resource of ``AnalyzeStack``: what ``Analyze`` gets, with its parent and dependencies."""
     return analyzer_pb2.AnalyzerResource(
-        type=resource.type,
-        urn=resource.urn,
-        name=resource.name,
-        properties=to_struct(resource.inputs),
-        options=_options(resource),
-        provider=provider,
+        **_described(resource, known),
         parent=resource.parent,
         dependencies=list(resource.dependencies),
         propertyDependencies={
