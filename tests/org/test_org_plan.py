@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.drplan_process import drplan
 from tests.org.org_graphs import NS, org_stack_config
 
-REPO = Path(__file__).resolve().parents[2]
 BUCKET_RULE = "aws-s3-bucket-policy-org-scoped"
-
-
-def drplan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drplan", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
 
 
 def test_org_plan_passes_the_pack(tmp_path: Path) -> None:

@@ -11,21 +11,11 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.drplan_process import REPO, drplan
+
 from .conftest import stack_config
 
-REPO = Path(__file__).resolve().parents[2]
 COMPLETION_RULE = "aws-backup-plan-completion-window"
-
-
-def drplan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "drplan", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
 
 
 def write_stack(tmp_path: Path, **changes: Any) -> Path:
