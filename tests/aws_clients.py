@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from botocore.stub import Stubber
 
 from dr_runtime.aws import client
+
+
+def fake_credentials(
+    monkeypatch: pytest.MonkeyPatch, access_key: str = "testing", secret_key: str = "testing"
+) -> None:
+    """Credentials moto accepts in the environment, and none of the machine's own (profile, session token)."""
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
 
 
 class Clients:

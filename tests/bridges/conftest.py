@@ -17,6 +17,8 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from tests.aws_clients import fake_credentials
+
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
 ACCESS_KEY = "AKIDBRIDGETEST000001"
@@ -29,10 +31,8 @@ _AUTH = re.compile(
 
 @pytest.fixture
 def aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CONFIG_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    fake_credentials(monkeypatch, ACCESS_KEY, SECRET_KEY)
+    monkeypatch.delenv("AWS_CONFIG_FILE", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")

@@ -17,6 +17,7 @@ from moto import mock_aws
 from dr_runtime.errors import EXIT_AWS, EXIT_ITEMS_FAILED, EXIT_OK, EXIT_SETTINGS
 from dr_runtime.fleet_report import bucket_layout as layout
 from dr_runtime.fleet_report.__main__ import main
+from tests.aws_clients import fake_credentials
 from tests.fleet_report.reports import DRIFT, FULL, MISSING, NOW, REGION, STALE, fleet_reports, write_fleet
 
 BUCKET = "dr-org-fleet-222222222222-us-east-1"
@@ -26,10 +27,7 @@ EXAMPLE = ROOT / "examples" / "fleet"
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fake_credentials(monkeypatch)
     with mock_aws():
         client = boto3.client("s3", region_name=REGION)
         client.create_bucket(Bucket=BUCKET)

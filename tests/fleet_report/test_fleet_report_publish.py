@@ -13,6 +13,7 @@ from moto import mock_aws
 from dr_runtime.fleet_report import merge
 from dr_runtime.fleet_report.report_sources import from_bucket
 from dr_runtime.operations.publish import publish, put_statement
+from tests.aws_clients import fake_credentials
 from tests.fleet_report.reports import DRIFT, FULL, NOW, REGION, fleet_reports
 
 BUCKET = "dr-org-fleet-222222222222-us-east-1"
@@ -20,10 +21,7 @@ BUCKET = "dr-org-fleet-222222222222-us-east-1"
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fake_credentials(monkeypatch)
     with mock_aws():
         client = boto3.client("s3", region_name=REGION)
         client.create_bucket(Bucket=BUCKET)

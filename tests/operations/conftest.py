@@ -16,6 +16,7 @@ from botocore.validate import validate_parameters
 from moto import mock_aws
 
 from tests.aws_clients import Clients as SharedClients
+from tests.aws_clients import fake_credentials
 
 REGION = "us-east-1"
 ACCOUNT = "111111111111"
@@ -30,10 +31,7 @@ class Clients(SharedClients):
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fake_credentials(monkeypatch)
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_REGION", REGION)
     monkeypatch.setenv("MOTO_ACCOUNT_ID", ACCOUNT)

@@ -12,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from tests.aws_clients import Clients as SharedClients
+from tests.aws_clients import fake_credentials
 from tests.operations.conftest import retry_sleeps  # noqa: F401 - the same fixture, shared
 
 WORKLOAD, ISOLATED, RECOVERY = "111111111111", "222222222222", "333333333333"
@@ -140,10 +141,8 @@ class Clients(SharedClients):
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_REGION"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fake_credentials(monkeypatch)
+    monkeypatch.delenv("AWS_REGION", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", DR)
     monkeypatch.setenv("MOTO_ACCOUNT_ID", WORKLOAD)
 
