@@ -180,7 +180,11 @@ def _plan(
         return Outcome(INVALID_INPUT, "invalid-config", message)
     progress(f"{len(graph.resources)} resources registered; sending them to the policy pack")
     # The pack analyses them in its own process while the other layout runs here.
-    analysis = None if pack is None else verdict.StackAnalysis.send(pack.result(), graph, pack_config)
+    analysis = (
+        None
+        if pack is None
+        else verdict.StackAnalysis.send(pack.result(), graph, pack_config, configured=pack_config is not None)
+    )
     # The program accepted this config, so parsing it again cannot fail.
     config = parse(from_namespaced(raw), stack)
     # The other layout only feeds the storage estimate, which reads plans and selections alone.

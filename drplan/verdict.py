@@ -136,11 +136,18 @@ class StackAnalysis:
 
     @classmethod
     def send(
-        cls, client: PolicyPackClient, graph: StackGraph, policy_config: Mapping[str, Any] | None = None
+        cls,
+        client: PolicyPackClient,
+        graph: StackGraph,
+        policy_config: Mapping[str, Any] | None = None,
+        *,
+        configured: bool = False,
     ) -> StackAnalysis:
         """Raises ``PolicyConfigError`` if the pack's schemas reject ``policy_config`` (the content of a
-        ``--policy-pack-config`` file), ``PolicyPackError`` if a call fails."""
-        client.configure(policy_config or {})
+        ``--policy-pack-config`` file), ``PolicyPackError`` if a call fails. ``configured``: the caller has
+        already sent ``policy_config`` to the pack (to check it before the program ran); it is not sent again."""
+        if not configured:
+            client.configure(policy_config or {})
         known = graph.by_urn()
         calls = AnalyzeCalls(client, in_flight=IN_FLIGHT)
         for resource in graph.resources:
