@@ -30,7 +30,6 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from drplan import pack_process, policy_config
 from drplan.graph import RegisteredResource, StackGraph
 
-DEFAULT_PACK_DIR = pack_process.DEFAULT_PACK_DIR
 _MAX_MESSAGE = 1024 * 1024 * 512
 _CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", _MAX_MESSAGE),
@@ -249,7 +248,7 @@ class PolicyPackClient:
 
     def __init__(
         self,
-        pack_dir: Path | str = DEFAULT_PACK_DIR,
+        pack_dir: Path | str = pack_process.DEFAULT_PACK_DIR,
         *,
         python: str = sys.executable,
         startup_timeout: float = 60.0,
