@@ -5,6 +5,8 @@ Exit codes of ``python -m dr_runtime.restore`` (the shared ones, read for restor
 
 - 0: done, nothing failed (``plan``: every resource in scope can be restored as planned);
 - 1: done, but at least one resource failed or cannot be restored (the output names each one and why);
+  ``plan`` also: a chosen point is stale (older than its copy schedule allows: the copies stopped), or a
+  resource backed up in the primary region has no copy in the source;
 - 2: bad input: unknown type, malformed profile or plan, a profile setting a resource needs, a source
   vault that does not exist, credentials of another account than the plan's, no region (the message
   names the flag, file or key); nothing was started;
@@ -51,8 +53,9 @@ InputError = ConfigError
 """Bad input; the message names the flag, file or key, the value and what is allowed."""
 EXIT_INPUT = EXIT_SETTINGS
 EXIT_CODES_HELP = (
-    "exit codes: 0 nothing failed; 1 a resource failed or cannot be restored (the output says which and "
-    "why); 2 bad input (flag, profile, plan, missing profile setting, no region; nothing started); "
+    "exit codes: 0 nothing failed; 1 a resource failed or cannot be restored, or (plan) its newest point is "
+    "stale because its copies stopped, or it has no copy in the source (the output says which and why); "
+    "2 bad input (flag, profile, plan, missing profile setting, no region; nothing started); "
     "3 AWS unavailable (credentials, access denied, throttled after retries, unreachable)"
 )
 

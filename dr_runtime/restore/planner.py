@@ -22,8 +22,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from components import catalog
-from dr_runtime.restore import metadata
-from dr_runtime.restore.failures import InputError, error_code, item_reason, run_error
+from dr_runtime.operations.watchdog_settings import DEFAULT_COMPLETION_WINDOW_MINUTES
+from dr_runtime.restore import freshness, metadata
+from dr_runtime.restore.failures import InputError, error_code, error_text, item_reason, run_error
 from dr_runtime.restore.profile import Profile
 from dr_runtime.restore.source_vaults import Source, VaultRef
 from dr_runtime.restore.target import TargetFacts
@@ -49,6 +50,17 @@ class Scope:
 
 
 @dataclass(frozen=True)
+class PrimaryVaults:
+    """Where the stack's in-region backups are (the primary region), to list the resources that have a
+    backup there but no copy in the source; ``unknown`` says why they cannot be read instead."""
+
+    region: str | None = None
+    vaults: Mapping[str, VaultRef] = field(default_factory=dict)
+    """Type -> the type's vault in the primary region."""
+    unknown: str | None = None
+
+
+@dataclass(frozen=True)
 class PlanRequest:
     source: Source
     vaults: Sequence[VaultRef]
@@ -62,6 +74,15 @@ class PlanRequest:
     roles: Mapping[str, str] = field(default_factory=dict)
     """Type -> restore role from the stack's outputs (``restoreRoleArns``)."""
     concurrency: int = 8
+    schedule: freshness.Schedule | None = None
+    """The stack's copy schedule for this source, used where a point records none (``--stack``)."""
+    completion_window: timedelta = timedelta(minutes=DEFAULT_COMPLETION_WINDOW_MINUTES)
+    primary: PrimaryVaults = field(
+        default_factory=lambda: PrimaryVaults(
+            unknown="the primary vaults are unknown (no --stack or --stack-outputs)"
+        )
+    )
+    vaults_from: str = "--vault"
 
 
 @dataclass
@@ -125,8 +146,15 @@ def _newest(points: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[s
 
 
 class Planner:
-    def __init__(self, clients: ClientFactory, request: PlanRequest, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        request: PlanRequest,
+        now: datetime | None = None,
+        primary_clients: ClientFactory | None = None,
+    ) -> None:
         self.clients = clients
+        self.primary_clients = primary_clients
         self.request = request
         self.now = now or datetime.now(UTC)
         self.backup = clients("backup")
@@ -155,6 +183,7 @@ class Planner:
 
         unrestorable: list[dict[str, Any]] = []
         chosen: list[tuple[str, str, _Vault, dict[str, Any]]] = []
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
         for (type_key, arn), (vault, points) in sorted(grouped.items()):
             usable, latest = _newest(points)
             if usable is None:
@@ -168,6 +197,10 @@ class Planner:
                 )
             else:
                 chosen.append((type_key, arn, vault, usable))
+                schedule = freshness.recorded_schedule(points) or request.schedule
+                fresh[(type_key, arn)] = freshness.judge(
+                    usable["CreationDate"], self.now, schedule, request.completion_window
+                )
         seen = {arn for _, arn in grouped}
         for arn in sorted(request.scope.arns - seen):
             unrestorable.append(
@@ -179,8 +212,71 @@ class Planner:
         with ThreadPoolExecutor(max_workers=max(1, request.concurrency)) as pool:
             results = list(pool.map(lambda item: self._resource(item, account, target, vault_keys), chosen))
         resources = [r for r in results if "reason" not in r]
+        for resource in resources:
+            resource["freshness"] = fresh[(resource["type"], resource["sourceArn"])]
+            if resource["freshness"]["stale"]:
+                resource["warnings"].insert(0, resource["freshness"]["why"])
         unrestorable += [r for r in results if "reason" in r]
-        return self._document(account, vaults, resources, unrestorable)
+        without_copy = self._without_copy(account, seen)
+        return self._document(account, vaults, resources, unrestorable, without_copy)
+
+    def _without_copy(self, account: str, seen: set[str]) -> dict[str, Any]:
+        """Resources with a backup in the stack's primary vaults but no point at all in the source."""
+        primary, scope = self.request.primary, self.request.scope
+        entry: dict[str, Any] = {"checked": False, "primaryRegion": primary.region, "resources": []}
+        cannot = "resources without any copy in the source cannot be listed"
+        if primary.unknown is not None or self.primary_clients is None:
+            entry["why"] = f"{primary.unknown or 'the primary region is not read'}: {cannot}"
+            return entry
+        if scope.tags:
+            entry["why"] = f"--tag scope (tags of the primary's recovery points are not read): {cannot}"
+            return entry
+        backup = self.primary_clients("backup")
+        found: list[dict[str, Any]] = []
+        read: list[str] = []
+        for type_key, vault in sorted(primary.vaults.items()):
+            if type_key not in scope.types:
+                continue
+            if vault.account != account:
+                entry["why"] = (
+                    f"the primary vaults belong to account {vault.account}, not {account}: {cannot}"
+                )
+                return entry
+            try:
+                pages = backup.get_paginator("list_protected_resources_by_backup_vault").paginate(
+                    BackupVaultName=vault.name, MaxResults=PAGE_SIZE
+                )
+                for page in pages:
+                    for item in page.get("Results", []):
+                        arn = str(item.get("ResourceArn", ""))
+                        if arn in seen or not scope.covers(type_key, arn):
+                            continue
+                        last = item.get("LastBackupTime")
+                        found.append(
+                            {
+                                "type": type_key,
+                                "sourceArn": arn,
+                                "primaryVaultArn": vault.arn,
+                                "lastBackupAt": _iso(last) if isinstance(last, datetime) else None,
+                            }
+                        )
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    continue  # the type is not active in this stack
+                entry["why"] = (
+                    f"the primary region {primary.region} could not be read ({error_text(error)}): {cannot}"
+                )
+                return entry
+            except BotoCoreError as error:
+                entry["why"] = (
+                    f"the primary region {primary.region} could not be read ({error_text(error)}): {cannot}"
+                )
+                return entry
+            read.append(vault.arn)
+        entry.update(
+            checked=True, vaults=read, resources=sorted(found, key=lambda r: (r["type"], r["sourceArn"]))
+        )
+        return entry
 
     def _vault_keys(self, vaults: list[_Vault], account: str) -> dict[str, str]:
         keys: dict[str, str] = {}
@@ -288,8 +384,10 @@ class Planner:
                 role, why = DEFAULT_ROLE.format(account=account), "AWS Backup's default service role"
             draft.defaults.append({"key": "IamRoleArn", "value": role, "why": why})
         expires = (point.get("CalculatedLifecycle") or {}).get("DeleteAt")
-        if isinstance(expires, datetime) and expires - self.now < EXPIRY_WARNING:
-            draft.warnings.append(f"the recovery point expires at {_iso(expires)}: restore before then")
+        delete_at = expires if isinstance(expires, datetime) else None
+        note = freshness.retention_note(delete_at, self.now, EXPIRY_WARNING)
+        if note is not None:
+            draft.warnings.append(note[0])
         return {
             "type": type_key,
             "resourceType": catalog.get(type_key).backup_name,
@@ -298,6 +396,8 @@ class Planner:
             "vaultArn": vault.ref.arn,
             "vaultAccountId": vault.ref.account,
             "createdAt": _iso(created),
+            "deleteAt": _iso(delete_at) if delete_at else None,
+            "expired": bool(note and note[1]),
             "ageHours": round((self.now - created).total_seconds() / 3600, 1),
             "iamRoleArn": role,
             "metadata": draft.metadata.as_dict(),
@@ -332,6 +432,7 @@ class Planner:
         vaults: list[_Vault],
         resources: list[dict[str, Any]],
         unrestorable: list[dict[str, Any]],
+        without_copy: dict[str, Any],
     ) -> dict[str, Any]:
         request = self.request
         created = _iso(self.now)
@@ -340,10 +441,13 @@ class Planner:
         ).hexdigest()[:16]
         per_type: dict[str, dict[str, Any]] = {}
         for resource in resources:
-            entry = per_type.setdefault(resource["type"], {"resources": 0, "maxAgeHours": 0.0, "blocked": 0})
+            entry = per_type.setdefault(
+                resource["type"], {"resources": 0, "maxAgeHours": 0.0, "blocked": 0, "stale": 0}
+            )
             entry["resources"] += 1
             entry["maxAgeHours"] = max(entry["maxAgeHours"], resource["ageHours"])
             entry["blocked"] += bool(resource["blocked"])
+            entry["stale"] += bool(resource["freshness"]["stale"])
         return {
             "version": PLAN_VERSION,
             "planId": plan_id,
@@ -367,16 +471,32 @@ class Planner:
                 }
                 for v in vaults
             ],
+            "vaultsFrom": request.vaults_from,
             "resources": resources,
             "unrestorable": unrestorable,
+            "withoutCopy": without_copy,
             "summary": {
                 "resources": len(resources),
                 "blocked": sum(1 for r in resources if r["blocked"]),
+                "stale": sum(1 for r in resources if r["freshness"]["stale"]),
+                "expired": sum(1 for r in resources if r["expired"]),
                 "unrestorable": len(unrestorable),
+                "withoutCopy": len(without_copy["resources"]),
                 "perType": dict(sorted(per_type.items())),
             },
         }
 
 
-def make_plan(clients: ClientFactory, request: PlanRequest, now: datetime | None = None) -> dict[str, Any]:
-    return Planner(clients, request, now).plan()
+def make_plan(
+    clients: ClientFactory,
+    request: PlanRequest,
+    now: datetime | None = None,
+    primary_clients: ClientFactory | None = None,
+) -> dict[str, Any]:
+    return Planner(clients, request, now, primary_clients).plan()
+
+
+def needs_attention(document: Mapping[str, Any]) -> bool:
+    """Exit 1: something in scope cannot be restored as planned, is stale, or has no copy in the source."""
+    summary = document["summary"]
+    return any(summary.get(key) for key in ("unrestorable", "blocked", "stale", "withoutCopy"))

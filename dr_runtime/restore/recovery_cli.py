@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components import catalog
 from dr_runtime.aws import client
-from dr_runtime.restore import jobs, planner, profile
+from dr_runtime.restore import freshness, jobs, planner, profile, stack_file
 from dr_runtime.restore import source_vaults as sources
 from dr_runtime.restore import text_views as render
 from dr_runtime.restore.failures import (
@@ -76,13 +76,23 @@ def parser() -> argparse.ArgumentParser:
     )
     plan.add_argument("--source", required=True, choices=[s.value for s in sources.Source])
     plan.add_argument(
+        "--stack",
+        help="the stack (Pulumi.STACK.yaml here, or a stack file's path): finds the vaults by name, and gives "
+        "the copy schedules and regions",
+    )
+    plan.add_argument(
         "--stack-outputs", type=Path, help="`pulumi stack output --json` of the stack, saved to a file"
     )
     plan.add_argument(
         "--vault",
         action="append",
         default=[],
-        help="TYPE=ARN (cross-region) or ARN; instead of --stack-outputs",
+        help="TYPE=ARN (cross-region) or ARN; overrides --stack and --stack-outputs",
+    )
+    plan.add_argument(
+        "--skip-primary",
+        action="store_true",
+        help="do not read the primary region for resources without a copy (it may hang in an outage)",
     )
     plan.add_argument("--region", help="the region of the source vaults (cross-region: the DR region)")
     plan.add_argument(
@@ -144,13 +154,108 @@ def _emit(document: dict[str, Any], as_json: bool, text: Callable[[dict[str, Any
     print(json.dumps(document, indent=2, sort_keys=True, default=str) if as_json else text(document))
 
 
+def _source_schedule(
+    source: sources.Source, stack: stack_file.StackFacts | None
+) -> freshness.Schedule | None:
+    """The stack's schedule of the copies in ``source``: cross-region copies come from the crossRegion plan;
+    both plans copy to the air-gapped vault, so the longer of the two is allowed there."""
+    if stack is None:
+        return None
+    if source is sources.Source.CROSS_REGION:
+        found = [("schedules.crossRegion", stack.cross_region_schedule)]
+    else:
+        found = [
+            ("schedules.crossRegion", stack.cross_region_schedule),
+            ("schedules.crossAccount", stack.cross_account_schedule),
+        ]
+    known = [(key, value) for key, value in found if value]
+    if not known:
+        return None
+    key, expression = max(known, key=lambda item: freshness.longest_gap(item[1]))
+    return freshness.Schedule(expression, f"{stack.file} {key}")
+
+
+def _primary(
+    source: sources.Source,
+    vault_region: str,
+    types: Sequence[str],
+    outputs: dict[str, Any] | None,
+    stack: stack_file.StackFacts | None,
+    skip: bool,
+) -> planner.PrimaryVaults:
+    """The stack's vaults in the primary region, from the outputs file or by name from the stack file."""
+    if skip:
+        return planner.PrimaryVaults(unknown="the primary region is not read (--skip-primary)")
+    per_type = (outputs or {}).get("vaultArns")
+    if isinstance(per_type, dict):
+        found: dict[str, sources.VaultRef] = {}
+        region = vault_region if source is not sources.Source.CROSS_REGION else None
+        for key in types:
+            by_region = per_type.get(key)
+            if not isinstance(by_region, dict):
+                continue
+            if region is None:
+                others = sorted(r for r in by_region if r != vault_region)
+                region = others[0] if others else None
+            arn = by_region.get(region) if region else None
+            if isinstance(arn, str):
+                found[key] = sources.parse_vault_arn(arn, f"vaultArns.{key}.{region}", key)
+        if region is not None:
+            return planner.PrimaryVaults(region=region, vaults=found)
+    if stack is not None and stack.primary_region and stack.workload_account:
+        region = stack.primary_region
+        vaults = {
+            key: sources.VaultRef(
+                f"arn:aws:backup:{region}:{stack.workload_account}:backup-vault:"
+                f"{sources.type_vault_name(stack.prefix, key)}",
+                key,
+            )
+            for key in types
+        }
+        return planner.PrimaryVaults(region=region, vaults=vaults)
+    return planner.PrimaryVaults(
+        unknown="the primary vaults are unknown with --vault alone (add --stack or --stack-outputs)"
+    )
+
+
 def _plan(args: argparse.Namespace, factory: Factory) -> int:
     types = tuple(dict.fromkeys(args.types)) if args.types else catalog.TYPE_KEYS
     source = sources.Source(args.source)
     restore_profile = profile.load(args.profile)
     outputs = sources.load_stack_outputs(args.stack_outputs) if args.stack_outputs else None
+    stack = stack_file.load(args.stack) if args.stack else None
     region = args.region or (os.environ.get("AWS_REGION") if source is sources.Source.CROSS_REGION else None)
-    vaults, vault_region = sources.resolve(source, types, region, outputs, args.vault)
+    if (
+        not args.vault
+        and outputs is None
+        and stack is not None
+        and source is not sources.Source.RESTORE_ACCESS
+    ):
+        region = args.region or (
+            stack.dr_region if source is sources.Source.CROSS_REGION else stack.primary_region
+        )
+        if region is None:
+            raise InputError(
+                f"--stack {args.stack}: the stack file names no region for --source {source}; pass --region"
+            )
+        vaults = sources.discover(
+            factory(region)("backup"),
+            source,
+            types,
+            region,
+            stack.prefix,
+            explicit_types=bool(args.types),
+            air_gapped_name=stack.air_gapped_vault_name,
+        )
+        vault_region = region
+        listing = (
+            "ListBackupVaults ByShared=true" if source is sources.Source.AIR_GAPPED else "ListBackupVaults"
+        )
+        vaults_from = f"found by name in {region} ({listing}, prefix {stack.prefix} from {stack.file})"
+        print(f"vaults {vaults_from}: {', '.join(v.arn for v in vaults)}", file=sys.stderr)
+    else:
+        vaults, vault_region = sources.resolve(source, types, region, outputs, args.vault)
+        vaults_from = "--vault" if args.vault else f"--stack-outputs {args.stack_outputs}"
     key_vaults: dict[str, sources.VaultRef] = {}
     if outputs is not None and source is not sources.Source.CROSS_REGION:
         per_type = outputs.get("vaultArns") or {}
@@ -159,6 +264,7 @@ def _plan(args: argparse.Namespace, factory: Factory) -> int:
             if isinstance(arn, str):
                 key_vaults[key] = sources.parse_vault_arn(arn, f"vaultArns.{key}.{vault_region}", key)
     roles = (outputs or {}).get("restoreRoleArns") or {}
+    primary = _primary(source, vault_region, types, outputs, stack, args.skip_primary)
     request = planner.PlanRequest(
         source=source,
         vaults=vaults,
@@ -169,14 +275,18 @@ def _plan(args: argparse.Namespace, factory: Factory) -> int:
         key_vaults=key_vaults,
         roles={k: v for k, v in roles.items() if isinstance(v, str)} if isinstance(roles, dict) else {},
         concurrency=args.concurrency,
+        schedule=_source_schedule(source, stack),
+        **({"completion_window": stack.completion_window} if stack else {}),
+        primary=primary,
+        vaults_from=vaults_from,
     )
-    document = planner.make_plan(factory(vault_region), request)
+    primary_clients = factory(primary.region) if primary.region and primary.unknown is None else None
+    document = planner.make_plan(factory(vault_region), request, primary_clients=primary_clients)
     if args.out:
         args.out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(f"plan written to {args.out}", file=sys.stderr)
     _emit(document, args.json, render.plan)
-    restorable = document["summary"]["unrestorable"] == 0 and document["summary"]["blocked"] == 0
-    return EXIT_OK if restorable else EXIT_ITEMS_FAILED
+    return EXIT_ITEMS_FAILED if planner.needs_attention(document) else EXIT_OK
 
 
 def _plan_region(args: argparse.Namespace, plan: dict[str, Any]) -> str:

@@ -1,10 +1,10 @@
 """Where the recovery points are: the source vaults, read from the stack's outputs.
 
-The runtime never spells a vault name: names belong to the stack (``<prefix>-<type>`` per region, the
-air-gapped vault per workload account), so the vaults come from ``pulumi stack output --json`` saved to a
-file (``--stack-outputs``), or from ``--vault`` flags when no outputs file is at hand. Keep a current
-outputs file where the recovery procedure can read it without us-east-1 or the workload account
-(``docs/runbooks/``).
+The vaults come from ``pulumi stack output --json`` saved to a file (``--stack-outputs``), from ``--vault``
+flags, or, when neither is at hand (in an outage the outputs file may be what is missing), are found by
+name from the stack file's prefix (``--stack``, :func:`discover`): ``ListBackupVaults`` in the source
+region for the per-type vaults ``<prefix>-<type>`` (:func:`type_vault_name`), and ``ListBackupVaults
+ByShared=true`` for the logically air-gapped vault the isolated account shares through AWS RAM.
 
 Sources:
 
@@ -19,18 +19,34 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from components import catalog
-from dr_runtime.restore.failures import InputError
+from dr_runtime.restore.failures import InputError, run_error
 
 VAULT_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):backup:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):backup-vault:(?P<name>[A-Za-z0-9_.-]+)$"
 )
+
+
+MISSING_SOURCE = (
+    "--source {source}: say where the vaults are: --stack NAME (Pulumi.NAME.yaml here; the vaults are "
+    "found by name), --stack-outputs FILE (`pulumi stack output --json`) or --vault"
+)
+AIR_GAPPED_TYPE = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
+
+
+def type_vault_name(prefix: str, type_key: str) -> str:
+    """The name of a type's vault in each region of the workload account. The program builds the same name
+    in ``components/type_protection.py``; ``tests/recovery/test_vault_discovery.py`` holds the two equal
+    through the program's own outputs."""
+    return f"{prefix}-{type_key}"
 
 
 class Source(StrEnum):
@@ -153,9 +169,7 @@ def resolve(
         if source is Source.CROSS_REGION:
             vaults = [v for v in vaults if v.type_key in types]
     elif outputs is None:
-        raise InputError(
-            f"--source {source}: pass --stack-outputs FILE (or --vault) to say where the vaults are"
-        )
+        raise InputError(MISSING_SOURCE.format(source=source))
     elif source is Source.CROSS_REGION:
         if region is None:
             raise InputError("--source cross-region: pass --region (the DR region, e.g. us-east-2)")
@@ -179,3 +193,59 @@ def resolve(
             f"--region {region}: the {source} vaults are in {vault_region}; restores run where the recovery points are"
         )
     return vaults, vault_region
+
+
+def _vault_list(backup: Any, **params: Any) -> Iterable[dict[str, Any]]:
+    try:
+        for page in backup.get_paginator("list_backup_vaults").paginate(**params):
+            yield from page.get("BackupVaultList", [])
+    except (BotoCoreError, ClientError) as error:
+        raise run_error(error) from error
+
+
+def discover(
+    backup: Any,
+    source: Source,
+    types: Sequence[str],
+    region: str,
+    prefix: str,
+    *,
+    explicit_types: bool,
+    air_gapped_name: str | None = None,
+) -> list[VaultRef]:
+    """The source vaults found by name in ``region`` (``backup`` is that region's client)."""
+    if source is Source.CROSS_REGION:
+        wanted = {type_vault_name(prefix, key): key for key in types}
+        found = {v["BackupVaultName"]: v for v in _vault_list(backup) if v.get("BackupVaultName") in wanted}
+        missing = [key for name, key in wanted.items() if name not in found]
+        if missing and (explicit_types or len(missing) == len(wanted)):
+            names = ", ".join(type_vault_name(prefix, key) for key in missing)
+            raise InputError(
+                f"--stack: no vault {names} in {region} (ListBackupVaults); check --stack and --region, "
+                "or pass --vault TYPE=ARN"
+            )
+        return [
+            parse_vault_arn(str(found[name]["BackupVaultArn"]), f"ListBackupVaults {name}", key)
+            for name, key in wanted.items()
+            if name in found
+        ]
+    if source is Source.AIR_GAPPED:
+        shared = [
+            v
+            for v in _vault_list(backup, ByShared=True)
+            if v.get("VaultType") == AIR_GAPPED_TYPE
+            and (
+                v.get("BackupVaultName") == air_gapped_name
+                if air_gapped_name
+                else str(v.get("BackupVaultName", "")).startswith(f"{prefix}-")
+            )
+        ]
+        wanted_name = air_gapped_name or f"{prefix}-..."
+        if len(shared) != 1:
+            names = ", ".join(sorted(str(v.get("BackupVaultArn")) for v in shared)) or "none"
+            raise InputError(
+                f"--stack: expected one logically air-gapped vault named {wanted_name} shared with this account "
+                f"in {region} (ListBackupVaults ByShared=true), found {names}; pass --vault ARN"
+            )
+        return [parse_vault_arn(str(shared[0]["BackupVaultArn"]), "ListBackupVaults ByShared=true")]
+    raise InputError("--source restore-access: pass --vault ARN of the restore-access vault in this account")

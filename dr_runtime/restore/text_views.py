@@ -16,12 +16,24 @@ def _short(arn: str) -> str:
     return arn.rsplit(":", 1)[-1] if arn.count(":") >= 5 else arn
 
 
+def _state(resource: Mapping[str, Any]) -> str:
+    states = []
+    if resource["blocked"]:
+        states.append("BLOCKED: " + ", ".join(b["setting"] for b in resource["blocked"]))
+    if (resource.get("freshness") or {}).get("stale"):
+        states.append("STALE")
+    if resource.get("expired"):
+        states.append("EXPIRED")
+    return "; ".join(states) or "ready"
+
+
 def plan(document: Mapping[str, Any]) -> str:
     lines = [
         f"Restore plan {document['planId']}: {document['source']} -> account {document['targetAccount']}, "
         f"{document['targetRegion']} (created {document['createdAt']})",
         "",
     ]
+    lines.append(f"  vaults ({document.get('vaultsFrom', '--vault')}):")
     for vault in document["vaults"]:
         mpa = vault.get("mpaApprovalTeamArn")
         lines.append(f"  vault {vault['arn']} ({vault['vaultType']}{', MPA team ' + mpa if mpa else ''})")
@@ -32,7 +44,7 @@ def plan(document: Mapping[str, Any]) -> str:
             r["sourceArn"],
             r["ageHours"],
             _short(r["recoveryPointArn"]),
-            "BLOCKED: " + ", ".join(b["setting"] for b in r["blocked"]) if r["blocked"] else "ready",
+            _state(r),
         )
         for r in document["resources"]
     ]
@@ -47,6 +59,19 @@ def plan(document: Mapping[str, Any]) -> str:
     if document["unrestorable"]:
         lines += ["", "Cannot be restored from this source:"]
         lines += [f"  {u['type'] or '?'} {u['sourceArn']}: {u['reason']}" for u in document["unrestorable"]]
+    without = document.get("withoutCopy") or {"checked": False, "resources": [], "why": "not checked"}
+    if without["checked"]:
+        region = without["primaryRegion"]
+        if without["resources"]:
+            lines += ["", f"No copy in the source (backed up in {region}, nothing in the source vaults):"]
+            lines += [
+                f"  {w['type']} {w['sourceArn']}: last backup {w['lastBackupAt'] or '?'} in {w['primaryVaultArn']}"
+                for w in without["resources"]
+            ]
+        else:
+            lines += ["", f"Every resource backed up in {region} has a point in the source."]
+    else:
+        lines += ["", f"Resources without any copy: not listed: {without['why']}."]
     summary = document["summary"]
     lines += [
         "",
@@ -54,9 +79,12 @@ def plan(document: Mapping[str, Any]) -> str:
         *[
             f"  {key}: {entry['resources']} resources, oldest point {entry['maxAgeHours']} h"
             + (f", {entry['blocked']} blocked" if entry["blocked"] else "")
+            + (f", {entry['stale']} STALE (copies stopped)" if entry.get("stale") else "")
             for key, entry in summary["perType"].items()
         ],
-        f"{summary['resources']} to restore, {summary['blocked']} blocked, {summary['unrestorable']} without a usable point.",
+        f"{summary['resources']} to restore, {summary['blocked']} blocked, {summary.get('stale', 0)} stale, "
+        f"{summary.get('expired', 0)} past retention, {summary['unrestorable']} without a usable point, "
+        f"{summary.get('withoutCopy', 0)} with no copy in the source.",
     ]
     return "\n".join(lines)
 

@@ -358,7 +358,7 @@ def test_access_denied_and_throttling_on_a_listing_stop_the_command(
         (["plan", "--source", "sideways"], "argument --source: invalid choice: 'sideways'"),
         (
             ["plan", "--source", "cross-region", "--region", DR],
-            "--source cross-region: pass --stack-outputs FILE",
+            "--source cross-region: say where the vaults are: --stack NAME",
         ),
         (["start", "missing.json"], "missing.json: no such plan file"),
         (["start", "--concurrency", "0", "x.json"], "argument --concurrency: 0: expected 1-64"),

@@ -93,7 +93,9 @@ def test_newest_completed_point_wins_and_unusable_points_are_reported(clients: C
     [missing] = plan["unrestorable"]
     assert missing["sourceArn"] == other
     assert "newest is DELETING" in missing["reason"]
-    assert plan["summary"]["perType"] == {"dynamodb": {"resources": 1, "maxAgeHours": 6.0, "blocked": 0}}
+    assert plan["summary"]["perType"] == {
+        "dynamodb": {"resources": 1, "maxAgeHours": 6.0, "blocked": 0, "stale": 0}
+    }
     assert (plan["targetAccount"], plan["targetRegion"], plan["source"]) == (WORKLOAD, DR, "cross-region")
 
 
