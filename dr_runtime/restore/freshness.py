@@ -99,8 +99,9 @@ def judge(
     }
     if age > allowed:
         entry["why"] = (
-            f"STALE: {round(age.total_seconds() / 3600, 1)} h old, but {schedule.expression} "
-            f"({schedule.source}) makes a copy at least every {hours} h (longest gap + completion window "
+            f"STALE: {round(age.total_seconds() / 3600, 1)} h old, older than the {hours} h that "
+            f"{schedule.expression} ({schedule.source}) allows (its longest gap "
+            f"{round(longest_gap(schedule.expression).total_seconds() / 3600, 1)} h + completion window "
             f"{round(completion_window.total_seconds() / 3600, 1)} h + copy margin "
             f"{round(COPY_MARGIN.total_seconds() / 3600)} h): copies of this resource stopped; "
             "find out why before relying on it"
