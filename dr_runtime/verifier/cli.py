@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -54,18 +54,26 @@ def report(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, connect_to: Connect = default_connect) -> int:
-    """Command entry point; ``connect_to`` lets tests hand in their own clients."""
-    return run_command(JOB_NAME, lambda: _command(argv, connect_to))
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def _command(argv: Sequence[str] | None, connect_to: Connect) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    connect_to: Connect = default_connect,
+    clock: Callable[[], datetime] = _now,
+) -> int:
+    """Command entry point; ``connect_to`` and ``clock`` let tests hand in their own clients and time."""
+    return run_command(JOB_NAME, lambda: _command(argv, connect_to, clock))
+
+
+def _command(argv: Sequence[str] | None, connect_to: Connect, clock: Callable[[], datetime]) -> int:
     args = parser().parse_args(argv)
     config = VerifierConfig.from_settings(os.environ, args)
     if args.dry_run:
         config = replace(config, publish_metrics=False)
     places = connect_to(config)
-    result = run(config, places, datetime.now(UTC), dry_run=args.dry_run)
+    result = run(config, places, clock(), dry_run=args.dry_run)
     print(json.dumps(result.as_dict(), indent=2) if args.json else report(result))
     finish(result, config, places)
     return EXIT_ITEMS_FAILED if result.findings else EXIT_OK
