@@ -1,0 +1,5 @@
+import sys
+
+from dr_runtime.verifier.cli import main
+
+sys.exit(main())

@@ -1,0 +1,203 @@
+"""The verifier's AWS reading: whose credentials read what, and the listings themselves.
+
+- ``connect``: clients in the isolated account (vault listings) and in the AWS Backup delegated
+  administrator (organisation-wide job listings), each through a read-only role or the verifier's own
+  credentials; each place's account is checked with ``sts:GetCallerIdentity`` before anything is read,
+  so a job listing from the wrong account (which would see only that account's jobs) stops the run.
+- ``read_vault``: ``ListRecoveryPointsByBackupVault`` on one account's vault, every page.
+- ``read_jobs``: ``ListBackupJobs`` and ``ListCopyJobs`` with ``ByAccountId`` and ``ByCreatedAfter``.
+- ``read_baseline``: the account's baseline from the evidence bucket.
+
+A listing that fails for one account (access denied on its vault, a service error) is that account's
+``error``, and the run goes on; a cause that stops every call (no or rejected credentials, endpoint
+unreachable) stops the run (``dr_runtime.errors.item_reason``). The AWS behaviour relied on is in
+docs/verifier.md ("AWS behaviour relied on").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dr_runtime.aws import ClientFactory, client_factory
+from dr_runtime.errors import ConfigError, item_reason
+from dr_runtime.settings import Setting
+from dr_runtime.verifier import evidence_layout
+from dr_runtime.verifier.naming import arn_parts
+from dr_runtime.verifier.readings import (
+    USABLE_STATES,
+    BaselineReading,
+    JobReading,
+    Sighting,
+    Tier,
+    VaultReading,
+)
+from dr_runtime.verifier.settings import (
+    DELEGATED_ADMIN,
+    ISOLATED_ACCOUNT,
+    JOB_READER_ROLE,
+    VAULT_READER_ROLE,
+    FleetAccount,
+    VerifierConfig,
+)
+
+SESSION_NAME = "aws-dr-backup-verifier"
+ROLE_SESSION_SECONDS = 3600
+PAGE_SIZE = 1000  # botocore backup MaxResults: 1-1000
+
+
+@dataclass(frozen=True)
+class Places:
+    vaults: ClientFactory
+    """The isolated account: the vault listings."""
+    jobs: ClientFactory
+    """The delegated administrator: the organisation's job listings."""
+    own: ClientFactory
+    """The verifier's own account: STS, the evidence bucket, the topic, the metrics."""
+
+
+def assumed(own: ClientFactory, role_arn: str, region: str) -> ClientFactory:
+    """Clients with a role's temporary credentials (one hour: a run takes minutes)."""
+    credentials = own("sts").assume_role(
+        RoleArn=role_arn, RoleSessionName=SESSION_NAME, DurationSeconds=ROLE_SESSION_SECONDS
+    )["Credentials"]
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    return client_factory(region, session)
+
+
+def _check_account(place: ClientFactory, expected: str, account_setting: Setting, role: Setting) -> None:
+    found = str(place("sts").get_caller_identity()["Account"])
+    if found != expected:
+        raise ConfigError(
+            f"{account_setting.label} = {expected}, but the credentials that read there are account "
+            f"{found}'s: set {role.label} to a read-only role in {expected}"
+        )
+
+
+def connect(config: VerifierConfig, own: ClientFactory) -> Places:
+    """The three places, each checked to be the account it stands for. ``AssumeRole`` refused (or any
+    other AWS error here) stops the run: nothing could be verified."""
+    vaults = (
+        own if config.vault_reader_role is None else assumed(own, config.vault_reader_role, config.region)
+    )
+    jobs = own if config.job_reader_role is None else assumed(own, config.job_reader_role, config.region)
+    _check_account(vaults, config.isolated_account, ISOLATED_ACCOUNT, VAULT_READER_ROLE)
+    _check_account(jobs, config.delegated_admin_account, DELEGATED_ADMIN, JOB_READER_ROLE)
+    return Places(vaults=vaults, jobs=jobs, own=own)
+
+
+def _failed(what: str, error: BaseException) -> str:
+    return f"{what}: {item_reason(error)}"
+
+
+def read_vault(backup: Any, account: FleetAccount) -> VaultReading:
+    """Every recovery point of the account's vault; ``found`` False when the vault does not exist."""
+    reading = VaultReading()
+    try:
+        pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
+            BackupVaultName=account.vault_name, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            for point in page.get("RecoveryPoints", []):
+                if point.get("Status") not in USABLE_STATES or "CreationDate" not in point:
+                    reading.unusable += 1
+                    continue
+                reading.sightings.append(
+                    Sighting(
+                        resource_arn=str(point.get("ResourceArn", "")),
+                        resource_type=str(point.get("ResourceType", "")),
+                        tier=Tier.AIR_GAPPED,
+                        time=point["CreationDate"],
+                    )
+                )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return VaultReading(found=False)
+        return VaultReading(error=_failed(f"vault {account.vault_name}", error))
+    except BotoCoreError as error:
+        return VaultReading(error=_failed(f"vault {account.vault_name}", error))
+    return reading
+
+
+def _copy_tier(job: dict[str, Any], account: str, air_gapped_arn: str) -> Tier | None:
+    destination = str(job.get("DestinationBackupVaultArn", ""))
+    if destination == air_gapped_arn:
+        return Tier.AIR_GAPPED_JOB
+    source = arn_parts(str(job.get("SourceBackupVaultArn", "")))
+    target = arn_parts(destination)
+    if source and target and target[1] == account and target[0] != source[0]:
+        return Tier.CROSS_REGION
+    return None
+
+
+def _jobs(
+    backup: Any,
+    operation: str,
+    key: str,
+    account: str,
+    since: datetime,
+    tier_of: Callable[[dict[str, Any]], Tier | None],
+) -> list[Sighting]:
+    found = []
+    pages = backup.get_paginator(operation).paginate(
+        ByAccountId=account,
+        ByState="COMPLETED",
+        ByCreatedAfter=since,
+        PaginationConfig={"PageSize": PAGE_SIZE},
+    )
+    for page in pages:
+        for job in page.get(key, []):
+            tier = tier_of(job)
+            # ByAccountId is the filter; a job of another account in the answer is not this one's.
+            if tier is None or str(job.get("AccountId", account)) != account or "CreationDate" not in job:
+                continue
+            found.append(
+                Sighting(
+                    resource_arn=str(job.get("ResourceArn", "")),
+                    resource_type=str(job.get("ResourceType", "")),
+                    tier=tier,
+                    time=job["CreationDate"],
+                )
+            )
+    return found
+
+
+def read_jobs(backup: Any, account: str, air_gapped_arn: str, since: datetime) -> JobReading:
+    """The account's completed backup jobs (in-Region) and copy jobs (cross-Region, air-gapped) created
+    since ``since``, as the delegated administrator lists them for the organisation."""
+    reading = JobReading()
+    for operation, key, tier_of, what in (
+        ("list_backup_jobs", "BackupJobs", lambda _job: Tier.IN_REGION, "backup jobs"),
+        ("list_copy_jobs", "CopyJobs", lambda job: _copy_tier(job, account, air_gapped_arn), "copy jobs"),
+    ):
+        try:
+            reading.sightings.extend(_jobs(backup, operation, key, account, since, tier_of))
+        except (ClientError, BotoCoreError) as error:
+            reason = _failed(what, error)
+            reading.error = reason if reading.error is None else f"{reading.error}; {reason}"
+    return reading
+
+
+def read_baseline(s3: Any, bucket: str, prefix: str, account: str) -> BaselineReading:
+    key = evidence_layout.baseline_key(prefix, account)
+    try:
+        raw = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return BaselineReading()
+        return BaselineReading(error=_failed(f"baseline s3://{bucket}/{key}", error))
+    except BotoCoreError as error:
+        return BaselineReading(error=_failed(f"baseline s3://{bucket}/{key}", error))
+    try:
+        return BaselineReading(entries=evidence_layout.parse_baseline(account, raw))
+    except evidence_layout.BaselineFormatError as error:
+        return BaselineReading(error=f"baseline s3://{bucket}/{key}: {error}")

@@ -1,0 +1,282 @@
+"""The verifier's three places: moto for the verifier's own account (S3, SNS, SQS, CloudWatch, STS), and a
+local AWS Backup for the isolated account and the delegated administrator, which moto does not model
+(no ListRecoveryPointsByBackupVault, ListBackupJobs or ListCopyJobs).
+
+``FakeBackup`` answers a real botocore client at ``before-call``: botocore has validated the request
+against the service model by then (as with Stubber), and every answer is validated against the
+operation's output shape here. It filters and pages as the API documents (``ByAccountId``, ``ByState``,
+``ByCreatedAfter``, ``NextToken``), with small pages so that every listing is followed over pages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.validate import validate_parameters
+from moto import mock_aws
+
+from dr_runtime.aws import ClientFactory, client, client_factory
+from dr_runtime.verifier.aws_reading import Places
+from dr_runtime.verifier.naming import vault_arn
+from dr_runtime.verifier.settings import VerifierConfig, fleet_accounts
+from tests.aws_clients import fake_credentials
+
+REGION = "us-east-1"
+DR_REGION = "us-east-2"
+OWN_ACCOUNT = "444444444444"
+ISOLATED = "222222222222"
+ADMIN = "888888888888"
+FLEET = {"111111111111": "dr-prod", "333333333333": "dr-staging", "555555555555": "dr-payments"}
+NOW = datetime(2025, 6, 2, 12, 0, tzinfo=UTC)
+PAGE = 2
+BUCKET = "verifier-evidence-444444444444"
+
+
+def lag_name(account: str) -> str:
+    return f"{FLEET[account]}-{account}-air-gapped"
+
+
+def lag_arn(account: str) -> str:
+    return vault_arn(REGION, ISOLATED, lag_name(account))
+
+
+def volume(account: str, number: int) -> str:
+    return f"arn:aws:ec2:{REGION}:{account}:volume/vol-{number:017x}"
+
+
+def make_config(**overrides: Any) -> VerifierConfig:
+    values: dict[str, Any] = {
+        "region": REGION,
+        "fleet": fleet_accounts(tuple(f"{a}={p}" for a, p in FLEET.items()), ()),
+        "isolated_account": ISOLATED,
+        "delegated_admin_account": ADMIN,
+        **overrides,
+    }
+    return VerifierConfig(**values)
+
+
+class FakeBackup:
+    """One AWS Backup endpoint of one account: vaults with recovery points, and the organisation's jobs."""
+
+    def __init__(self) -> None:
+        self.vaults: dict[str, list[dict[str, Any]]] = {}
+        self.denied: dict[str, str] = {}
+        """operation name or vault name -> error code to answer with"""
+        self.backup_jobs: list[dict[str, Any]] = []
+        self.copy_jobs: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def attach(self, api: Any) -> Any:
+        api.meta.events.register_first("before-parameter-build.backup.*", self._remember)
+        api.meta.events.register_first("before-call.backup.*", self._answer)
+        return api
+
+    # --- state -------------------------------------------------------------------------------------
+    def add_point(
+        self, account: str, resource: str, created: datetime, status: str = "COMPLETED", kind: str = "EBS"
+    ) -> None:
+        name = lag_name(account)
+        self.vaults.setdefault(name, [])
+        number = len(self.vaults[name])
+        self.vaults[name].append(
+            {
+                "RecoveryPointArn": f"arn:aws:backup:{REGION}:{ISOLATED}:recovery-point:{name}-{number}",
+                "BackupVaultName": name,
+                "BackupVaultArn": lag_arn(account),
+                "SourceBackupVaultArn": f"arn:aws:backup:{REGION}:{account}:backup-vault:src",
+                "ResourceArn": resource,
+                "ResourceType": kind,
+                "Status": status,
+                "CreationDate": created,
+                "VaultType": "LOGICALLY_AIR_GAPPED_BACKUP_VAULT",
+            }
+        )
+
+    def add_backup_job(self, account: str, resource: str, created: datetime) -> None:
+        self.backup_jobs.append(
+            {
+                "AccountId": account,
+                "BackupJobId": f"job-{len(self.backup_jobs)}",
+                "BackupVaultArn": f"arn:aws:backup:{REGION}:{account}:backup-vault:src",
+                "ResourceArn": resource,
+                "ResourceType": "EBS",
+                "State": "COMPLETED",
+                "CreationDate": created,
+            }
+        )
+
+    def add_copy_job(self, account: str, resource: str, created: datetime, destination: str) -> None:
+        self.copy_jobs.append(
+            {
+                "AccountId": account,
+                "CopyJobId": f"copy-{len(self.copy_jobs)}",
+                "SourceBackupVaultArn": f"arn:aws:backup:{REGION}:{account}:backup-vault:src",
+                "DestinationBackupVaultArn": destination,
+                "ResourceArn": resource,
+                "ResourceType": "EBS",
+                "State": "COMPLETED",
+                "CreationDate": created,
+            }
+        )
+
+    # --- the API -----------------------------------------------------------------------------------
+    @staticmethod
+    def _remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["fake_params"] = dict(params)
+
+    def _answer(self, model: Any, context: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        params = context["fake_params"]
+        self.calls.append((model.name, params))
+        code = self.denied.get(model.name) or self.denied.get(str(params.get("BackupVaultName")))
+        if code is not None:
+            return self._error(code, f"User is not authorized to perform: backup:{model.name}", 403)
+        handler = {
+            "ListRecoveryPointsByBackupVault": self._list_recovery_points,
+            "ListBackupJobs": self._list_backup_jobs,
+            "ListCopyJobs": self._list_copy_jobs,
+        }.get(model.name)
+        if handler is None:
+            raise AssertionError(f"FakeBackup does not answer {model.name}")
+        answer = handler(params)
+        if isinstance(answer, tuple):
+            return answer
+        body: dict[str, Any] = answer
+        validate_parameters(body, model.output_shape)
+        return AWSResponse("https://fake-backup", 200, {}, None), {
+            **body,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+
+    @staticmethod
+    def _error(code: str, text: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
+        return AWSResponse("https://fake-backup", status, {}, None), {
+            "Error": {"Code": code, "Message": text},
+            "ResponseMetadata": {"HTTPStatusCode": status},
+        }
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+        start = int(params.get("NextToken") or 0)
+        size = min(PAGE, int(params.get("MaxResults") or PAGE))
+        body: dict[str, Any] = {key: items[start : start + size]}
+        if start + size < len(items):
+            body["NextToken"] = str(start + size)
+        return body
+
+    def _list_recovery_points(self, params: dict[str, Any]) -> Any:
+        name = params["BackupVaultName"]
+        if name not in self.vaults:
+            return self._error("ResourceNotFoundException", f"Backup vault {name} does not exist", 400)
+        return self._page(self.vaults[name], params, "RecoveryPoints")
+
+    def _jobs(self, jobs: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
+        chosen = [
+            job
+            for job in jobs
+            if job["AccountId"] == params["ByAccountId"]
+            and job["State"] == params.get("ByState", job["State"])
+            and job["CreationDate"] > params.get("ByCreatedAfter", datetime.min.replace(tzinfo=UTC))
+        ]
+        return self._page(chosen, params, key)
+
+    def _list_backup_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._jobs(self.backup_jobs, params, "BackupJobs")
+
+    def _list_copy_jobs(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._jobs(self.copy_jobs, params, "CopyJobs")
+
+
+def _backup_only(fake: FakeBackup, key: str) -> ClientFactory:
+    """A place that has AWS Backup only: a run asking it for another service fails the test."""
+    session = boto3.session.Session(
+        aws_access_key_id=f"AKIDVERIFIERTEST000{key}",
+        aws_secret_access_key="verifier-test",
+        region_name=REGION,
+    )
+    api = fake.attach(client("backup", REGION, session))
+
+    def get(service: str) -> Any:
+        if service != "backup":
+            raise AssertionError(f"the run asked a reading place for {service}")
+        return api
+
+    return get
+
+
+@dataclass
+class Fleet:
+    """The isolated account's and the delegated administrator's AWS Backup, and the own account (moto)."""
+
+    isolated: FakeBackup = field(default_factory=FakeBackup)
+    admin: FakeBackup = field(default_factory=FakeBackup)
+    own: ClientFactory = field(default_factory=lambda: client_factory(REGION))
+    queue_url: str = ""
+
+    def places(self) -> Places:
+        return Places(
+            vaults=_backup_only(self.isolated, "1"), jobs=_backup_only(self.admin, "2"), own=self.own
+        )
+
+    def topic(self) -> str:
+        """An SNS topic with an SQS queue subscribed, so that the tests can read what was published."""
+        sns, sqs = self.own("sns"), self.own("sqs")
+        topic_arn = str(sns.create_topic(Name="verifier-findings")["TopicArn"])
+        queue_url = sqs.create_queue(QueueName="verifier-findings")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+        )
+        self.queue_url = queue_url
+        return topic_arn
+
+    def messages(self) -> list[dict[str, Any]]:
+        received = self.own("sqs").receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )
+        return list(received.get("Messages", []))
+
+    def healthy_account(self, account: str, resources: int = 5) -> None:
+        """Daily backups at 07:00 for a week, each copied cross-Region and into the air-gapped vault."""
+        for day in range(7):
+            created = NOW.replace(hour=7) - timedelta(days=day)
+            for number in range(resources):
+                self.copy_of(account, volume(account, number), created)
+
+    def copy_of(self, account: str, resource: str, created: datetime) -> None:
+        self.isolated.add_point(account, resource, created)
+        self.admin.add_backup_job(account, resource, created)
+        self.admin.add_copy_job(
+            account,
+            resource,
+            created + timedelta(minutes=30),
+            f"arn:aws:backup:{DR_REGION}:{account}:backup-vault:dr",
+        )
+        self.admin.add_copy_job(account, resource, created + timedelta(minutes=40), lag_arn(account))
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_credentials(monkeypatch)
+    for name in list(os.environ):
+        if name.startswith("DR_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", OWN_ACCOUNT)
+
+
+@pytest.fixture
+def fleet(aws_env: None) -> Iterator[Fleet]:
+    with mock_aws():
+        made = Fleet()
+        made.own("s3").create_bucket(Bucket=BUCKET)
+        yield made
