@@ -224,6 +224,23 @@ BACKUP_NAMES: tuple[str, ...] = tuple(BY_BACKUP_NAME)
 """Every type's AWS Backup name, in catalog order."""
 
 
+# The Audit Manager control RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT is evaluated by per-type AWS Config
+# rules (<type>_RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT). Of the catalog's types AWS Config has one for these
+# only (Aurora's evaluates AWS::RDS::DBCluster); none was found for DynamoDB, RDS, DocumentDB or Neptune
+# (docs/aws-facts.md#7-audit-manager, 7.9).
+AIR_GAPPED_CONFIG_RULE_TYPES: tuple[str, ...] = ("S3", "EBS", "EFS", "Aurora")
+
+
+def air_gapped_audit_types(types: Iterable[ResourceType]) -> tuple[ResourceType, ...]:
+    """The types among ``types`` the air-gapped Audit Manager control can evaluate: they go into the
+    air-gapped vault and AWS Config has a rule for them."""
+    return tuple(
+        t
+        for t in types
+        if t.isolated_copy is IsolatedCopy.AIR_GAPPED and t.backup_name in AIR_GAPPED_CONFIG_RULE_TYPES
+    )
+
+
 def locked_vault_types(types: Iterable[ResourceType]) -> tuple[ResourceType, ...]:
     """The types among ``types`` whose isolated copy goes to the locked standard vault."""
     return tuple(t for t in types if t.isolated_copy is IsolatedCopy.LOCKED_VAULT)
