@@ -1,4 +1,10 @@
-"""The isolated account's logically air-gapped vault, shared back to the workload account for restores."""
+"""The isolated account's vaults for one workload account.
+
+The logically air-gapped vault, shared back to the workload account for restores, takes every type AWS
+Backup can copy into it. A type it cannot take (``catalog.IsolatedCopy.LOCKED_VAULT``, RDS DB instances)
+goes to a standard vault of the same account under a compliance-mode vault lock, encrypted with a
+customer-managed key of the isolated account (docs/aws-facts.md#3-logically-air-gapped-vaults, 3.9-3.11).
+"""
 
 from __future__ import annotations
 
@@ -28,6 +34,14 @@ class AirGappedArchiveArgs:
     workload_provider: aws.Provider
     """Provider of the workload account, which accepts the RAM invitation (``invitation`` only)."""
     tags: dict[str, str]
+    locked_vault_name: str | None = None
+    """The locked standard vault's name (``StackConfig.locked_vault_name``); None: no active type needs it."""
+
+
+# Days before a vault lock takes effect and can no longer be changed or removed (AWS's minimum is 3; a
+# lock with this setting is in compliance mode, one without it in governance mode).
+LOCK_CHANGEABLE_DAYS = 3
+KEY_DELETION_WINDOW_DAYS = 30
 
 
 class AirGappedArchive(pulumi.ComponentResource):
@@ -95,9 +109,68 @@ class AirGappedArchive(pulumi.ComponentResource):
                     parent=self, provider=args.workload_provider, depends_on=[principal]
                 ),
             )
+        self.locked_vault: aws.backup.Vault | None = None
+        self.known_locked_vault_arn: str | None = None
+        if args.locked_vault_name is not None:
+            self.locked_vault = self._locked_vault(name, args, args.locked_vault_name)
+            self.known_locked_vault_arn = documents.vault_arn(
+                args.region, args.isolated_account, args.locked_vault_name
+            )
         self.vault = vault
         self.vault_arn = vault.arn
         self.known_vault_arn = documents.vault_arn(args.region, args.isolated_account, vault_name)
         self.vault_name = vault.name
         self.share_arn = share.arn
         self.register_outputs({"vaultArn": vault.arn, "shareArn": share.arn})
+
+    def _locked_vault(self, name: str, args: AirGappedArchiveArgs, vault_name: str) -> aws.backup.Vault:
+        """A standard vault in the isolated account that only the workload account copies into.
+
+        Nothing is shared through RAM: a standard vault's recovery points come back by a copy into the
+        workload account, started here. The key is the isolated account's: the copy into the vault is
+        re-encrypted under it, and the workload account may use it for copies (and the copy back) only.
+        """
+        protected = pulumi.ResourceOptions(parent=self, protect=True)
+        key = aws.kms.Key(
+            f"{name}-locked-key",
+            description=f"AWS Backup locked vault key ({vault_name})",
+            enable_key_rotation=True,
+            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            policy=json.dumps(documents.key_policy(args.isolated_account, (args.workload_account,))),
+            tags=args.tags,
+            opts=protected,
+        )
+        aws.kms.Alias(
+            f"{name}-locked-key-alias",
+            name=f"alias/{vault_name}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        vault = aws.backup.Vault(
+            f"{name}-locked-vault",
+            name=vault_name,
+            kms_key_arn=key.arn,
+            force_destroy=False,
+            tags=args.tags,
+            opts=protected,
+        )
+        # Compliance mode (changeable_for_days set): after the cooling-off days nobody, the isolated
+        # account's root included, can delete a recovery point early or loosen the range. The range is
+        # the air-gapped vault's, so the one copy retention (retention.airGappedCopy) fits both vaults.
+        aws.backup.VaultLockConfiguration(
+            f"{name}-locked-vault-lock",
+            backup_vault_name=vault.name,
+            min_retention_days=args.min_retention_days,
+            max_retention_days=args.max_retention_days,
+            changeable_for_days=LOCK_CHANGEABLE_DAYS,
+            opts=protected,
+        )
+        aws.backup.VaultPolicy(
+            f"{name}-locked-vault-policy",
+            backup_vault_name=vault.name,
+            policy=vault.arn.apply(
+                lambda arn: json.dumps(documents.copy_into_vault_policy(arn, args.workload_account))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return vault

@@ -2,8 +2,8 @@
 
 Plain data with no Pulumi import, so config validation, components, the offline plan and the
 runtime jobs can all ask it. Sources: docs/aws-facts.md#1-selection-semantics,
-docs/aws-facts.md#2-plan-rule-constraints, docs/aws-facts.md#4-cross-account-copies-and-kms and
-docs/aws-facts.md#6-s3.
+docs/aws-facts.md#2-plan-rule-constraints, docs/aws-facts.md#3-logically-air-gapped-vaults,
+docs/aws-facts.md#4-cross-account-copies-and-kms and docs/aws-facts.md#6-s3.
 """
 
 from __future__ import annotations
@@ -41,6 +41,16 @@ class Encryption(StrEnum):
     """The snapshot keeps the source resource's key: it must be a customer-managed key to copy cross-account."""
 
 
+class IsolatedCopy(StrEnum):
+    """Which vault of the isolated account holds a type's copy (docs/aws-facts.md#3-logically-air-gapped-vaults, 3.9)."""
+
+    AIR_GAPPED = "air-gapped"
+    """The workload account's logically air-gapped vault (shared back through RAM)."""
+    LOCKED_VAULT = "locked-vault"
+    """AWS Backup cannot copy the type into a logically air-gapped vault: a standard vault under a
+    compliance-mode vault lock, encrypted with a customer-managed key of the isolated account."""
+
+
 @dataclass(frozen=True)
 class ClusterRoute:
     """Which rds clusters a type takes: those tagged with one value, or those tagged with none of others."""
@@ -61,6 +71,9 @@ class ResourceType:
     supports_continuous: bool
     continuous_cross_account: bool
     """Use continuous backup for the rule that copies to the air-gapped vault."""
+    isolated_copy: IsolatedCopy
+    """Where the copy in the isolated account goes: the air-gapped vault, or the locked standard vault for a
+    type AWS Backup cannot copy into an air-gapped vault."""
     managed_policies: tuple[str, ...] = (BACKUP_POLICY, RESTORE_POLICY)
     cluster_route: ClusterRoute | None = None
     kubernetes_volumes: bool = False
@@ -88,6 +101,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.VAULT_KEY,
         supports_continuous=True,
         continuous_cross_account=True,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         managed_policies=(BACKUP_POLICY, RESTORE_POLICY, S3_BACKUP_POLICY, S3_RESTORE_POLICY),
     ),
     ResourceType(
@@ -98,6 +112,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.SOURCE_KEY,
         supports_continuous=False,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         kubernetes_volumes=True,
     ),
     ResourceType(
@@ -108,6 +123,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.VAULT_KEY,
         supports_continuous=False,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         region_management=True,
     ),
     ResourceType(
@@ -119,6 +135,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.VAULT_KEY,
         supports_continuous=False,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         region_management=True,
     ),
     ResourceType(
@@ -130,6 +147,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.SOURCE_KEY,
         supports_continuous=True,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.LOCKED_VAULT,
         rds_windows=True,
     ),
     ResourceType(
@@ -140,6 +158,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.SOURCE_KEY,
         supports_continuous=True,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         cluster_route=ClusterRoute(not_equals=(_DOCDB, _NEPTUNE)),
         rds_windows=True,
         snapshot_ignores_rds_windows=True,
@@ -152,6 +171,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.SOURCE_KEY,
         supports_continuous=False,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         cluster_route=ClusterRoute(equals=_DOCDB),
         rds_windows=True,
     ),
@@ -163,6 +183,7 @@ CATALOG: tuple[ResourceType, ...] = (
         encryption=Encryption.SOURCE_KEY,
         supports_continuous=False,
         continuous_cross_account=False,
+        isolated_copy=IsolatedCopy.AIR_GAPPED,
         cluster_route=ClusterRoute(equals=_NEPTUNE),
         rds_windows=True,
     ),
@@ -201,6 +222,28 @@ TYPE_KEYS: tuple[str, ...] = tuple(BY_KEY)
 BY_BACKUP_NAME: dict[str, ResourceType] = {t.backup_name: t for t in CATALOG}
 BACKUP_NAMES: tuple[str, ...] = tuple(BY_BACKUP_NAME)
 """Every type's AWS Backup name, in catalog order."""
+
+
+# The Audit Manager control RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT is evaluated by per-type AWS Config
+# rules (<type>_RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT). Of the catalog's types AWS Config has one for these
+# only (Aurora's evaluates AWS::RDS::DBCluster); none was found for DynamoDB, RDS, DocumentDB or Neptune
+# (docs/aws-facts.md#7-audit-manager, 7.9).
+AIR_GAPPED_CONFIG_RULE_TYPES: tuple[str, ...] = ("S3", "EBS", "EFS", "Aurora")
+
+
+def air_gapped_audit_types(types: Iterable[ResourceType]) -> tuple[ResourceType, ...]:
+    """The types among ``types`` the air-gapped Audit Manager control can evaluate: they go into the
+    air-gapped vault and AWS Config has a rule for them."""
+    return tuple(
+        t
+        for t in types
+        if t.isolated_copy is IsolatedCopy.AIR_GAPPED and t.backup_name in AIR_GAPPED_CONFIG_RULE_TYPES
+    )
+
+
+def locked_vault_types(types: Iterable[ResourceType]) -> tuple[ResourceType, ...]:
+    """The types among ``types`` whose isolated copy goes to the locked standard vault."""
+    return tuple(t for t in types if t.isolated_copy is IsolatedCopy.LOCKED_VAULT)
 
 
 def get(key: str) -> ResourceType:

@@ -251,6 +251,12 @@ def air_gapped_vault_name(prefix: str, workload_account: str) -> str:
     return f"{prefix}-{workload_account}-air-gapped"
 
 
+def locked_vault_name(prefix: str, workload_account: str) -> str:
+    """The name of a stack's locked standard vault in the isolated account, for the types AWS Backup cannot
+    copy into an air-gapped vault (``catalog.IsolatedCopy.LOCKED_VAULT``); at most 40 characters."""
+    return f"{prefix}-{workload_account}-locked"
+
+
 def air_gapped_share_name(vault_name: str) -> str:
     """The RAM share of the vault, named after it (``<prefix>-air-gapped-vault`` for a kept old name)."""
     return f"{vault_name}-vault"
@@ -702,6 +708,10 @@ class StackConfig(_Model):
     @property
     def air_gapped_vault_name(self) -> str:
         return self.air_gapped_vault.name or air_gapped_vault_name(self.prefix, self.accounts.workload)
+
+    @property
+    def locked_vault_name(self) -> str:
+        return locked_vault_name(self.prefix, self.accounts.workload)
 
     @property
     def isolated_role_arn(self) -> str:

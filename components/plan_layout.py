@@ -24,6 +24,14 @@ from components.config import Layout, Lifecycle, StackConfig
 class Destination(StrEnum):
     CROSS_REGION = "cross-region"
     AIR_GAPPED = "air-gapped"
+    LOCKED_VAULT = "locked-vault"
+    """The isolated account's locked standard vault (``catalog.IsolatedCopy.LOCKED_VAULT`` types)."""
+
+
+ISOLATED_DESTINATIONS = {
+    catalog.IsolatedCopy.AIR_GAPPED: Destination.AIR_GAPPED,
+    catalog.IsolatedCopy.LOCKED_VAULT: Destination.LOCKED_VAULT,
+}
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,9 @@ def _rule(
 
 def plans_for(config: StackConfig, rtype: catalog.ResourceType) -> tuple[PlanSpec, ...]:
     cross_region = CopySpec(Destination.CROSS_REGION, config.retention.cross_region_copy)
-    air_gapped = CopySpec(Destination.AIR_GAPPED, config.retention.air_gapped_copy)
+    # The isolated account's copy: its air-gapped vault, or its locked vault for a type AWS Backup cannot
+    # copy into an air-gapped vault (catalog.IsolatedCopy); both vaults take the same retention range.
+    air_gapped = CopySpec(ISOLATED_DESTINATIONS[rtype.isolated_copy], config.retention.air_gapped_copy)
     schedules = config.schedules
     continuous = rtype.continuous_cross_account
     if config.layout is Layout.SPLIT:

@@ -7,8 +7,8 @@ from typing import TypedDict
 
 import pulumi
 
+from components import catalog, providers, region_settings
 from components import plan_layout as layout
-from components import providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
 from components.config import Bridge, StackConfig
 from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs
@@ -45,6 +45,8 @@ def build(config: StackConfig) -> None:
     pulumi.export("restoreRoleArns", protected.roles)
     pulumi.export("airGappedVaultArn", archive.vault_arn)
     pulumi.export("ramShareArn", archive.share_arn)
+    if archive.locked_vault is not None:
+        pulumi.export("lockedVaultArn", archive.locked_vault.arn)
     if bridge_buckets:
         pulumi.export("bridgeBuckets", bridge_buckets)
 
@@ -61,6 +63,8 @@ def protect(config: StackConfig) -> Protected:
     """
     places = providers.create(config)
     tags = dict(config.tags)
+    types = config.active_types
+    needs_locked_vault = bool(catalog.locked_vault_types(types))
     archive = AirGappedArchive(
         "archive",
         AirGappedArchiveArgs(
@@ -73,10 +77,10 @@ def protect(config: StackConfig) -> Protected:
             share_with=config.air_gapped_vault.share_with,
             workload_provider=places.origin,
             tags=tags,
+            locked_vault_name=config.locked_vault_name if needs_locked_vault else None,
         ),
         opts=pulumi.ResourceOptions(provider=places.archive),
     )
-    types = config.active_types
     if config.region_settings.manage:
         for name, provider in (
             ("region-settings-primary", places.origin),
@@ -103,6 +107,8 @@ def protect(config: StackConfig) -> Protected:
                 plans=plan_specs[rtype.key],
                 air_gapped_vault_arn=archive.known_vault_arn,
                 air_gapped_vault=archive.vault,
+                locked_vault_arn=archive.known_locked_vault_arn,
+                locked_vault=archive.locked_vault,
                 cross_region_provider=places.cross_region,
                 tags=tags,
             ),

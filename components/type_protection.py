@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -27,8 +27,11 @@ class ResourceTypeProtectionArgs:
     air_gapped_vault_arn: str
     air_gapped_vault: pulumi.Resource
     """The air-gapped vault itself: plans copying into it are created after it."""
-    cross_region_provider: aws.Provider
-    tags: dict[str, str]
+    locked_vault_arn: str | None = None
+    locked_vault: pulumi.Resource | None = None
+    """The isolated account's locked standard vault; set for a type whose ``isolated_copy`` goes there."""
+    cross_region_provider: aws.Provider = field(kw_only=True)
+    tags: dict[str, str] = field(kw_only=True)
 
 
 def _lifecycle_args(spec: PlanSpec) -> aws.backup.PlanRuleLifecycleArgs:
@@ -99,9 +102,23 @@ class ResourceTypeProtection(pulumi.ComponentResource):
             Destination.CROSS_REGION: documents.vault_arn(args.dr_region, args.workload_account, base),
             Destination.AIR_GAPPED: args.air_gapped_vault_arn,
         }
+        targets: dict[Destination, pulumi.Resource] = {
+            Destination.CROSS_REGION: dr_vault,
+            Destination.AIR_GAPPED: args.air_gapped_vault,
+        }
+        if args.locked_vault_arn is not None and args.locked_vault is not None:
+            destinations[Destination.LOCKED_VAULT] = args.locked_vault_arn
+            targets[Destination.LOCKED_VAULT] = args.locked_vault
         self.plan_ids = {}
         for spec in args.plans:
-            plan = self._plan(name, base, spec, origin_vault, destinations, [dr_vault, args.air_gapped_vault])
+            missing = [c.destination for c in spec.rule.copies if c.destination not in destinations]
+            if missing:
+                raise ValueError(
+                    f"{rtype.label} plan {spec.key} copies to the {missing[0]} vault, which this stack did not "
+                    "create (its isolated_copy is catalog.IsolatedCopy.LOCKED_VAULT: pass locked_vault_arn)"
+                )
+            copy_targets = [dr_vault, *(targets[c.destination] for c in spec.rule.copies)]
+            plan = self._plan(name, base, spec, origin_vault, destinations, list(dict.fromkeys(copy_targets)))
             self._selection(name, base, spec, plan, role)
             self.plan_ids[spec.key] = plan.id
 

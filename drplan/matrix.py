@@ -25,12 +25,16 @@ PLAN_TYPE = "aws:backup/plan:Plan"
 SELECTION_TYPE = "aws:backup/selection:Selection"
 VAULT_TYPE = "aws:backup/vault:Vault"
 LAG_VAULT_TYPE = "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault"
+LOCK_TYPE = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 
 IN_REGION = "inRegion"
 CROSS_REGION = "crossRegion"
 AIR_GAPPED = "airGapped"
+LOCKED_VAULT = "lockedVault"
+"""A standard vault of another account under a vault lock: the isolated copy of a type AWS Backup cannot
+copy into an air-gapped vault (``catalog.IsolatedCopy.LOCKED_VAULT``)."""
 OTHER = "other"
-DESTINATIONS = (IN_REGION, CROSS_REGION, AIR_GAPPED, OTHER)
+DESTINATIONS = (IN_REGION, CROSS_REGION, AIR_GAPPED, LOCKED_VAULT, OTHER)
 # Placeholder for the parts of a type's ARN pattern that name a resource.
 _EXAMPLE = "example"
 
@@ -240,6 +244,15 @@ class _Stack:
             arn for r in graph.by_type(LAG_VAULT_TYPE) if (arn := places.vault_arn(r)) is not None
         }
         self.vaults = {arn: r for r in graph.by_type(VAULT_TYPE) if (arn := places.vault_arn(r)) is not None}
+        locks = {
+            (places.of(r).account, places.of(r).region, r.inputs.get("backupVaultName"))
+            for r in graph.by_type(LOCK_TYPE)
+        }
+        self.locked_arns = {
+            arn
+            for arn, r in self.vaults.items()
+            if (places.of(r).account, places.of(r).region, r.inputs.get("name")) in locks
+        }
         self.children: dict[str, list[RegisteredResource]] = {}
         for resource in graph.resources:
             self.children.setdefault(resource.parent, []).append(resource)
@@ -256,6 +269,7 @@ class _Component:
         self.selections = [r for r in children if r.type == SELECTION_TYPE]
         self.places = stack.places
         self.lag_arns = stack.lag_arns
+        self.locked_arns = stack.locked_arns
         self.vaults = stack.vaults
         self._plan_by_urn = {p.urn: p for p in self.plans}
         self._plan_by_id = {p.id: p for p in self.plans}
@@ -284,6 +298,8 @@ class _Component:
             place = self.places.of(vault)
             if place.account == plan_place.account and place.region != plan_place.region:
                 return CROSS_REGION, arn
+            if place.account != plan_place.account and arn in self.locked_arns:
+                return LOCKED_VAULT, arn
         return OTHER, arn
 
     def streams(self, plan: RegisteredResource) -> list[Stream]:

@@ -5,13 +5,29 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 
-from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION, OTHER, Matrix, Protection, TypeRow, VaultUse
+from drplan.matrix import (
+    AIR_GAPPED,
+    CROSS_REGION,
+    IN_REGION,
+    LOCKED_VAULT,
+    OTHER,
+    Matrix,
+    Protection,
+    TypeRow,
+    VaultUse,
+)
 from drplan.storage import LAYOUTS, Estimate
 from drplan.tree import Group, Node
 from drplan.verdict import Verdict
 
 WIDTH = 100
-_NAMES = {IN_REGION: "in-region", CROSS_REGION: "cross-region", AIR_GAPPED: "air-gapped", OTHER: "other"}
+_NAMES = {
+    IN_REGION: "in-region",
+    CROSS_REGION: "cross-region",
+    AIR_GAPPED: "air-gapped",
+    LOCKED_VAULT: "locked vault",
+    OTHER: "other",
+}
 
 
 def _heading(title: str) -> list[str]:
@@ -131,11 +147,21 @@ def effect(base: Protection, other: Protection, dr_region: str) -> str:
         (IN_REGION, "in-region"),
         (CROSS_REGION, dr_region),
         (AIR_GAPPED, "air-gapped"),
+        (LOCKED_VAULT, "locked vault"),
     ):
         text = _change(base.use(destination), other.use(destination), name)
         if text:
             changes.append(text)
     return "; ".join(changes) or "NO CHANGE"
+
+
+def _isolated(base: Protection) -> str:
+    """The copy in the isolated account: the air-gapped vault, or the locked vault for a type that cannot
+    be copied into an air-gapped vault (marked, so the reader sees which)."""
+    locked = base.use(LOCKED_VAULT)
+    if locked is not None and base.use(AIR_GAPPED) is None:
+        return f"{_points(locked)} (locked vault)"
+    return _points(base.use(AIR_GAPPED))
 
 
 def _matrix_row(row: TypeRow) -> list[str]:
@@ -154,7 +180,7 @@ def _matrix_row(row: TypeRow) -> list[str]:
         scheduled,
         _rpo(in_region),
         _points(base.use(CROSS_REGION)),
-        _points(base.use(AIR_GAPPED)),
+        _isolated(base),
         continuous,
     ]
 
@@ -169,7 +195,7 @@ def matrix(data: Matrix) -> list[str]:
             "points/day",
             "RPO",
             f"{dr} copy",
-            "air-gapped copy",
+            "isolated copy",
             "PITR",
         ],
         [_matrix_row(r) for r in data.rows],

@@ -84,6 +84,7 @@ def controls(args: AuditArgs) -> list[aws.backup.FrameworkControlArgs]:
         compliance_resource_types=[t.backup_name for t in args.types]
     )
     max_age = args.recovery_point_max_age_hours
+    air_gapped = [t.backup_name for t in catalog.air_gapped_audit_types(args.types)]
     return [
         aws.backup.FrameworkControlArgs(name="BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", scope=scope),
         aws.backup.FrameworkControlArgs(
@@ -97,10 +98,19 @@ def controls(args: AuditArgs) -> list[aws.backup.FrameworkControlArgs]:
             input_parameters=_params(crossAccountList=args.isolated_account),
             scope=scope,
         ),
-        aws.backup.FrameworkControlArgs(
-            name="RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT",
-            input_parameters=_params(recoveryPointAgeUnit="hours", recoveryPointAgeValue=max_age),
-            scope=scope,
+        # Only the types AWS Config can evaluate here and whose copy goes to the air-gapped vault
+        # (catalog.air_gapped_audit_types); RDS's copy into the locked vault is covered by the
+        # cross-account control (docs/aws-facts.md#7-audit-manager, 7.9-7.10).
+        *(
+            [
+                aws.backup.FrameworkControlArgs(
+                    name="RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT",
+                    input_parameters=_params(recoveryPointAgeUnit="hours", recoveryPointAgeValue=max_age),
+                    scope=aws.backup.FrameworkControlScopeArgs(compliance_resource_types=list(air_gapped)),
+                )
+            ]
+            if air_gapped
+            else []
         ),
         aws.backup.FrameworkControlArgs(
             name="BACKUP_LAST_RECOVERY_POINT_CREATED",

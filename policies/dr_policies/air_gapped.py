@@ -1,7 +1,9 @@
 """Rules 3 and 4: logically air-gapped vault retention, and copies into such vaults.
 
 AWS rejects (at run time, not at deploy time) a copy into an air-gapped vault whose retention is
-outside the vault's [min, max]; min/max changes replace the vault, so they must be right first time.
+outside the vault's [min, max] (both ends included); min/max changes replace the vault, so they must be
+right first time. Nor can it copy every type into such a vault (``airGappedUnsupportedResourceTypes``):
+each nightly copy of one fails.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from . import refs, tokens
+from . import refs, scope, tokens
 from .framework import Finding, ResourceRule, ResourceView, Rule, StackRule, StackView, cannot_verify
 from .pack_config import Settings
 from .values import UnknownValue, as_number, get
@@ -122,6 +124,69 @@ def check_copy_retention(stack: StackView, settings: Settings) -> Iterator[Findi
                     )
 
 
+def _copies_into_air_gapped(stack: StackView, plan: ResourceView, known: list[Any]) -> bool | None:
+    """Whether a rule of ``plan`` copies into a logically air-gapped vault (None: cannot tell at preview)."""
+    try:
+        rules = refs.plan_rules(plan)
+    except UnknownValue:
+        return None
+    undecided = False
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, Mapping):
+            continue
+        try:
+            get(plan.props, "rules", i, "copyActions")
+        except UnknownValue:
+            undecided = True
+            continue
+        destinations = refs.copy_destinations(stack, plan, rule, refs.target_vaults(stack, plan, rule), known)
+        for candidates in destinations.per_action:
+            kinds = {c.air_gapped for c in candidates}
+            if kinds == {True}:
+                return True
+            if not candidates or True in kinds or None in kinds:
+                undecided = True
+    return None if undecided else False
+
+
+def check_supported_types(stack: StackView, settings: Settings) -> Iterator[Finding]:
+    unsupported = settings.str_list("airGappedUnsupportedResourceTypes")
+    if not unsupported:
+        return
+    engines = scope.Engines.from_settings(settings)
+    known = list(settings["knownExternalVaults"])
+    verdicts: dict[str, bool | None] = {}
+    for selection in stack.of(tokens.SELECTIONS):
+        try:
+            types = scope.types_selected(scope.scope_of(selection), engines, unsupported)
+        except UnknownValue as unknown:
+            yield cannot_verify(selection, unknown, "Some types cannot be copied into an air-gapped vault.")
+            continue
+        if not types:
+            continue
+        plans = refs.plan_of_selection(stack, selection)
+        if len(plans) != 1:
+            continue
+        plan = plans[0]
+        if plan.urn not in verdicts:
+            verdicts[plan.urn] = _copies_into_air_gapped(stack, plan, known)
+        verdict = verdicts[plan.urn]
+        if verdict is None:
+            yield cannot_verify(
+                selection,
+                f"whether {plan.label} copies into an air-gapped vault is unknown at preview",
+                f"AWS Backup cannot copy {types[0]} into an air-gapped vault.",
+            )
+        elif verdict:
+            yield Finding(
+                selection,
+                f"it can pick {', '.join(types)}, and its plan {plan.label} copies into a logically air-gapped "
+                f"vault, which AWS Backup cannot copy {types[0]} into: every such copy job fails",
+                f"protect {types[0]} with its own plan whose copy goes to a standard vault of the isolated "
+                "account under a compliance-mode vault lock, and narrow this selection to the other types",
+            )
+
+
 RULES: list[Rule] = [
     ResourceRule(
         name="aws-backup-air-gapped-vault-retention",
@@ -163,5 +228,33 @@ RULES: list[Rule] = [
         related_tokens={},
         concept=r"^aws:backup/plan:",
         check=check_copy_retention,
+    ),
+    StackRule(
+        name="aws-backup-air-gapped-supported-types",
+        description=(
+            "No plan that copies into a logically air-gapped vault may select a resource type AWS Backup "
+            "cannot copy into one (airGappedUnsupportedResourceTypes, default RDS DB instances): each such "
+            "copy job fails every night. Fix: copy those types into a standard vault of the isolated account "
+            "under a compliance-mode vault lock."
+        ),
+        remediation_steps=(
+            "Give each type in `airGappedUnsupportedResourceTypes` its own plan and selection whose copy "
+            "action's `destination_vault_arn` is a standard `aws.backup.Vault` in the isolated account with an "
+            "`aws.backup.VaultLockConfiguration` (`changeable_for_days` set: compliance mode) and a vault "
+            "policy allowing only the workload account `backup:CopyIntoBackupVault`."
+        ),
+        enforcement=EnforcementLevel.MANDATORY,
+        severity=Severity.HIGH,
+        config_keys=(
+            "airGappedUnsupportedResourceTypes",
+            "clusterEngineTagKey",
+            "clusterEngineTagValues",
+            "knownExternalVaults",
+        ),
+        tokens=tokens.SELECTIONS,
+        reads=tokens.PLANS | tokens.VAULTS,
+        related_tokens={},
+        concept=r"^aws:backup/selection:",
+        check=check_supported_types,
     ),
 ]

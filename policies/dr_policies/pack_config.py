@@ -156,6 +156,17 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "Neptune, FSx, StorageGateway, Redshift, Timestream, CloudFormation, SAPHANA, VirtualMachine."
         ),
     },
+    "airGappedUnsupportedResourceTypes": {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "uniqueItems": True,
+        "default": ["RDS"],
+        "description": (
+            "Resource types AWS Backup cannot copy into a logically air-gapped vault (RDS: DB instances); "
+            "their copy for the isolated account goes to a standard vault of another account under a "
+            "compliance-mode vault lock instead. Names as in continuousBackupResourceTypes."
+        ),
+    },
     "maxContinuousRetentionDays": {
         "type": "integer",
         "minimum": 1,

@@ -4,7 +4,8 @@ Production is decided by the stack name (from the resources' URNs ``urn:pulumi:<
 against ``productionStacks``. A type is protected when a selection of the stack can pick it (see
 :mod:`.scope`); its copies are those of the plans of those selections. A cross-region copy goes to a vault
 of the same account in another region; an air-gapped copy goes to a logically air-gapped vault (one in the
-stack, or one described in ``knownExternalVaults``).
+stack, or one described in ``knownExternalVaults``). A type AWS Backup cannot copy into such a vault
+(``airGappedUnsupportedResourceTypes``) needs a copy into a standard vault of another account instead.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def production_stack(stack: StackView, settings: Settings) -> str | None:
 class _Copies:
     cross_region: bool | None = False
     air_gapped: bool | None = False
+    other_account: bool | None = False
+    """A copy into a standard vault of another account."""
 
 
 def _merge(current: bool | None, new: bool | None) -> bool | None:
@@ -47,14 +50,18 @@ def _plan_copies(stack: StackView, plan: ResourceView, known_external: list[Mapp
     try:
         rules = refs.plan_rules(plan)
     except UnknownValue:
-        return _Copies(None, None)
+        return _Copies(None, None, None)
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict):
             continue
         try:
             get(plan.props, "rules", i, "copyActions")
         except UnknownValue:
-            return _Copies(_merge(found.cross_region, None), _merge(found.air_gapped, None))
+            return _Copies(
+                _merge(found.cross_region, None),
+                _merge(found.air_gapped, None),
+                _merge(found.other_account, None),
+            )
         sources = refs.target_vaults(stack, plan, rule)
         source_region = sources[0].region if len(sources) == 1 and sources[0].region else plan.region
         source_account = (
@@ -65,16 +72,25 @@ def _plan_copies(stack: StackView, plan: ResourceView, known_external: list[Mapp
             if not candidates:
                 found.cross_region = _merge(found.cross_region, None)
                 found.air_gapped = _merge(found.air_gapped, None)
+                found.other_account = _merge(found.other_account, None)
                 continue
             air = {c.air_gapped for c in candidates}
             found.air_gapped = _merge(found.air_gapped, air.pop() if len(air) == 1 else None)
             regional: set[bool | None] = set()
+            elsewhere: set[bool | None] = set()
             for c in candidates:
                 if c.region is None or source_region is None or c.account is None or source_account is None:
                     regional.add(None)
                 else:
                     regional.add(c.region != source_region and c.account == source_account)
+                if c.air_gapped is None or c.account is None or source_account is None:
+                    elsewhere.add(None)
+                else:
+                    elsewhere.add(not c.air_gapped and c.account != source_account)
             found.cross_region = _merge(found.cross_region, regional.pop() if len(regional) == 1 else None)
+            found.other_account = _merge(
+                found.other_account, elsewhere.pop() if len(elsewhere) == 1 else None
+            )
     return found
 
 
@@ -83,6 +99,7 @@ def check_production_coverage(stack: StackView, settings: Settings) -> Iterator[
     if name is None:
         return
     required = settings.str_list("requiredResourceTypes")
+    no_air_gapped = set(settings.str_list("airGappedUnsupportedResourceTypes"))
     engines = scope.Engines.from_settings(settings)
     known_external = list(settings["knownExternalVaults"])
     plans_of: dict[str, list[ResourceView]] = {t: [] for t in required}
@@ -125,19 +142,31 @@ def check_production_coverage(stack: StackView, settings: Settings) -> Iterator[
                 copies[plan.urn] = _plan_copies(stack, plan, known_external)
             total.cross_region = _merge(total.cross_region, copies[plan.urn].cross_region)
             total.air_gapped = _merge(total.air_gapped, copies[plan.urn].air_gapped)
+            total.other_account = _merge(total.other_account, copies[plan.urn].other_account)
         names = ", ".join(p.label for p in plans)
+        isolated = (
+            (
+                "copy into a standard vault of another account (AWS Backup cannot copy it into a logically "
+                "air-gapped vault)",
+                total.other_account,
+                "add a copy action into a standard vault of the isolated account under a compliance-mode "
+                "vault lock",
+            )
+            if rtype in no_air_gapped
+            else (
+                "air-gapped copy (a logically air-gapped vault)",
+                total.air_gapped,
+                "add a copy action into the logically air-gapped vault (describe an external one in "
+                "knownExternalVaults)",
+            )
+        )
         for kind, verdict, fix in (
             (
                 "cross-region copy (a vault of the same account in another region)",
                 total.cross_region,
                 "add a copy action whose destination_vault_arn is a vault of this account in the DR region",
             ),
-            (
-                "air-gapped copy (a logically air-gapped vault)",
-                total.air_gapped,
-                "add a copy action into the logically air-gapped vault (describe an external one in "
-                "knownExternalVaults)",
-            ),
+            isolated,
         ):
             if verdict is True:
                 continue
@@ -155,7 +184,8 @@ RULES: list[Rule] = [
             "A production stack (name matching productionStacks) must protect every required resource type "
             "(S3, EBS, EFS, DynamoDB, RDS, Aurora, DocumentDB, Neptune by default), and for each type its plans "
             "must copy both cross-region (a vault of the same account in another region) and to a logically "
-            "air-gapped vault. Fix: add the missing plan, selection or copy action."
+            "air-gapped vault (for airGappedUnsupportedResourceTypes: to a standard vault of another account). "
+            "Fix: add the missing plan, selection or copy action."
         ),
         remediation_steps=(
             "For each type in `requiredResourceTypes`, create a plan whose selection picks the type's ARN pattern "
@@ -168,6 +198,7 @@ RULES: list[Rule] = [
         config_keys=(
             "productionStacks",
             "requiredResourceTypes",
+            "airGappedUnsupportedResourceTypes",
             "clusterEngineTagKey",
             "clusterEngineTagValues",
             "knownExternalVaults",

@@ -118,7 +118,9 @@ def test_isolated_account_names_are_unique_across_the_repositorys_stacks(
     assert names, "every stack creates its vault, policy and share in the isolated account"
     assert [name for name, count in names.items() if count > 1] == []
     kinds = Counter(n["kind"] for s in document["stacks"] for n in s["isolatedAccountNames"])
-    assert kinds["backup vault"] == kinds["RAM resource share"] == len(document["stacks"])
+    assert kinds["RAM resource share"] == len(document["stacks"])
+    # Each stack's air-gapped vault and, as every stack here protects RDS, its locked vault.
+    assert kinds["backup vault"] == 2 * len(document["stacks"])
 
 
 def test_the_same_workload_account_in_two_stacks_exits_1_naming_both(
@@ -178,7 +180,11 @@ def test_stacks_with_the_same_prefix_share_an_isolated_account_without_a_clash(
         s["stack"]: [n["name"] for n in s["isolatedAccountNames"] if n["kind"] == "backup vault"]
         for s in document["stacks"]
     }
-    assert vaults == {"alpha": ["dr-app-555555555555-air-gapped"], "beta": ["dr-app-666666666666-air-gapped"]}
+    # The air-gapped vault and the locked vault (for RDS) of each stack, each named after its workload account.
+    assert vaults == {
+        "alpha": ["dr-app-555555555555-air-gapped", "dr-app-555555555555-locked"],
+        "beta": ["dr-app-666666666666-air-gapped", "dr-app-666666666666-locked"],
+    }
 
 
 def test_the_isolated_accounts_vaults_above_the_quota_exit_1_naming_the_stacks(
@@ -190,7 +196,8 @@ def test_the_isolated_accounts_vaults_above_the_quota_exit_1_naming_the_stacks(
     assert code == 1
     (finding,) = [f for f in document["findings"] if f["level"] == "conflict"]
     assert (finding["check"], finding["stacks"]) == ("isolated-account-vault-quota", ["alpha", "beta"])
-    assert "2 vaults in isolated account 222222222222 us-east-1" in finding["message"]
+    # Each stack's air-gapped and locked vaults count against the one quota.
+    assert "4 vaults in isolated account 222222222222 us-east-1" in finding["message"]
 
 
 def test_an_invalid_stack_exits_2_naming_it_and_its_file(

@@ -181,6 +181,30 @@ def test_framework_controls_match_the_design(prod_graph: StackGraph) -> None:
     }
     for name in ("BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN", "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT"):
         assert controls[name]["scope"] == {"complianceResourceTypes": list(PROD_TYPES)}
+    # AWS Config has air-gapped-vault rules for S3, EBS, EFS and Aurora only, and RDS's copy goes to the
+    # locked vault (the cross-account control above covers it).
+    assert controls["RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT"]["scope"] == {
+        "complianceResourceTypes": ["S3", "EBS", "EFS", "Aurora"]
+    }
+
+
+def test_no_air_gapped_control_without_a_type_it_can_evaluate() -> None:
+    from components import catalog
+    from components.operations.audit import AuditArgs, controls
+
+    args = AuditArgs(
+        prefix="dr-test",
+        account="111111111111",
+        region="us-east-1",
+        dr_region="us-east-2",
+        isolated_account="222222222222",
+        types=[catalog.get("rds"), catalog.get("dynamodb"), catalog.get("neptune")],
+        min_retention_days=1,
+        recovery_point_max_age_hours=32,
+    )
+    names = [c.name for c in controls(args)]
+    assert "RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT" not in names
+    assert "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT" in names
 
 
 def test_restore_times_are_checked_against_the_target_where_the_tests_run(prod_graph: StackGraph) -> None:

@@ -9,10 +9,10 @@ import pytest
 
 from components import catalog, cron
 from components.config import StackConfig, from_namespaced, parse
-from drplan import matrix
+from drplan import matrix, render
 from drplan import schedule_times as schedule
 from drplan.graph import StackGraph
-from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION, OTHER
+from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION, LOCKED_VAULT, OTHER
 
 from .conftest import stack_config, tags_of
 
@@ -41,6 +41,8 @@ def test_prod_partitioned_one_point_a_day_and_both_copies(prod_matrix: matrix.Ma
     config = config_of("prod")
     retention, accounts, regions = config.retention, config.accounts, config.regions
     air_gapped = vault_arn(regions.primary, accounts.isolated, config.air_gapped_vault_name)
+    # RDS DB instances cannot go into an air-gapped vault: their copy goes to the locked vault.
+    locked = vault_arn(regions.primary, accounts.isolated, f"{config.prefix}-{accounts.workload}-locked")
     for row in prod_matrix.rows:
         key = row.type_key
         base = row.base
@@ -63,8 +65,10 @@ def test_prod_partitioned_one_point_a_day_and_both_copies(prod_matrix: matrix.Ma
             (retention.cross_region_copy.delete_after_days,),
         )
         assert cross.retention_days == (3,)
-        gapped = base.uses[AIR_GAPPED]
-        assert gapped.vault == air_gapped
+        isolated, other = (LOCKED_VAULT, AIR_GAPPED) if key == "rds" else (AIR_GAPPED, LOCKED_VAULT)
+        assert other not in base.uses
+        gapped = base.uses[isolated]
+        assert gapped.vault == (locked if key == "rds" else air_gapped)
         assert (gapped.points_per_day, gapped.retention_days) == (1, (7,))
         assert gapped.retention_days == (retention.air_gapped_copy.delete_after_days,)
         assert OTHER not in base.uses
@@ -84,7 +88,8 @@ def test_staging_split_two_points_a_day_22_hours_apart(staging_matrix: matrix.Ma
             # 05:00 and 07:00 UTC: two points, but the longest gap without one is 22 hours.
             assert (in_region.points_per_day, in_region.retention_days, in_region.rpo_hours) == (2, (1,), 22)
         assert (base.uses[CROSS_REGION].points_per_day, base.uses[CROSS_REGION].retention_days) == (1, (3,))
-        assert (base.uses[AIR_GAPPED].points_per_day, base.uses[AIR_GAPPED].retention_days) == (1, (7,))
+        isolated = base.uses[LOCKED_VAULT if key == "rds" else AIR_GAPPED]
+        assert (isolated.points_per_day, isolated.retention_days) == (1, (7,))
 
 
 def scenario(row: matrix.TypeRow, kind: str) -> list[matrix.Protection]:
@@ -104,7 +109,7 @@ def test_cross_region_opt_out_partitioned_moves_to_account_only_plan(prod_matrix
         (tagged,) = scenario(row, "cross-region-opt-out")
         assert tagged.plans == (f"dr-prod-{row.type_key}-account-only",)
         assert CROSS_REGION not in tagged.uses
-        assert tagged.uses[AIR_GAPPED].retention_days == (7,)
+        assert tagged.uses[LOCKED_VAULT if row.type_key == "rds" else AIR_GAPPED].retention_days == (7,)
         assert tagged.uses[IN_REGION].points_per_day == row.base.uses[IN_REGION].points_per_day
 
 
@@ -207,3 +212,13 @@ def test_schedule_restricted_to_some_days_is_not_daily() -> None:
     assert schedule.parse("cron(0 5 1 * ? *)") is None
     with pytest.raises(cron.ScheduleError):
         schedule.parse("rate(1 day)")
+
+
+def test_the_matrix_names_the_locked_vault_for_rds_only(prod_matrix: matrix.Matrix) -> None:
+    """The rendered matrix says which isolated vault each type's copy goes to (catalog.IsolatedCopy)."""
+    lines = render.matrix(prod_matrix)
+    header = next(i for i, line in enumerate(lines) if line.startswith("type "))
+    assert "isolated copy" in lines[header]
+    rows = {line.split()[0]: line for line in lines[header + 1 : header + 9]}
+    assert set(rows) == {t.label for t in catalog.CATALOG}
+    assert [label for label, line in rows.items() if "(locked vault)" in line] == ["RDS"]

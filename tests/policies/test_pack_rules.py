@@ -207,7 +207,14 @@ CASES = [
         ),
         "aws-backup-selection-no-tag-union",
         ("OR-s them", "conditions"),
-        also=("aws-backup-vault-single-resource-type",),  # tagged resources of every type reach the vault
+        # tagged resources of every type reach the vault, RDS DB instances (no air-gapped copy) among them
+        also=("aws-backup-vault-single-resource-type", "aws-backup-air-gapped-supported-types"),
+    ),
+    Case(
+        "rds-into-air-gapped-vault",
+        fx.mutate(fx.SELECTION, ("resources",), ["arn:aws:rds:*:*:db:*"]),
+        "aws-backup-air-gapped-supported-types",
+        ("can pick RDS", "cannot copy RDS into", "compliance-mode vault lock"),
     ),
     Case(
         "selection-conditions-only",

@@ -201,6 +201,7 @@ def test_unknown_selection_resources_in_stack_rules(client: PolicyPackClient) ->
         "aws-backup-continuous-supported-types",
         "aws-backup-vault-single-resource-type",
         "aws-backup-selection-cluster-engine-exclusive",
+        "aws-backup-air-gapped-supported-types",
     }
     assert all(
         _last_line(v.message).startswith(f"{CANNOT} backup.Selection 's3-continuous-selection'")

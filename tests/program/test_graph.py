@@ -82,7 +82,8 @@ def test_a_key_and_vault_per_type_and_region(prod: StackGraph) -> None:
             assert vault.inputs["forceDestroy"] is False
     # One key per vault; the operations alert topics have keys of their own.
     vault_keys = [k for k in prod.by_type(KEY) if ":backup:ResourceTypeProtection$" in k.urn]
-    assert len(vault_keys) == len(prod.by_type(VAULT)) == 16
+    type_vaults = [v for v in prod.by_type(VAULT) if ":backup:ResourceTypeProtection$" in v.urn]
+    assert len(vault_keys) == len(type_vaults) == 16
 
 
 def _statements(policy: str) -> list[dict[str, Any]]:
@@ -129,6 +130,13 @@ def _copies(rule: dict[str, Any]) -> dict[str, float]:
 
 
 AIR_GAPPED_PROD = vault_arn("us-east-1", ISOLATED, "dr-prod-111111111111-air-gapped")
+# RDS DB instances cannot be copied into a logically air-gapped vault (docs/aws-facts.md, 3.9): their
+# isolated copy goes to the locked standard vault of the isolated account.
+LOCKED_PROD = vault_arn("us-east-1", ISOLATED, "dr-prod-111111111111-locked")
+
+
+def isolated_vault(key: str, air_gapped: str, locked: str) -> str:
+    return locked if key == "rds" else air_gapped
 
 
 @pytest.mark.parametrize("key", TYPES)
@@ -137,9 +145,10 @@ def test_prod_partitioned_plans(prod: StackGraph, key: str) -> None:
     assert sorted(r.inputs["name"] for r in plans) == [f"dr-prod-{key}-account-only", f"dr-prod-{key}-full"]
     continuous = key == "s3"
     dr_vault = vault_arn("us-east-2", WORKLOAD, f"dr-prod-{key}")
+    isolated = isolated_vault(key, AIR_GAPPED_PROD, LOCKED_PROD)
     for plan, schedule, copies in (
-        ("full", "cron(0 5 ? * * *)", {dr_vault: 3, AIR_GAPPED_PROD: 7}),
-        ("account-only", "cron(0 7 ? * * *)", {AIR_GAPPED_PROD: 7}),
+        ("full", "cron(0 5 ? * * *)", {dr_vault: 3, isolated: 7}),
+        ("account-only", "cron(0 7 ? * * *)", {isolated: 7}),
     ):
         rule = _rule(prod, key, plan)
         assert rule["schedule"] == schedule
@@ -154,7 +163,11 @@ def test_prod_partitioned_plans(prod: StackGraph, key: str) -> None:
 
 @pytest.mark.parametrize("key", [k for k in TYPES if k not in ("documentdb", "neptune")])
 def test_staging_split_plans(staging: StackGraph, key: str) -> None:
-    air_gapped = vault_arn("us-east-1", "444444444444", "dr-staging-333333333333-air-gapped")
+    air_gapped = isolated_vault(
+        key,
+        vault_arn("us-east-1", "444444444444", "dr-staging-333333333333-air-gapped"),
+        vault_arn("us-east-1", "444444444444", "dr-staging-333333333333-locked"),
+    )
     cross_region = _rule(staging, key, "cross-region")
     assert cross_region["schedule"] == "cron(0 5 ? * * *)"
     assert cross_region["enableContinuousBackup"] is False
@@ -327,7 +340,9 @@ def test_every_air_gapped_copy_is_inside_the_vault_range(prod: StackGraph, stagi
             for c in rule.get("copyActions", [])
             if c["destinationVaultArn"] == arn
         ]
-        assert len(copies) == plans_per_type * len(graph.by_type(VAULT)) // 2
+        # Every active type but RDS (whose copies go to the locked vault) copies in.
+        lag_types = len([v for v in graph.by_type(VAULT) if v.name.endswith("-origin-vault")]) - 1
+        assert len(copies) == plans_per_type * lag_types
         assert all(low <= c["lifecycle"]["deleteAfter"] <= high for c in copies)
 
 
@@ -341,7 +356,8 @@ def test_staging_registers_nothing_for_switched_off_types(staging: StackGraph) -
     names = " ".join(r.urn for r in staging.resources)
     assert "documentdb" not in names
     assert "neptune" not in names
-    assert len(staging.by_type(VAULT)) == 12
+    # Two per active type, and the isolated account's locked vault for RDS.
+    assert len(staging.by_type(VAULT)) == 13
 
 
 def test_stack_outputs(prod: StackGraph) -> None:
@@ -358,7 +374,8 @@ def test_stack_outputs(prod: StackGraph) -> None:
 
 def test_protected_resources_are_exactly_keys_and_vaults(prod: StackGraph) -> None:
     protected = {r.type for r in prod.resources if r.protect}
-    assert protected == {KEY, VAULT, LAG}
+    # The locked vault's lock is protected too: deleting it would loosen the vault before its lock date.
+    assert protected == {KEY, VAULT, LAG, "aws:backup/vaultLockConfiguration:VaultLockConfiguration"}
 
 
 # --- bridges ----------------------------------------------------------------------------------
@@ -399,8 +416,8 @@ def test_staging_builds_only_the_configured_bridge(staging: StackGraph) -> None:
 
 def test_copy_destinations_are_known_before_the_vaults_exist(prod: StackGraph) -> None:
     """Copy ARNs are spelled out (a first preview can check them) while creation order is kept."""
-    lag = one(prod, LAG, "archive-vault")
     for key in TYPES:
+        lag = one(prod, VAULT, "archive-locked-vault") if key == "rds" else one(prod, LAG, "archive-vault")
         dr_vault = one(prod, VAULT, f"{key}-cross-region-vault")
         for plan in ("full", "account-only"):
             registered = one(prod, PLAN, f"{key}-{plan}-plan")
