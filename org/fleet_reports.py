@@ -55,7 +55,7 @@ class FleetReportsArgs:
     organization_units: Sequence[str] = ()
     create_reports_role: bool = True
     depends_on: Sequence[pulumi.Resource] = ()
-    """Resources the report plans need first (the delegated administrator's registration)."""
+    """Resources the report plans need first: trusted access and the delegated administrator's registration."""
     tags: dict[str, str] = field(default_factory=dict)
 
 

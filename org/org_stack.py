@@ -41,7 +41,9 @@ def build(config: OrgConfig) -> None:
             report_accounts=config.report_accounts,
             organization_units=config.job_reports.organization_units,
             create_reports_role=config.job_reports.create_reports_role,
-            depends_on=() if delegated is None else (delegated,),
+            # Cross-account report plans need trusted access, and the delegated administrator's
+            # registration when the plans live there: both, whether or not one is configured.
+            depends_on=(*organization.trusted_access, *(() if delegated is None else (delegated,))),
             tags=dict(config.tags),
         ),
         opts=pulumi.ResourceOptions(provider=places.reports),

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pulumi
+import pytest
+
 from drplan.graph import StackGraph
 from tests.org.org_graphs import (
     BUCKET,
@@ -73,19 +76,45 @@ def test_global_settings_turn_cross_account_backup_on_in_both_regions(org_graph:
         # The complete map: a key left out would show as a difference on every preview.
         assert resource.inputs["globalSettings"] == {
             "isCrossAccountBackupEnabled": "true",
-            "isMpaEnabled": "false",
+            "isMpaEnabled": "true",
             "isDelegatedAdministratorEnabled": "true",
         }
         assert one(org_graph, SERVICE_ACCESS).urn in resource.dependencies
 
 
-def test_multi_party_approval_follows_the_config(org_config: dict[str, Any]) -> None:
-    org_config[NS + "globalSettings"] = {"multiPartyApproval": True}
+def _warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    said: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *args, **kwargs: said.append(message))
+    return said
+
+
+def test_multi_party_approval_is_on_by_default_for_the_runbook(
+    org_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    del org_config[NS + "globalSettings"]
+    warned = _warnings(monkeypatch)
     graph = run_org(_without_delegated_administrator(org_config))
     for resource in graph.by_type(GLOBAL_SETTINGS):
         assert resource.inputs["globalSettings"]["isMpaEnabled"] == "true"
         assert resource.inputs["globalSettings"]["isDelegatedAdministratorEnabled"] == "false"
         assert resource.inputs["globalSettings"]["isCrossAccountBackupEnabled"] == "true"
+    assert warned == []
+
+
+def test_turning_multi_party_approval_off_is_owned_and_said(
+    org_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org_config[NS + "globalSettings"] = {"multiPartyApproval": False}
+    warned = _warnings(monkeypatch)
+    graph = run_org(org_config)
+    assert [s.inputs["globalSettings"]["isMpaEnabled"] for s in graph.by_type(GLOBAL_SETTINGS)] == [
+        "false",
+        "false",
+    ]
+    # A console change would be reverted by the next update: every run says so.
+    assert len(warned) == 1
+    assert "globalSettings.multiPartyApproval is false" in warned[0]
+    assert "turning multi-party approval off even if it was turned on in the console" in warned[0]
 
 
 def test_trusted_access_and_ram_sharing_survive_the_stack(org_graph: StackGraph) -> None:
@@ -148,6 +177,20 @@ def test_job_reports_cover_every_account_and_both_regions(org_graph: StackGraph)
         # Created in the delegated administrator account, once it is registered and the bucket admits it.
         assert provider_of(org_graph, plan)["account"] == DELEGATED
         assert {policy.urn, delegated.urn} <= set(plan.dependencies)
+
+
+@pytest.mark.parametrize("delegated", [True, False], ids=["delegated-administrator", "management"])
+def test_report_plans_wait_for_trusted_access(org_config: dict[str, Any], delegated: bool) -> None:
+    graph = run_org(org_config if delegated else _without_delegated_administrator(org_config))
+    access = one(graph, SERVICE_ACCESS).urn
+    registrations = [r.urn for r in graph.by_type(DELEGATED_ADMIN)]
+    assert len(registrations) == (1 if delegated else 0)
+    plans = graph.by_type(REPORT_PLAN)
+    assert len(plans) == 3
+    for plan in plans:
+        # Cross-account job reports need AWS Backup's trusted access first, on the first update too.
+        assert access in plan.dependencies, plan.name
+        assert set(registrations) <= set(plan.dependencies)
 
 
 def test_job_reports_can_be_limited_to_organizational_units(org_config: dict[str, Any]) -> None:
