@@ -51,4 +51,5 @@ def build(config: OrgConfig) -> None:
     pulumi.export("fleetBucketName", reports.bucket_name)
     pulumi.export("fleetBucketArn", reports.bucket_arn)
     pulumi.export("jobReportPlanArns", reports.report_plan_arns)
+    pulumi.export("jobReportsBucketName", reports.job_reports_bucket_name)
     pulumi.export("reportPlanAccount", config.report_plan_account)

@@ -15,6 +15,7 @@ from tests.org.org_graphs import (
     DELEGATED,
     DELEGATED_ADMIN,
     GLOBAL_SETTINGS,
+    JOB_BUCKET,
     LINKED_ROLE,
     MANAGEMENT,
     NS,
@@ -24,6 +25,7 @@ from tests.org.org_graphs import (
     REPORTS,
     SERVICE_ACCESS,
     WORKLOADS,
+    of_bucket,
     one,
     provider_of,
     run_org,
@@ -145,9 +147,16 @@ def test_no_delegated_administrator_when_not_configured(org_config: dict[str, An
     for plan in graph.by_type(REPORT_PLAN):
         assert provider_of(graph, plan)["account"] == MANAGEMENT
     assert provider_of(graph, one(graph, LINKED_ROLE))["account"] == MANAGEMENT
-    deliver = next(s for s in statements(one(graph, BUCKET_POLICY)) if s["Sid"] == "BackupReportsDeliver")
+    # A report plan delivers only to a bucket of its own account: the job reports' bucket moves with it.
+    job_bucket = f"dr-org-job-reports-{MANAGEMENT}-us-east-1"
+    assert provider_of(graph, of_bucket(graph, "aws:s3/bucket:Bucket", job_bucket))["account"] == MANAGEMENT
+    for plan in graph.by_type(REPORT_PLAN):
+        assert plan.inputs["reportDeliveryChannel"]["s3BucketName"] == job_bucket
+    policy = statements(of_bucket(graph, BUCKET_POLICY, job_bucket))
+    deliver = next(s for s in policy if s["Sid"] == "BackupReportsDeliver")
     assert deliver["Principal"] == {"AWS": f"arn:aws:iam::{MANAGEMENT}:{REPORTS_ROLE}"}
     assert graph.outputs["reportPlanAccount"] == MANAGEMENT
+    assert graph.outputs["jobReportsBucketName"] == job_bucket
 
 
 def test_optional_switches_can_be_left_to_another_owner(org_config: dict[str, Any]) -> None:
@@ -163,7 +172,7 @@ def test_optional_switches_can_be_left_to_another_owner(org_config: dict[str, An
 def test_job_reports_cover_every_account_and_both_regions(org_graph: StackGraph) -> None:
     plans = {p.inputs["reportSetting"]["reportTemplate"]: p for p in org_graph.by_type(REPORT_PLAN)}
     assert set(plans) == {"BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT"}
-    policy = one(org_graph, BUCKET_POLICY)
+    policy = of_bucket(org_graph, BUCKET_POLICY, JOB_BUCKET)
     delegated = one(org_graph, DELEGATED_ADMIN)
     for template, plan in plans.items():
         setting = plan.inputs["reportSetting"]
@@ -171,7 +180,7 @@ def test_job_reports_cover_every_account_and_both_regions(org_graph: StackGraph)
         assert "organizationUnits" not in setting
         assert setting["regions"] == ["us-east-1", "us-east-2"]
         channel = plan.inputs["reportDeliveryChannel"]
-        assert channel == {"s3BucketName": BUCKET, "s3KeyPrefix": "job-reports", "formats": ["CSV"]}
+        assert channel == {"s3BucketName": JOB_BUCKET, "s3KeyPrefix": "job-reports", "formats": ["CSV"]}
         # Names allow no hyphens: set explicitly.
         assert plan.inputs["name"] == f"dr_org_fleet_{template.removesuffix('_REPORT').lower()}"
         # Created in the delegated administrator account, once it is registered and the bucket admits it.
@@ -208,29 +217,58 @@ def test_job_reports_can_be_switched_off(org_config: dict[str, Any]) -> None:
     graph = run_org(org_config)
     assert graph.by_type(REPORT_PLAN) == []
     assert graph.by_type(LINKED_ROLE) == []
+    # No job reports, no bucket for them; the fleet bucket stays.
+    assert [b.inputs["bucket"] for b in graph.by_type("aws:s3/bucket:Bucket")] == [BUCKET]
     sids = {s["Sid"] for s in statements(one(graph, BUCKET_POLICY))}
     assert "BackupReportsDeliver" not in sids
     assert "CoveragePublishOwnPrefix" in sids
+    assert graph.outputs["jobReportsBucketName"] is None
 
 
 # --- the fleet bucket and its policy ----------------------------------------------------------------
 
 
-def test_fleet_bucket_is_private_versioned_and_owned_by_the_reports_account(org_graph: StackGraph) -> None:
-    bucket = one(org_graph, "aws:s3/bucket:Bucket")
-    assert bucket.inputs["bucket"] == BUCKET
-    assert provider_of(org_graph, bucket)["account"] == REPORTS
-    ownership = one(org_graph, "aws:s3/bucketOwnershipControls:BucketOwnershipControls")
-    assert ownership.inputs["rule"] == {"objectOwnership": "BucketOwnerEnforced"}
-    access = one(org_graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+@pytest.mark.parametrize(("name", "account"), [(BUCKET, REPORTS), (JOB_BUCKET, DELEGATED)])
+def test_buckets_are_private_versioned_and_owned_by_their_account(
+    org_graph: StackGraph, name: str, account: str
+) -> None:
+    bucket = of_bucket(org_graph, "aws:s3/bucket:Bucket", name)
+    assert provider_of(org_graph, bucket)["account"] == account
+    # Every setting is the bucket's own, created in the same account.
+    for token, key, expected in (
+        (
+            "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+            "rule",
+            {"objectOwnership": "BucketOwnerEnforced"},
+        ),
+        ("aws:s3/bucketVersioning:BucketVersioning", "versioningConfiguration", {"status": "Enabled"}),
+    ):
+        setting = of_bucket(org_graph, token, name)
+        assert setting.inputs[key] == expected
+        assert provider_of(org_graph, setting)["account"] == account
+    access = of_bucket(org_graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", name)
     assert all(access.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy"))
-    versioning = one(org_graph, "aws:s3/bucketVersioning:BucketVersioning")
-    assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
+    assert provider_of(org_graph, of_bucket(org_graph, BUCKET_POLICY, name))["account"] == account
     assert org_graph.outputs["fleetBucketName"] == BUCKET
+    assert org_graph.outputs["jobReportsBucketName"] == JOB_BUCKET
 
 
-def test_bucket_policy_grants_no_wildcard_principal(org_graph: StackGraph) -> None:
-    for statement in statements(one(org_graph, BUCKET_POLICY)):
+def test_the_fleet_bucket_keeps_its_name_and_place(org_graph: StackGraph) -> None:
+    # Renaming or re-parenting it would replace a bucket that holds every account's reports.
+    bucket = of_bucket(org_graph, "aws:s3/bucket:Bucket", BUCKET)
+    assert bucket.urn.endswith(
+        "aws-dr-backup-org:reports:FleetReports$aws:s3/bucket:Bucket::fleet-bucket-bucket"
+    )
+    role = one(org_graph, LINKED_ROLE)
+    assert role.urn.endswith("FleetReports$aws:iam/serviceLinkedRole:ServiceLinkedRole::fleet-reports-role")
+
+
+@pytest.mark.parametrize("name", [BUCKET, JOB_BUCKET])
+def test_bucket_policy_grants_no_wildcard_principal(org_config: dict[str, Any], name: str) -> None:
+    org_config[NS + "coverageBucket"] = {
+        "readerRoles": [f"arn:aws:iam::{MANAGEMENT}:role/FleetCoverageReader"]
+    }
+    for statement in statements(of_bucket(run_org(org_config), BUCKET_POLICY, name)):
         if statement["Effect"] == "Allow":
             principals = statement["Principal"]["AWS"]
             assert "*" not in ([principals] if isinstance(principals, str) else principals)
@@ -239,7 +277,7 @@ def test_bucket_policy_grants_no_wildcard_principal(org_graph: StackGraph) -> No
 
 
 def test_workload_accounts_write_only_their_own_prefix_inside_the_organisation(org_graph: StackGraph) -> None:
-    policy = statements(one(org_graph, BUCKET_POLICY))
+    policy = statements(of_bucket(org_graph, BUCKET_POLICY, BUCKET))
     publish = next(s for s in policy if s["Sid"] == "CoveragePublishOwnPrefix")
     assert publish["Principal"] == {"AWS": [f"arn:aws:iam::{a}:root" for a in WORKLOADS]}
     assert publish["Action"] == "s3:PutObject"
@@ -248,10 +286,13 @@ def test_workload_accounts_write_only_their_own_prefix_inside_the_organisation(o
 
 
 def test_reports_role_of_the_plan_account_delivers_job_reports(org_graph: StackGraph) -> None:
-    policy = one(org_graph, BUCKET_POLICY)
+    policy = of_bucket(org_graph, BUCKET_POLICY, JOB_BUCKET)
     deliver = next(s for s in statements(policy) if s["Sid"] == "BackupReportsDeliver")
     assert deliver["Principal"] == {"AWS": f"arn:aws:iam::{DELEGATED}:{REPORTS_ROLE}"}
-    assert deliver["Resource"] == f"arn:aws:s3:::{BUCKET}/job-reports/*"
+    assert deliver["Resource"] == f"arn:aws:s3:::{JOB_BUCKET}/job-reports/*"
+    # The fleet bucket, in another account, grants the reports role nothing: a plan cannot deliver there.
+    fleet = statements(of_bucket(org_graph, BUCKET_POLICY, BUCKET))
+    assert "BackupReportsDeliver" not in {s["Sid"] for s in fleet}
     assert deliver["Condition"] == {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
     # IAM refuses a principal that does not exist yet: the role first, then the policy.
     role = one(org_graph, LINKED_ROLE)
@@ -260,21 +301,33 @@ def test_reports_role_of_the_plan_account_delivers_job_reports(org_graph: StackG
     assert role.urn in policy.dependencies
 
 
-def test_reader_roles_read_coverage_inside_the_organisation(org_config: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("name", "sid", "prefix"), [(BUCKET, "Coverage", "coverage"), (JOB_BUCKET, "JobReports", "job-reports")]
+)
+def test_reader_roles_read_the_reports_inside_the_organisation(
+    org_config: dict[str, Any], name: str, sid: str, prefix: str
+) -> None:
     reader = f"arn:aws:iam::{MANAGEMENT}:role/FleetCoverageReader"
     org_config[NS + "coverageBucket"] = {"readerRoles": [reader]}
-    policy = statements(one(run_org(org_config), BUCKET_POLICY))
-    read = next(s for s in policy if s["Sid"] == "CoverageRead")
-    listing = next(s for s in policy if s["Sid"] == "CoverageList")
+    policy = statements(of_bucket(run_org(org_config), BUCKET_POLICY, name))
+    read = next(s for s in policy if s["Sid"] == f"{sid}Read")
+    listing = next(s for s in policy if s["Sid"] == f"{sid}List")
     assert read["Principal"] == listing["Principal"] == {"AWS": [reader]}
-    assert read["Resource"] == f"arn:aws:s3:::{BUCKET}/coverage/*"
+    assert read["Resource"] == f"arn:aws:s3:::{name}/{prefix}/*"
+    assert listing["Resource"] == f"arn:aws:s3:::{name}"
     assert listing["Condition"] == {
         "StringEquals": {"aws:PrincipalOrgID": ORGANIZATION_ID},
-        "StringLike": {"s3:prefix": "coverage/*"},
+        "StringLike": {"s3:prefix": f"{prefix}/*"},
     }
+
+
+def test_no_reader_grants_without_reader_roles(org_graph: StackGraph) -> None:
+    for name in (BUCKET, JOB_BUCKET):
+        sids = {s["Sid"] for s in statements(of_bucket(org_graph, BUCKET_POLICY, name))}
+        assert not {s for s in sids if s.endswith(("Read", "List"))}, name
 
 
 def test_no_publish_grant_without_workload_accounts(org_config: dict[str, Any]) -> None:
     del org_config[NS + "accounts"]["workloads"]
-    sids = {s["Sid"] for s in statements(one(run_org(org_config), BUCKET_POLICY))}
-    assert sids == {"DenyInsecureTransport", "BackupReportsDeliver"}
+    sids = {s["Sid"] for s in statements(of_bucket(run_org(org_config), BUCKET_POLICY, BUCKET))}
+    assert sids == {"DenyInsecureTransport"}
