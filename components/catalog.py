@@ -227,7 +227,7 @@ BACKUP_NAMES: tuple[str, ...] = tuple(BY_BACKUP_NAME)
 # The Audit Manager control RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT is evaluated by per-type AWS Config
 # rules (<type>_RESOURCES_IN_LOGICALLY_AIR_GAPPED_VAULT). Of the catalog's types AWS Config has one for these
 # only (Aurora's evaluates AWS::RDS::DBCluster); none was found for DynamoDB, RDS, DocumentDB or Neptune
-# (docs/aws-facts.md#7-audit-manager, 7.9).
+# (docs/aws-facts.md#7-audit-manager, 7.11).
 AIR_GAPPED_CONFIG_RULE_TYPES: tuple[str, ...] = ("S3", "EBS", "EFS", "Aurora")
 
 

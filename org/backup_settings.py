@@ -1,9 +1,10 @@
 """What the Organizations management account switches on for the whole fleet (docs/organisation.md).
 
 - AWS Backup global settings: cross-account backup on (every workload stack's air-gapped copy needs
-  it), multi-party approval as configured, delegated-administrator sync on when one is registered. All
-  three keys are always sent: the provider reads the whole map back, so a key left out shows as a
-  difference on every preview.
+  it), multi-party approval as configured (on by default: the account-compromise runbook's path B needs
+  it; a warning on every run when it is off, since the stack then turns it off), delegated-administrator
+  sync on when one is registered. All three keys are always sent: the provider reads the whole map back,
+  so a key left out shows as a difference on every preview, and the stack therefore owns each of them.
 - Trusted access for AWS Backup in AWS Organizations: cross-account monitoring and the organisation's
   job reports, and the precondition for registering a delegated administrator.
 - AWS Backup's delegated administrator, when configured.
@@ -57,6 +58,8 @@ class OrganizationBackup(pulumi.ComponentResource):
     """Created with the management account's primary-region provider in ``opts``."""
 
     delegated_administrator: aws.organizations.DelegatedAdministrator | None
+    trusted_access: tuple[pulumi.Resource, ...]
+    """AWS Backup's trusted access, when this stack owns it: organisation-wide job reports need it first."""
 
     def __init__(
         self, name: str, args: OrganizationBackupArgs, opts: pulumi.ResourceOptions | None = None
@@ -74,6 +77,15 @@ class OrganizationBackup(pulumi.ComponentResource):
             aws.ram.SharingWithOrganization(f"{name}-ram-sharing", opts=kept)
 
         settings = global_settings(args.multi_party_approval, args.delegated_administrator is not None)
+        if not args.multi_party_approval:
+            # The stack owns the key: say so on every run instead of reverting a console change quietly.
+            pulumi.log.warn(
+                f"globalSettings.multiPartyApproval is false: this stack sets {MULTI_PARTY_APPROVAL}=false in "
+                "both Regions on every update, turning multi-party approval off even if it was turned on in "
+                "the console, and path B of docs/runbooks/account-compromise.md cannot be used; set it to "
+                "true to keep it on (docs/organisation.md)",
+                resource=self,
+            )
         for region, provider in args.regions:
             # AWS does not say whether the flags are per Region (the API is regional): set them in each
             # Region the fleet uses; the same map twice is harmless if they are account-wide.
@@ -83,6 +95,7 @@ class OrganizationBackup(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=trusted),
             )
 
+        self.trusted_access = tuple(trusted)
         self.delegated_administrator = None
         if args.delegated_administrator is not None:
             # Organizations registers a delegated administrator only for a service with trusted access.

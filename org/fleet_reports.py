@@ -1,16 +1,23 @@
-"""The fleet bucket in the reports account, and the organisation's AWS Backup job reports delivered to it.
+"""The fleet bucket in the reports account, and the organisation's AWS Backup job reports in a bucket of
+the account that owns the report plans.
 
-- Bucket: the shape of every bucket here (``PrivateBucket``: private, versioned, SSE-S3, TLS only),
-  objects owned by the bucket owner whoever writes them, overwritten reports kept 90 days.
-- Policy: no wildcard principal in any grant.
-  - Backup Audit Manager's service-linked role of the account that owns the report plans may put the
-    job reports under ``job-reports/``.
-  - Each listed workload account may put objects under ``coverage/<its own account id>/`` only, and
-    only while it is in the organisation (``aws:PrincipalOrgID``).
-  - The listed reader roles may read ``coverage/``, inside the organisation too.
-- Report plans (management account, or the delegated administrator): backup, copy and restore job
-  reports of every account (``ROOT``) or the listed OUs, in both Regions. Cross-account reports come as
-  CSV only (docs/organisation.md).
+- Fleet bucket (reports account): the shape of every bucket here (``PrivateBucket``: private, versioned,
+  SSE-S3, TLS only), objects owned by the bucket owner whoever writes them, overwritten reports kept 90
+  days. No wildcard principal in any grant:
+  - each listed workload account may put objects under ``coverage/<its own account id>/`` only, and
+    only while it is in the organisation (``aws:PrincipalOrgID``);
+  - the listed reader roles may read ``coverage/``, inside the organisation too.
+- Job-reports bucket (the delegated administrator, or the management account): the same shape. A report
+  plan cannot deliver to a bucket of another account (docs/aws-facts.md 7.8), so it lives with the plans.
+  - Backup Audit Manager's service-linked role of that account may put the reports under
+    ``job-reports/``;
+  - the same reader roles may read ``job-reports/``, inside the organisation.
+- Report plans (same account): backup, copy and restore job reports of every account (``ROOT``) or the
+  listed OUs, in both Regions. Cross-account reports come as CSV only (docs/organisation.md).
+
+The fleet bucket, the reports role and the plans keep the logical names and parent they had when the job
+reports went to the fleet bucket, so nothing is replaced (no aliases needed); the job-reports bucket is
+new, and the reports already delivered stay in the fleet bucket.
 """
 
 from __future__ import annotations
@@ -55,7 +62,7 @@ class FleetReportsArgs:
     organization_units: Sequence[str] = ()
     create_reports_role: bool = True
     depends_on: Sequence[pulumi.Resource] = ()
-    """Resources the report plans need first (the delegated administrator's registration)."""
+    """Resources the report plans need first: trusted access and the delegated administrator's registration."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -81,33 +88,52 @@ def coverage_statements(
                 organization_id,
             )
         )
-    if readers:
-        prefix = f"{layout.COVERAGE_PREFIX}/"
-        out.append(
-            _org_scoped(
-                {
-                    "Sid": "CoverageRead",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": list(readers)},
-                    "Action": "s3:GetObject",
-                    "Resource": f"{bucket_arn}/{prefix}*",
-                },
-                organization_id,
-            )
-        )
-        list_statement = _org_scoped(
-            {
-                "Sid": "CoverageList",
-                "Effect": "Allow",
-                "Principal": {"AWS": list(readers)},
-                "Action": "s3:ListBucket",
-                "Resource": bucket_arn,
-            },
-            organization_id,
-        )
-        list_statement["Condition"]["StringLike"] = {"s3:prefix": f"{prefix}*"}
-        out.append(list_statement)
+    out.extend(read_statements("Coverage", bucket_arn, layout.COVERAGE_PREFIX, organization_id, readers))
     return out
+
+
+def read_statements(
+    sid: str, bucket_arn: str, key_prefix: str, organization_id: str, readers: Sequence[str]
+) -> list[dict[str, Any]]:
+    """``readers`` may list and read ``<key_prefix>/``, inside the organisation (``<sid>Read``, ``<sid>List``)."""
+    if not readers:
+        return []
+    prefix = f"{key_prefix}/"
+    listing = _org_scoped(
+        {
+            "Sid": f"{sid}List",
+            "Effect": "Allow",
+            "Principal": {"AWS": list(readers)},
+            "Action": "s3:ListBucket",
+            "Resource": bucket_arn,
+        },
+        organization_id,
+    )
+    listing["Condition"]["StringLike"] = {"s3:prefix": f"{prefix}*"}
+    read = _org_scoped(
+        {
+            "Sid": f"{sid}Read",
+            "Effect": "Allow",
+            "Principal": {"AWS": list(readers)},
+            "Action": "s3:GetObject",
+            "Resource": f"{bucket_arn}/{prefix}*",
+        },
+        organization_id,
+    )
+    return [read, listing]
+
+
+class _JobReportsBucket(pulumi.ComponentResource):
+    """The job reports' bucket, created with the report plans' provider in ``opts`` (its children inherit it)."""
+
+    def __init__(
+        self, name: str, bucket_name: str, tags: dict[str, str], opts: pulumi.ResourceOptions
+    ) -> None:
+        super().__init__(f"{COMPONENT_TYPE}JobReportsBucket", name, None, opts)
+        self.store = PrivateBucket(
+            self, name, bucket_name, "BucketOwnerEnforced", report_bucket_rules(), tags
+        )
+        self.register_outputs({"bucketName": self.store.bucket.bucket})
 
 
 def report_plan_name(prefix: str, template: str) -> str:
@@ -115,7 +141,8 @@ def report_plan_name(prefix: str, template: str) -> str:
 
 
 class FleetReports(pulumi.ComponentResource):
-    """Created with the reports account's provider in ``opts``; report plans use ``report_plan_provider``."""
+    """Created with the reports account's provider in ``opts``; the job reports' bucket, the reports role and
+    the report plans use ``report_plan_provider``."""
 
     bucket_name: pulumi.Output[str]
     bucket_arn: pulumi.Output[str]
@@ -134,39 +161,61 @@ class FleetReports(pulumi.ComponentResource):
             dict(args.tags),
         )
         bucket = store.bucket
-        roles: list[pulumi.Resource] = []
-        if args.job_reports and args.create_reports_role:
-            # The bucket policy names this role, which IAM refuses ("Invalid principal") until it exists.
-            roles.append(
-                aws.iam.ServiceLinkedRole(
-                    f"{name}-reports-role",
-                    aws_service_name=REPORTS_SERVICE,
-                    description="AWS Backup Audit Manager delivers the organisation's job reports with this role",
-                    opts=plans_opts,
-                )
-            )
-
         # Built from the name the bucket is given, so the policy is known at preview (and the pack checks it).
         known_arn = f"arn:aws:s3:::{name_in_aws}"
-        grants = coverage_statements(
-            known_arn, args.organization_id, args.workload_accounts, args.reader_roles
+        store.attach_policy(
+            coverage_statements(known_arn, args.organization_id, args.workload_accounts, args.reader_roles)
         )
+
+        self.job_reports_bucket_name: pulumi.Output[str] | None = None
+        job_bucket: aws.s3.Bucket | None = None
+        job_policy: aws.s3.BucketPolicy | None = None
         if args.job_reports:
-            plan_role = reports_role_arn(args.report_plan_account)
-            grants.insert(
-                0, reports_delivery_statement(known_arn, plan_role, f"{layout.JOB_REPORTS_PREFIX}/")
+            roles: list[pulumi.Resource] = []
+            if args.create_reports_role:
+                # The bucket policy names this role, which IAM refuses ("Invalid principal") until it exists.
+                roles.append(
+                    aws.iam.ServiceLinkedRole(
+                        f"{name}-reports-role",
+                        aws_service_name=REPORTS_SERVICE,
+                        description="AWS Backup Audit Manager delivers the organisation's job reports with this role",
+                        opts=plans_opts,
+                    )
+                )
+            job_name_in_aws = layout.job_reports_bucket_name(
+                args.prefix, args.report_plan_account, args.region
             )
-        policy = store.attach_policy(grants, depends_on=roles)
+            jobs = _JobReportsBucket(f"{name}-job-reports", job_name_in_aws, dict(args.tags), plans_opts)
+            job_arn = f"arn:aws:s3:::{job_name_in_aws}"
+            job_policy = jobs.store.attach_policy(
+                [
+                    reports_delivery_statement(
+                        job_arn,
+                        reports_role_arn(args.report_plan_account),
+                        f"{layout.JOB_REPORTS_PREFIX}/",
+                    ),
+                    *read_statements(
+                        "JobReports",
+                        job_arn,
+                        layout.JOB_REPORTS_PREFIX,
+                        args.organization_id,
+                        args.reader_roles,
+                    ),
+                ],
+                depends_on=roles,
+            )
+            job_bucket = jobs.store.bucket
+            self.job_reports_bucket_name = job_bucket.bucket
 
         self.report_plan_arns: dict[str, pulumi.Output[str]] = {}
-        if args.job_reports:
+        if job_bucket is not None and job_policy is not None:
             for template in JOB_REPORT_TEMPLATES:
                 plan = aws.backup.ReportPlan(
                     f"{name}-{template.lower().replace('_', '-')}",
                     name=report_plan_name(args.prefix, template),
                     description=f"{template} of the organisation's accounts in {', '.join(args.report_regions)}",
                     report_delivery_channel=aws.backup.ReportPlanReportDeliveryChannelArgs(
-                        s3_bucket_name=bucket.bucket,
+                        s3_bucket_name=job_bucket.bucket,
                         s3_key_prefix=layout.JOB_REPORTS_PREFIX,
                         formats=list(CROSS_ACCOUNT_FORMATS),
                     ),
@@ -179,11 +228,17 @@ class FleetReports(pulumi.ComponentResource):
                     tags=dict(args.tags),
                     # The first delivery must find the bucket policy in place.
                     opts=pulumi.ResourceOptions.merge(
-                        plans_opts, pulumi.ResourceOptions(depends_on=[policy, *args.depends_on])
+                        plans_opts, pulumi.ResourceOptions(depends_on=[job_policy, *args.depends_on])
                     ),
                 )
                 self.report_plan_arns[template] = plan.arn
 
         self.bucket_name = bucket.bucket
         self.bucket_arn = bucket.arn
-        self.register_outputs({"bucketName": bucket.bucket, "bucketArn": bucket.arn})
+        self.register_outputs(
+            {
+                "bucketName": bucket.bucket,
+                "bucketArn": bucket.arn,
+                "jobReportsBucketName": self.job_reports_bucket_name,
+            }
+        )

@@ -96,8 +96,11 @@ class Roles(stack_config._Model):
 
 
 class GlobalSettings(stack_config._Model):
-    multi_party_approval: bool = False
-    """``isMpaEnabled``: let logically air-gapped vaults be associated with a multi-party approval team."""
+    multi_party_approval: bool = True
+    """``isMpaEnabled``, owned by this stack: ``true`` lets an approval team (set up in AWS Organizations'
+    multi-party approval, with IAM Identity Center) be associated with a logically air-gapped vault, what
+    path B of docs/runbooks/account-compromise.md needs; ``false`` turns it off on every ``pulumi up``,
+    whatever the console says (docs/organisation.md)."""
 
 
 class JobReports(stack_config._Model):

@@ -41,7 +41,9 @@ def build(config: OrgConfig) -> None:
             report_accounts=config.report_accounts,
             organization_units=config.job_reports.organization_units,
             create_reports_role=config.job_reports.create_reports_role,
-            depends_on=() if delegated is None else (delegated,),
+            # Cross-account report plans need trusted access, and the delegated administrator's
+            # registration when the plans live there: both, whether or not one is configured.
+            depends_on=(*organization.trusted_access, *(() if delegated is None else (delegated,))),
             tags=dict(config.tags),
         ),
         opts=pulumi.ResourceOptions(provider=places.reports),
@@ -49,4 +51,5 @@ def build(config: OrgConfig) -> None:
     pulumi.export("fleetBucketName", reports.bucket_name)
     pulumi.export("fleetBucketArn", reports.bucket_arn)
     pulumi.export("jobReportPlanArns", reports.report_plan_arns)
+    pulumi.export("jobReportsBucketName", reports.job_reports_bucket_name)
     pulumi.export("reportPlanAccount", config.report_plan_account)

@@ -100,7 +100,7 @@ def controls(args: AuditArgs) -> list[aws.backup.FrameworkControlArgs]:
         ),
         # Only the types AWS Config can evaluate here and whose copy goes to the air-gapped vault
         # (catalog.air_gapped_audit_types); RDS's copy into the locked vault is covered by the
-        # cross-account control (docs/aws-facts.md#7-audit-manager, 7.9-7.10).
+        # cross-account control (docs/aws-facts.md#7-audit-manager, 7.11-7.12).
         *(
             [
                 aws.backup.FrameworkControlArgs(
@@ -133,6 +133,19 @@ def controls(args: AuditArgs) -> list[aws.backup.FrameworkControlArgs]:
         aws.backup.FrameworkControlArgs(name="BACKUP_RECOVERY_POINT_ENCRYPTED"),
         *([restore_time_control(args)] if args.restore_time_target_minutes else []),
     ]
+
+
+def has_dr_framework(args: AuditArgs) -> bool:
+    return bool(args.restore_time_target_minutes) and args.dr_provider is not None
+
+
+def frameworks_by_region(args: AuditArgs) -> dict[str, list[tuple[str, list[str]]]]:
+    """Region -> (framework name, its control names) for each framework ``Audit`` creates."""
+    # Control names are plain strings here (``FrameworkControlArgs.name`` is typed as an Input).
+    found = {args.region: [(framework_name(args.prefix), [str(c.name) for c in controls(args)])]}
+    if has_dr_framework(args):
+        found[args.dr_region] = [(dr_framework_name(args.prefix), [str(restore_time_control(args).name)])]
+    return found
 
 
 def framework_name(prefix: str) -> str:
@@ -185,7 +198,7 @@ class Audit(pulumi.ComponentResource):
             opts=child,
         )
 
-        if args.restore_time_target_minutes and args.dr_provider is not None:
+        if has_dr_framework(args):
             # Frameworks evaluate their own region: the restore tests of the us-east-2 copies run in the DR
             # region, so their restore times are checked by a framework there (AWS Config must record there).
             aws.backup.Framework(

@@ -27,8 +27,8 @@ from components import catalog, cron, documents
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.plan_layout import PlanSpec
 from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_runtime.operations import audit_settings, publish, windows
 from dr_runtime.operations import coverage_settings as job_settings
-from dr_runtime.operations import publish, windows
 from dr_runtime.operations import selection_verdict as selection
 from dr_runtime.settings import PUBLISH_METRICS, environment
 
@@ -60,6 +60,9 @@ class CoverageArgs:
     """Regions with a key-threat alert rule, which only fires while a trail logs KMS calls there."""
     fleet_bucket: str | None = None
     """The organisation's fleet bucket: the job also writes its report there (its own prefix only)."""
+    audit_frameworks: Mapping[str, Sequence[tuple[str, Sequence[str]]]] = field(default_factory=dict)
+    """Region -> (framework name, control names) of the stack's Audit Manager frameworks: the job checks
+    that AWS Config records what they evaluate and that they deployed."""
     tags: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
 
@@ -130,12 +133,50 @@ def _prerequisite_statements(account: str, type_names: set[str], trails: bool) -
     return out
 
 
+def audit_regions(
+    frameworks: Mapping[str, Sequence[tuple[str, Sequence[str]]]],
+) -> tuple[audit_settings.AuditRegion, ...]:
+    """Per Region, the frameworks to describe and the AWS Config resource types their controls need."""
+    return tuple(
+        audit_settings.AuditRegion(
+            region,
+            tuple(name for name, _ in found),
+            audit_settings.recorded_types(c for _, controls in found for c in controls),
+        )
+        for region, found in frameworks.items()
+    )
+
+
+def _audit_statements(account: str, regions: Sequence[audit_settings.AuditRegion]) -> list[dict[str, Any]]:
+    if not regions:
+        return []
+    return [
+        # The recorder listings take no resource-level permissions.
+        documents.allow(
+            "ReadConfigRecorders",
+            ["config:DescribeConfigurationRecorderStatus", "config:DescribeConfigurationRecorders"],
+            "*",
+        ),
+        documents.allow(
+            "ReadAuditFrameworks",
+            "backup:DescribeFramework",
+            # A framework's ARN ends in its name and a generated suffix.
+            [
+                f"arn:aws:backup:{r.region}:{account}:framework:{name}-*"
+                for r in regions
+                for name in r.frameworks
+            ],
+        ),
+    ]
+
+
 def statements(
     region: str,
     account: str,
     types: Sequence[catalog.ResourceType],
     trail_regions: Sequence[str] = (),
     fleet_bucket: str | None = None,
+    audit: Sequence[audit_settings.AuditRegion] = (),
 ) -> list[dict[str, Any]]:
     """Exactly the calls the handler makes for ``types``: recovery points, inventory, prerequisite
     checks, metrics, and the report written to the fleet bucket when there is one."""
@@ -144,6 +185,7 @@ def statements(
         documents.allow("ReadProtectedResources", "backup:ListProtectedResources", "*"),
         *_inventory_statements(region, account, names),
         *_prerequisite_statements(account, names, bool(trail_regions)),
+        *_audit_statements(account, audit),
         *([] if fleet_bucket is None else [publish.put_statement(fleet_bucket, account)]),
         metrics_statement(),
     ]
@@ -253,6 +295,7 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
             if t.cluster_route and t.key in args.vault_arns
         }
     ).apply(_compact)
+    audit = audit_regions(args.audit_frameworks)
     return ScheduledJob(
         name,
         ScheduledJobArgs(
@@ -279,11 +322,12 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
                     job_settings.TRAIL_REGIONS: ",".join(args.trail_regions),
                     job_settings.KEY_THREAT_CALLS: ",".join(KEY_THREATENING_CALLS),
                     **({} if args.fleet_bucket is None else {job_settings.FLEET_BUCKET: args.fleet_bucket}),
+                    **({} if not audit else {job_settings.AUDIT: _compact(audit_settings.describe(audit))}),
                 }
             ),
             code=_code(),
             policy_statements=statements(
-                args.region, args.account, args.types, args.trail_regions, args.fleet_bucket
+                args.region, args.account, args.types, args.trail_regions, args.fleet_bucket, audit
             ),
             # Listing every bucket, volume and table of a large account takes minutes.
             timeout_seconds=900,

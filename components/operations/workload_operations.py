@@ -16,7 +16,7 @@ from components.config import OptOutTags
 from components.operations import alarms, alerts, dashboard
 from components.operations import coverage_job as coverage
 from components.operations import watchdog_job as watchdog
-from components.operations.audit import Audit, AuditArgs
+from components.operations.audit import Audit, AuditArgs, frameworks_by_region
 from components.operations.naming import region_code
 from components.operations.restore_testing import (
     SUPPORTED_TYPES,
@@ -130,6 +130,27 @@ class Operations(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        audit_args = (
+            AuditArgs(
+                prefix=args.prefix,
+                account=args.workload_account,
+                region=primary,
+                dr_region=dr,
+                isolated_account=args.isolated_account,
+                types=args.types,
+                min_retention_days=args.min_retention_days,
+                # A daily point may finish up to a completion window after it was scheduled.
+                recovery_point_max_age_hours=ops.recent_backup_hours
+                + -(-args.completion_window_minutes // 60),
+                create_reports_role=ops.create_reports_role,
+                restore_time_target_minutes=restore.target_minutes if restore.enabled else None,
+                restore_types=[t for t in args.types if t.backup_name in SUPPORTED_TYPES],
+                dr_provider=args.dr_provider,
+                tags=tags,
+            )
+            if ops.audit
+            else None
+        )
         coverage_job = coverage.create(
             "coverage",
             coverage.CoverageArgs(
@@ -148,6 +169,8 @@ class Operations(pulumi.ComponentResource):
                 # Both regions have a key-threat rule (alerts.RegionAlerts).
                 trail_regions=(primary, dr),
                 fleet_bucket=ops.fleet_bucket,
+                # The job checks that AWS Config records what the frameworks evaluate, and that they deployed.
+                audit_frameworks={} if audit_args is None else frameworks_by_region(audit_args),
                 tags=tags,
                 log_retention_days=args.log_retention_days,
             ),
@@ -219,28 +242,8 @@ class Operations(pulumi.ComponentResource):
             )
 
         framework_arn: pulumi.Output[str] | None = None
-        if ops.audit:
-            audit = Audit(
-                "audit",
-                AuditArgs(
-                    prefix=args.prefix,
-                    account=args.workload_account,
-                    region=primary,
-                    dr_region=dr,
-                    isolated_account=args.isolated_account,
-                    types=args.types,
-                    min_retention_days=args.min_retention_days,
-                    # A daily point may finish up to a completion window after it was scheduled.
-                    recovery_point_max_age_hours=ops.recent_backup_hours
-                    + -(-args.completion_window_minutes // 60),
-                    create_reports_role=ops.create_reports_role,
-                    restore_time_target_minutes=restore.target_minutes if restore.enabled else None,
-                    restore_types=[t for t in args.types if t.backup_name in SUPPORTED_TYPES],
-                    dr_provider=args.dr_provider,
-                    tags=tags,
-                ),
-                opts=child,
-            )
+        if audit_args is not None:
+            audit = Audit("audit", audit_args, opts=child)
             framework_arn = audit.framework_arn
 
         self.topic_arns = {region: channel.topic_arn for region, channel in channels.items()}

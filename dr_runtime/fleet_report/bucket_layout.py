@@ -1,12 +1,17 @@
-"""Where the fleet's reports live in the fleet bucket: one fact for the organisation stack (bucket and
-its policy), the coverage job (which writes there) and the fleet report (which reads there).
+"""Where the fleet's reports live: one fact for the organisation stack (buckets and their policies), the
+coverage job (which writes there) and the fleet report (which reads there).
 
 Plain Python, no AWS calls: the coverage Lambda's code package holds ``dr_runtime`` alone.
 
 ::
 
-    <bucket>/coverage/<account id>/<region>/latest.json    each workload account's latest coverage report
-    <bucket>/job-reports/...                               Backup Audit Manager's organisation job reports
+    <fleet bucket>/coverage/<account id>/<region>/latest.json   each workload account's latest coverage report
+    <job-reports bucket>/job-reports/...                        Backup Audit Manager's organisation job reports
+
+The two are apart because a report plan delivers only to a bucket of its own account (the delegated
+administrator or the management account), while the fleet bucket lives in the reports account
+(docs/aws-facts.md 7.8). Job reports delivered to the fleet bucket before the split stay there under
+``job-reports/``; the fleet report reads ``coverage/`` only.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ _KEY = re.compile(rf"^{COVERAGE_PREFIX}/(\d{{12}})/([a-z]{{2}}(?:-gov)?-[a-z]+-\
 def bucket_name(prefix: str, account: str, region: str) -> str:
     """The fleet bucket, in the reports account: ``<prefix>-fleet-<account>-<region>`` (at most 57 chars)."""
     return f"{prefix}-fleet-{account}-{region}"
+
+
+def job_reports_bucket_name(prefix: str, account: str, region: str) -> str:
+    """The job reports' bucket, in the report plans' account: ``<prefix>-job-reports-<account>-<region>``
+    (at most 60 chars)."""
+    return f"{prefix}-job-reports-{account}-{region}"
 
 
 def coverage_key(account: str, region: str) -> str:

@@ -3,7 +3,9 @@
 It also reports what would silently lose protection or alerts before a job fails
 (docs/coverage-checks.md): RDS-managed databases whose backup or maintenance window blocks a plan's
 start window, S3 buckets AWS Backup cannot back up, Regions where no CloudTrail trail feeds the
-key-threat alert, and clusters whose engine does not match the vault they are backed up into.
+key-threat alert, clusters whose engine does not match the vault they are backed up into, and Regions
+where the stack's Audit Manager frameworks evaluate nothing (AWS Config not recording, a failed
+deployment).
 
 Run as ``python -m dr_runtime.operations.coverage`` (table, or ``--json``) or as the Lambda handler
 ``dr_runtime.operations.coverage.handler``. Both publish per-type metrics to the ``AwsDrBackup``
@@ -26,10 +28,11 @@ from components import catalog
 from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
 from dr_runtime.errors import EXIT_OK, item_reason
-from dr_runtime.operations import buckets, publish, trails, windows
+from dr_runtime.operations import audit_checks, buckets, publish, trails, windows
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.coverage_settings import (
     ACCOUNT_ID,
+    AUDIT,
     CLUSTER_VAULTS,
     FLEET_BUCKET,
     KEY_THREAT_CALLS,
@@ -62,7 +65,7 @@ JOB_NAME = "coverage"
 # The prerequisite checks, as the report, the metrics' ``Check`` dimension and the run summary name them.
 RDS_WINDOWS = "rds-windows"
 ENGINE_VAULT = "engine-vault"
-CHECKS = (RDS_WINDOWS, *buckets.CHECKS, trails.CHECK, ENGINE_VAULT)
+CHECKS = (RDS_WINDOWS, *buckets.CHECKS, trails.CHECK, ENGINE_VAULT, *audit_checks.CHECKS)
 S3_CHECK = "s3"
 """How ``skipped_checks`` names the bucket checks as a whole."""
 RegionalClients = Callable[[str], ClientFactory]
@@ -142,6 +145,8 @@ class CoverageReport:
     engine_mismatch: list[EngineFinding] = field(default_factory=list)
     bucket_findings: list[buckets.BucketFinding] = field(default_factory=list)
     trail_coverage: list[trails.TrailCoverage] = field(default_factory=list)
+    config_recording: list[audit_checks.RecordingCoverage] = field(default_factory=list)
+    framework_findings: list[audit_checks.FrameworkFinding] = field(default_factory=list)
     plan_windows: Mapping[str, tuple[windows.PlanWindows, ...]] | None = None
     skipped_checks: dict[str, str] = field(default_factory=dict)
     """Checks that did not run, and why (a missing setting or a failed listing)."""
@@ -156,6 +161,8 @@ class CoverageReport:
             RDS_WINDOWS: len({f.arn for f in self.window_conflicts}),
             ENGINE_VAULT: len(self.engine_mismatch),
             trails.CHECK: sum(1 for t in self.trail_coverage if not t.covered),
+            audit_checks.RECORDING_CHECK: sum(1 for r in self.config_recording if not r.covered),
+            audit_checks.FRAMEWORK_CHECK: len(self.framework_findings),
             **{
                 check: len({f.bucket for f in self.bucket_findings if f.check == check})
                 for check in buckets.CHECKS
@@ -209,6 +216,14 @@ class CoverageReport:
             "cloudtrail": [
                 {"region": t.region, "covered": t.covered, "trail": t.trail, "reason": t.reason}
                 for t in self.trail_coverage
+            ],
+            "config_recording": [
+                {"region": r.region, "covered": r.covered, "recorder": r.recorder, "reason": r.reason}
+                for r in self.config_recording
+            ],
+            "audit_frameworks": [
+                {"region": f.region, "framework": f.framework, "reason": f.reason}
+                for f in self.framework_findings
             ],
             "plan_start_windows": None if self.plan_windows is None else windows.describe(self.plan_windows),
             "prerequisite_findings": self.findings_per_check(),
@@ -396,6 +411,12 @@ def render_table(report: CoverageReport) -> str:
     lines.extend(
         f"  {t.region:<10}  {'ok' if t.covered else 'MISSING'}: {t.reason}" for t in report.trail_coverage
     )
+    lines.append("AWS Config recording for the Audit Manager frameworks:")
+    lines.extend(
+        f"  {r.region:<10}  {'ok' if r.covered else 'MISSING'}: {r.reason}" for r in report.config_recording
+    )
+    lines.append(f"Audit Manager frameworks that evaluate nothing: {len(report.framework_findings)}")
+    lines.extend(f"  {f.region:<10}  {f.framework}: {f.reason}" for f in report.framework_findings)
     for name, why in sorted(report.skipped_checks.items()):
         lines.append(f"Check {name} skipped: {why}")
     for name, error in sorted(report.failed_types.items()):
@@ -457,6 +478,7 @@ def collect(
     ]
     _check_buckets(report, config, clients)
     _check_trails(report, config, clients, regional or client_factory)
+    _check_audit(report, config, clients, regional or client_factory)
     return report
 
 
@@ -487,6 +509,29 @@ def _check_trails(
             errors.append(f"{trail_region}: {item_reason(error)}")
     if errors:
         report.failed_checks[trails.CHECK] = "; ".join(errors)
+
+
+def _check_audit(
+    report: CoverageReport, config: CoverageConfig, clients: ClientFactory, regional: RegionalClients
+) -> None:
+    if not config.audit:
+        for check in audit_checks.CHECKS:
+            report.skipped_checks[check] = f"{AUDIT.label} is not set"
+        return
+    errors: list[str] = []
+    for place in config.audit:
+        factory = clients if place.region == config.region else regional(place.region)
+        try:
+            report.config_recording.append(
+                audit_checks.recording(factory("config"), place.region, place.resource_types)
+            )
+        except (ClientError, BotoCoreError) as error:
+            errors.append(f"{place.region}: {item_reason(error)}")
+        report.framework_findings.extend(
+            audit_checks.frameworks(factory("backup"), place.region, place.frameworks)
+        )
+    if errors:
+        report.failed_checks[audit_checks.RECORDING_CHECK] = "; ".join(errors)
 
 
 def finish(report: CoverageReport, config: CoverageConfig, clients: ClientFactory) -> dict[str, Any]:
@@ -546,6 +591,7 @@ def parser() -> Parser:
         CLUSTER_VAULTS,
         KEY_THREAT_CALLS,
         FLEET_BUCKET,
+        AUDIT,
     ):
         setting.add_to(command)
     KUBERNETES_CLUSTERS_SETTING.add_to(command, action="append", default=None)

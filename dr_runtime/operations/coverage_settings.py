@@ -16,7 +16,7 @@ from typing import Any
 
 from components.catalog import BACKUP_NAMES as ALL_TYPES
 from dr_runtime.errors import NO_REGION, ConfigError
-from dr_runtime.operations import publish, windows
+from dr_runtime.operations import audit_settings, publish, windows
 from dr_runtime.operations.selection_verdict import (
     CROSS_REGION_OPT_OUT_TAG_SETTING,
     KUBERNETES_CLUSTERS_SETTING,
@@ -62,6 +62,7 @@ KEY_THREAT_CALLS = Setting(
     "DR_KEY_THREAT_CALLS",
     "comma-separated KMS calls the key-threat rule matches (the deployment writes them)",
 )
+AUDIT = audit_settings.AUDIT
 FLEET_BUCKET = Setting(
     "--fleet-bucket",
     publish.FLEET_BUCKET_ENV,
@@ -90,6 +91,8 @@ class CoverageConfig:
     """The KMS calls the key-threat rule matches."""
     fleet_bucket: str | None = None
     """The organisation's fleet bucket, where the report is also written (``dr_runtime.operations.publish``)."""
+    audit: tuple[audit_settings.AuditRegion, ...] = ()
+    """The stack's Audit Manager frameworks per Region; none skips the AWS Config and framework checks."""
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -144,6 +147,7 @@ class CoverageConfig:
             trail_regions=names(TRAIL_REGIONS, env, args),
             key_threat_calls=names(KEY_THREAT_CALLS, env, args),
             fleet_bucket=optional(FLEET_BUCKET, env, args),
+            audit=audit_settings.parse_setting(optional(AUDIT, env, args)),
         )
 
 

@@ -35,7 +35,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             client.put_object(
                 Bucket=BUCKET, Key=layout.coverage_key(account, REGION), Body=json.dumps(report)
             )
-        # Objects that are not coverage reports are left alone.
+        # Objects that are not coverage reports are left alone (job reports delivered before they moved
+        # to their own bucket stay here).
         client.put_object(
             Bucket=BUCKET, Key=f"{layout.JOB_REPORTS_PREFIX}/Backup/us-east-1/x.csv", Body=b"a,b"
         )

@@ -241,6 +241,8 @@ def test_buckets_aws_backup_cannot_protect_are_named(clients: Any, keyed_stub: A
         "rds-windows": "--plan-start-windows (DR_PLAN_START_WINDOWS) is not set",
         "cloudtrail": "--trail-region (DR_TRAIL_REGIONS) is not set",
         "engine-vault": "no Aurora, DocumentDB or Neptune clusters were listed",
+        "audit-frameworks": "--audit (DR_AUDIT) is not set",
+        "config-recording": "--audit (DR_AUDIT) is not set",
     }
 
 
@@ -551,6 +553,8 @@ def test_cli_trail_region_flag_and_json(
     assert out["prerequisite_findings"] == {"cloudtrail": 1}
     assert out["skipped_checks"] == {
         "engine-vault": "no Aurora, DocumentDB or Neptune clusters were listed",
+        "audit-frameworks": "--audit (DR_AUDIT) is not set",
+        "config-recording": "--audit (DR_AUDIT) is not set",
         "rds-windows": "--plan-start-windows (DR_PLAN_START_WINDOWS) is not set",
         "s3": "S3 is not among the reported types",
     }

@@ -17,6 +17,7 @@ from dr_runtime.operations.coverage_settings import CoverageConfig
 from dr_runtime.operations.selection_verdict import SelectionConfig
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES, WatchdogConfig
 from drplan.graph import RegisteredResource, StackGraph
+from drplan.places import Places
 from drplan.program import read_stack_config, register_stack, stack_file
 from tests.operations_infra.graphs import (
     DR,
@@ -167,6 +168,21 @@ def test_coverage_settings_match_the_selections(prod_graph: StackGraph) -> None:
     # Both regions have a key-threat rule; it matches exactly these calls.
     assert env["DR_TRAIL_REGIONS"] == f"{PRIMARY},{DR}"
     assert env["DR_KEY_THREAT_CALLS"].split(",") == list(KEY_THREATENING_CALLS)
+    # The frameworks the stack registered, and what AWS Config must record for their controls.
+    places = Places(prod_graph)
+    registered = {
+        places.of(f).region: f.inputs["name"] for f in prod_graph.by_type("aws:backup/framework:Framework")
+    }
+    audit = json.loads(env["DR_AUDIT"])
+    assert {region: entry["frameworks"] for region, entry in audit.items()} == {
+        region: [name] for region, name in registered.items()
+    }
+    assert audit[PRIMARY]["resourceTypes"] == [
+        "AWS::Backup::BackupPlan",
+        "AWS::Backup::BackupSelection",
+        "AWS::Backup::RecoveryPoint",
+        "AWS::Config::ResourceCompliance",
+    ]
 
 
 def test_the_coverage_handler_reads_back_what_the_component_wrote(prod_graph: StackGraph) -> None:
@@ -318,8 +334,20 @@ def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> N
         "cloudtrail:GetEventSelectors",
         "cloudwatch:PutMetricData",
         "s3:PutObject",
+        "config:DescribeConfigurationRecorders",
+        "config:DescribeConfigurationRecorderStatus",
+        "backup:DescribeFramework",
     }
     by_sid = {s["Sid"]: s for s in document}
+    # The stack's own frameworks only, in the Regions they live in.
+    frameworks = json.loads(
+        _function(prod_graph, "dr-prod-backup-coverage").inputs["environment"]["variables"]["DR_AUDIT"]
+    )
+    assert by_sid["ReadAuditFrameworks"]["Resource"] == [
+        f"arn:aws:backup:{region}:{WORKLOAD}:framework:{name}-*"
+        for region, entry in frameworks.items()
+        for name in entry["frameworks"]
+    ]
     # The fleet bucket: this account's own prefix, nothing else (the bucket policy says the same).
     assert by_sid["PublishToFleetBucket"]["Action"] == "s3:PutObject"
     assert by_sid["PublishToFleetBucket"]["Resource"] == f"arn:aws:s3:::{FLEET_BUCKET}/coverage/{WORKLOAD}/*"
@@ -333,6 +361,8 @@ def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> N
         "ReadProtectedResources",
         "ListResources",
         "ListTrails",
+        # AWS Config's recorder listings have no resource-level permissions.
+        "ReadConfigRecorders",
         "PublishRunSummary",
     }
     assert (
@@ -365,6 +395,25 @@ def test_coverage_permissions_shrink_with_the_active_types() -> None:
         "cloudtrail:GetEventSelectors",
         "cloudwatch:PutMetricData",
         "s3:PutObject",
+        "config:DescribeConfigurationRecorders",
+        "config:DescribeConfigurationRecorderStatus",
+        "backup:DescribeFramework",
+    }
+
+
+def test_no_audit_checks_without_frameworks() -> None:
+    config = read_stack_config(stack_file("staging"))
+    operations = dict(config.get(NS + "operations") or {})
+    config[NS + "operations"] = {**operations, "audit": False}
+    graph = register_stack("staging", config=config)
+    assert graph.by_type("aws:backup/framework:Framework") == []
+    env = _function(graph, "dr-staging-backup-coverage").inputs["environment"]["variables"]
+    assert "DR_AUDIT" not in env
+    actions = _actions(_policy(graph, "coverage"))
+    assert not actions & {
+        "config:DescribeConfigurationRecorders",
+        "config:DescribeConfigurationRecorderStatus",
+        "backup:DescribeFramework",
     }
 
 

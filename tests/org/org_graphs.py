@@ -16,6 +16,8 @@ MANAGEMENT, REPORTS, DELEGATED = "777777777777", "222222222222", "888888888888"
 WORKLOADS = ("111111111111", "333333333333", "555555555555", "666666666666")
 ORGANIZATION_ID = "o-exampleorg01"
 BUCKET = "dr-org-fleet-222222222222-us-east-1"
+JOB_BUCKET = "dr-org-job-reports-888888888888-us-east-1"
+"""The job reports' bucket, in the account of the report plans (here the delegated administrator)."""
 GLOBAL_SETTINGS = "aws:backup/globalSettings:GlobalSettings"
 REPORT_PLAN = "aws:backup/reportPlan:ReportPlan"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -45,6 +47,13 @@ def provider_of(graph: StackGraph, resource: RegisteredResource) -> dict[str, An
     """The provider's inputs, with ``account`` (its one allowed account) added."""
     provider = graph.by_urn()[resource.provider_urn]
     return {**provider.inputs, "account": json.loads(provider.inputs["allowedAccountIds"])[0]}
+
+
+def of_bucket(graph: StackGraph, type_token: str, bucket: str) -> RegisteredResource:
+    """The one resource of ``type_token`` that configures ``bucket`` (``bucket`` input, or the bucket itself)."""
+    found = [r for r in graph.by_type(type_token) if r.inputs.get("bucket") == bucket]
+    assert len(found) == 1, f"{type_token} of {bucket}: {len(found)} registered"
+    return found[0]
 
 
 def statements(policy: RegisteredResource) -> list[dict[str, Any]]:
