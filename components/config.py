@@ -532,12 +532,27 @@ RESTORE_TIME_TARGET_MINUTES = 240
 MAX_RESTORE_TIME_TARGET_MINUTES = 7 * 24 * 60
 
 
+# A restore-testing selection's validation window: the Terraform AWS provider that pulumi-aws bridges refuses
+# anything outside 1-168 hours when the engine checks the inputs (docs/aws-facts.md, 8.3).
+VALIDATION_WINDOW_HOURS = (1, 168)
+
+
+def _hours_between(low: int, high: int) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"must be {low} to {high} hours")
+        return value
+
+    return check
+
+
 class RestoreTesting(_Model):
     enabled: bool = True
     schedule: RestoreSchedule = "cron(0 10 ? * SAT *)"
     start_window_hours: int = Field(default=24, ge=1, le=168)
     selection_window_days: int = Field(default=7, ge=1, le=365)
-    validation_window_hours: int = Field(default=4, ge=0, le=168)
+    validation_window_hours: Annotated[int, AfterValidator(_hours_between(*VALIDATION_WINDOW_HOURS))] = 4
+    """How long a restored resource is kept for validation before AWS deletes it (docs/aws-facts.md, 8.3)."""
     target_minutes: int = Field(default=RESTORE_TIME_TARGET_MINUTES, ge=1, le=MAX_RESTORE_TIME_TARGET_MINUTES)
     """Restore time objective per resource: Audit Manager's RESTORE_TIME_FOR_RESOURCES_MEET_TARGET
     control compares each tested restore's measured time with it."""

@@ -29,6 +29,9 @@ class RegisteredResource:
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     id: str = ""
+    computed: dict[str, Any] = field(default_factory=dict)
+    """The outputs the mocked provider set besides the echoed inputs (``arn``, ``keyId``...); a reference to
+    one of them is a reference to the producing resource (:mod:`drplan.terraform_json`)."""
 
     @property
     def provider_urn(self) -> str:

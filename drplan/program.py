@@ -277,6 +277,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()
                 },
                 id=ident,
+                computed=computed,
             )
         )
         return resource_pb2.RegisterResourceResponse(urn=urn, id=ident, object=outputs)

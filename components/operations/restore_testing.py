@@ -135,8 +135,9 @@ class RestoreTesting(pulumi.ComponentResource):
                     restore_testing_plan_name=plan.name,
                     protected_resource_type=rtype.backup_name,
                     iam_role_arn=role.arn,
-                    # Everything of the type, except what opted out of DR backups (it has no recovery point).
-                    protected_resource_arns=["*"],
+                    # Conditions alone, no ARNs: the bridged provider takes exactly one of the two. Every
+                    # recovery point of the type in the plan's vaults whose tags (copied from the resource
+                    # at backup time) do not opt out (docs/aws-facts.md, 8.3).
                     protected_resource_conditions=aws.backup.RestoreTestingSelectionProtectedResourceConditionsArgs(
                         string_not_equals=[
                             aws.backup.RestoreTestingSelectionProtectedResourceConditionsStringNotEqualArgs(

@@ -97,7 +97,8 @@ def test_every_plan_tests_every_active_type(prod_graph: StackGraph) -> None:
             assert RESTORE_NAME.match(selection.inputs["name"])
             assert "-" not in selection.inputs["name"]
             assert selection.inputs["validationWindowHours"] == 4
-            assert selection.inputs["protectedResourceArns"] == ["*"]
+            # Conditions only: the provider pulumi-aws bridges takes ARNs or conditions, not both.
+            assert "protectedResourceArns" not in selection.inputs
             assert selection.inputs["protectedResourceConditions"] == {
                 "stringNotEquals": [
                     {"key": "aws:ResourceTag/exclude-disaster-recovery-backup", "value": "true"}

@@ -206,7 +206,13 @@ BAD_PROD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "restore-testing-validation-window-over-a-week",
         _set("operations.restoreTesting.validationWindowHours", 200),
-        ("aws-dr-backup:operations.restoreTesting.validationWindowHours = 200", "less than or equal to 168"),
+        ("aws-dr-backup:operations.restoreTesting.validationWindowHours = 200", "must be 1 to 168 hours"),
+    ),
+    (
+        # The provider's validator refuses 0 in Check, so preview would fail (tests/provider).
+        "restore-testing-validation-window-zero",
+        _set("operations.restoreTesting.validationWindowHours", 0),
+        ("aws-dr-backup:operations.restoreTesting.validationWindowHours = 0", "must be 1 to 168 hours"),
     ),
     (
         "stack-tags-opt-out",
