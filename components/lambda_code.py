@@ -107,13 +107,23 @@ def _string_constants(tree: ast.Module) -> set[str]:
     }
 
 
-def _data_files(tree: ast.Module, imports: list[_Import], path: Path) -> list[Path]:
+def _reads_files(tree: ast.Module) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "__file__":
+            return True
+        if isinstance(node, ast.Import) and any(a.name in _FILE_READERS for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom) and node.module is not None and not node.level:
+            named = {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            if named & _FILE_READERS:
+                return True
+    return False
+
+
+def _data_files(tree: ast.Module, path: Path) -> list[Path]:
     """Files of the module's package (not Python, not caches) that the module names in a string, when it
     reads files beside itself (``importlib.resources``, ``pkgutil`` or ``__file__``)."""
-    reads = any(i.name in _FILE_READERS for i in imports) or any(
-        isinstance(node, ast.Name) and node.id == "__file__" for node in ast.walk(tree)
-    )
-    if not reads:
+    if not _reads_files(tree):
         return []
     named = _string_constants(tree)
     return sorted(
@@ -158,7 +168,7 @@ def closure(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
             files.add(path)
             tree = _parse(path)
             imports = _imports(tree, prefix, path, root)
-            files.update(_data_files(tree, imports, path))
+            files.update(_data_files(tree, path))
             for found in imports:
                 top = found.name.split(".")[0]
                 if _is_repository_package(root, top):
