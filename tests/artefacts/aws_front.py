@@ -282,16 +282,21 @@ def _validate(shape: Shape | None, value: Mapping[str, Any], what: str) -> None:
         raise AssertionError(f"{what} does not fit botocore's model: {report.generate_report()}")
 
 
-def _role_policies(account: str, access_key: str) -> list[Any]:
-    """The inline and attached policies of the role these assumed-role credentials belong to (moto's)."""
-    for assumed in sts_backends[account]["aws"].assumed_roles:
-        if assumed.access_key_id == access_key:
-            role = assumed.role_arn.split("/")[-1]
-            iam = iam_backends[account]["aws"]
-            inline = [iam.get_role_policy(role, name)[1] for name in iam.list_role_policies(role)]
-            attached, _ = iam.list_attached_role_policies(role)
-            return [*inline, *attached]
+def assumed_role(access_key: str) -> tuple[str, str]:
+    """The account and role name of assumed-role credentials (moto's STS)."""
+    for account, partitions in list(sts_backends.items()):
+        for assumed in partitions["aws"].assumed_roles:
+            if assumed.access_key_id == access_key:
+                return account, assumed.role_arn.split("/")[-1]
     raise LookupError(f"access key {access_key} is not an assumed role's")
+
+
+def _role_policies(account: str, role: str) -> list[Any]:
+    """The inline and attached policies of the role, as moto holds them."""
+    iam = iam_backends[account]["aws"]
+    inline = [iam.get_role_policy(role, name)[1] for name in iam.list_role_policies(role)]
+    attached, _ = iam.list_attached_role_policies(role)
+    return [*inline, *attached]
 
 
 def allowed(call: Call) -> tuple[bool, str]:
@@ -300,7 +305,7 @@ def allowed(call: Call) -> tuple[bool, str]:
     if rule is None:
         return False, f"{call.action}: the local endpoint has no IAM rule for it (add one to RESOURCES)"
     resources, context = rule(call)
-    policies = [IAMPolicy(p) for p in _role_policies(call.account, call.access_key)]
+    policies = [IAMPolicy(p) for p in _role_policies(call.account, assumed_role(call.access_key)[1])]
     for resource in resources:
         results = [
             p.is_action_permitted(call.action, resource, incoming_condition_values=context) for p in policies
@@ -313,9 +318,8 @@ def allowed(call: Call) -> tuple[bool, str]:
 class AwsFront:
     """The endpoint a job is given (``AWS_ENDPOINT_URL``); ``denied`` lists every refused call."""
 
-    def __init__(self, moto_port: int, account: str) -> None:
+    def __init__(self, moto_port: int) -> None:
         self.moto_port = moto_port
-        self.account = account
         self.seeds = Seeds()
         self.denied: list[str] = []
         self.calls: list[str] = []
@@ -382,7 +386,8 @@ class AwsFront:
             )
             op_model = model.operation_model(operation)
             params = _rest_params(op_model, labels, query, body)
-        call = Call(service, operation, params, region, self.account, access_key)
+        account, _ = assumed_role(access_key)
+        call = Call(service, operation, params, region, account, access_key)
         return call, model.operation_model(operation)
 
     def answer(
@@ -402,7 +407,7 @@ class AwsFront:
             return _access_denied(operation, why)
         local = LOCAL.get(call.action)
         if local is None:
-            return self._forward(method, target, headers, body)
+            return self._forward(method, target, {**headers, "x-moto-account-id": call.account}, body)
         _validate(operation.input_shape, call.params, f"{call.action} request")
         result = local(self.seeds, call.params)
         _validate(operation.output_shape, result, f"{call.action} answer")

@@ -21,7 +21,6 @@ from components.lambda_code import LAMBDA_PROVIDED
 from tests.artefacts.aws_front import AwsFront
 from tests.artefacts.functions import LambdaFunction
 
-ACCOUNT = "111111111111"
 RUNNER = Path(__file__).with_name("lambda_runner.py")
 
 
@@ -44,15 +43,21 @@ class Aws:
     front: AwsFront
     moto_url: str
 
-    def client(self, service: str, region: str = "us-east-1") -> Any:
-        """A client straight to moto (no IAM) for seeding and checking."""
-        return boto3.client(
+    def client(self, service: str, account: str, region: str = "us-east-1") -> Any:
+        """A client straight to moto (no IAM) in ``account``, for seeding and checking."""
+        made = boto3.client(
             service,
             region_name=region,
             endpoint_url=self.moto_url,
-            aws_access_key_id=ACCOUNT,
+            aws_access_key_id="seed",
             aws_secret_access_key="seed",
         )
+
+        def in_account(request: Any, **_: Any) -> None:
+            request.headers["x-moto-account-id"] = account
+
+        made.meta.events.register("before-sign.*.*", in_account)
+        return made
 
     def reset(self) -> None:
         boto3.session.Session()
@@ -64,14 +69,17 @@ class Aws:
 
     def credentials_for(self, function: LambdaFunction) -> dict[str, str]:
         """The function's execution role as registered, created in moto and assumed."""
-        iam = self.client("iam")
-        iam.create_role(RoleName=function.role_name, AssumeRolePolicyDocument=function.trust_policy)
-        for name, document in function.inline_policies.items():
-            iam.put_role_policy(RoleName=function.role_name, PolicyName=name, PolicyDocument=document)
-        for arn in function.managed_policy_arns:
-            iam.attach_role_policy(RoleName=function.role_name, PolicyArn=arn)
-        assumed = self.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{function.role_name}", RoleSessionName=function.name
+        iam = self.client("iam", function.account)
+        existing = {role["RoleName"] for role in iam.list_roles()["Roles"]}
+        if function.role_name not in existing:
+            iam.create_role(RoleName=function.role_name, AssumeRolePolicyDocument=function.trust_policy)
+            for name, document in function.inline_policies.items():
+                iam.put_role_policy(RoleName=function.role_name, PolicyName=name, PolicyDocument=document)
+            for arn in function.managed_policy_arns:
+                iam.attach_role_policy(RoleName=function.role_name, PolicyArn=arn)
+        assumed = self.client("sts", function.account).assume_role(
+            RoleArn=f"arn:aws:iam::{function.account}:role/{function.role_name}",
+            RoleSessionName=function.name,
         )["Credentials"]
         return {
             "AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
@@ -85,7 +93,7 @@ def aws() -> Iterator[Aws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    front = AwsFront(port, ACCOUNT)
+    front = AwsFront(port)
     front.start()
     try:
         yield Aws(front, f"http://{host}:{port}")

@@ -35,6 +35,7 @@ class LambdaFunction:
     name: str
     handler: str
     region: str
+    account: str
     assets: dict[str, str]
     """Archive path -> the file registered for it."""
     environment: dict[str, str]
@@ -87,6 +88,7 @@ def functions(graph: StackGraph) -> list[LambdaFunction]:
                 name=inputs["name"],
                 handler=inputs["handler"],
                 region=provider.inputs["region"],
+                account=json.loads(provider.inputs["allowedAccountIds"])[0],
                 assets=_assets(inputs["code"]),
                 environment={
                     k: real_arns(v) for k, v in (inputs.get("environment") or {}).get("variables", {}).items()
