@@ -10,17 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components import documents
+from components import documents, lambda_code
 from components.config import LOG_RETENTION_DAYS
 from dr_runtime.report import METRIC_NAMESPACE
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "dr_runtime"
 LAMBDA_RUNTIME = "python3.12"
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _HANDLER = re.compile(r"^dr_runtime(\.[A-Za-z_][A-Za-z0-9_]*)+$")
@@ -54,7 +52,6 @@ class ScheduledJobArgs:
     vpc_subnet_ids: Sequence[pulumi.Input[str]] = ()
     vpc_security_group_ids: Sequence[pulumi.Input[str]] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    code: pulumi.Archive | None = None
 
     def __post_init__(self) -> None:
         if not _FUNCTION_NAME.match(self.function_name):
@@ -88,6 +85,9 @@ class ScheduledJobArgs:
             raise ValueError(f"async_retry_attempts must be between 0 and 2, got {self.async_retry_attempts}")
         if bool(self.vpc_subnet_ids) != bool(self.vpc_security_group_ids):
             raise ValueError("vpc_subnet_ids and vpc_security_group_ids must be given together")
+        # The function's archive is the handler's import closure: refused here if it needs more than
+        # the Lambda runtime has.
+        lambda_code.closure(lambda_code.handler_module(self.handler))
 
 
 class ScheduledJob(pulumi.ComponentResource):
@@ -162,7 +162,9 @@ class ScheduledJob(pulumi.ComponentResource):
             description=args.description or f"Scheduled {args.handler}",
             runtime=LAMBDA_RUNTIME,
             handler=args.handler,
-            code=args.code or pulumi.AssetArchive({"dr_runtime": pulumi.FileArchive(str(RUNTIME_DIR))}),
+            # The handler's import closure (components/lambda_code.py), checked to need only the runtime's
+            # standard library and SDK.
+            code=lambda_code.archive(args.handler),
             role=role.arn,
             timeout=args.timeout_seconds,
             memory_size=args.memory_mb,

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +25,7 @@ import pulumi
 from components import catalog, cron, documents
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.plan_layout import PlanSpec
-from components.scheduled_job import RUNTIME_DIR, ScheduledJob, ScheduledJobArgs, metrics_statement
+from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime.operations import audit_settings, publish, windows
 from dr_runtime.operations import coverage_settings as job_settings
 from dr_runtime.operations import selection_verdict as selection
@@ -35,9 +34,6 @@ from dr_runtime.settings import PUBLISH_METRICS, environment
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
 _TAGGING_API_TYPES = frozenset({"S3", "DynamoDB"})
-# The job routes clusters with the catalog's data, so the catalog (plain data, no Pulumi) ships with it.
-_CATALOG_FILES = ("components/__init__.py", "components/catalog.py", "components/backup_selection.py")
-_REPO_ROOT = Path(RUNTIME_DIR).parent
 
 
 @dataclass(frozen=True)
@@ -274,12 +270,6 @@ def _compact(document: Any) -> str:
     return json.dumps(document, separators=(",", ":"), sort_keys=True)
 
 
-def _code() -> pulumi.AssetArchive:
-    assets: dict[str, pulumi.Asset | pulumi.Archive] = {"dr_runtime": pulumi.FileArchive(str(RUNTIME_DIR))}
-    assets.update({path: pulumi.FileAsset(str(_REPO_ROOT / path)) for path in _CATALOG_FILES})
-    return pulumi.AssetArchive(assets)
-
-
 def function_name(prefix: str) -> str:
     return f"{prefix}-backup-coverage"
 
@@ -325,7 +315,6 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
                     **({} if not audit else {job_settings.AUDIT: _compact(audit_settings.describe(audit))}),
                 }
             ),
-            code=_code(),
             policy_statements=statements(
                 args.region, args.account, args.types, args.trail_regions, args.fleet_bucket, audit
             ),

@@ -262,7 +262,15 @@ def test_scheduled_job_wiring(mdb_mocks: Mocks) -> None:
     assert function["runtime"] == "python3.12"
     assert function["name"] == "dr-prod-memorydb-bridge"
     assert function["loggingConfig"]["logGroup"] == "/aws/lambda/dr-prod-memorydb-bridge"
-    assert set(function["code"].assets) == {"dr_runtime"}
+    # The handler's import closure, file by file: the bridge's own modules and the shared runtime ones.
+    shipped = set(function["code"].assets)
+    assert {
+        "dr_runtime/__init__.py",
+        "dr_runtime/bridges/__init__.py",
+        "dr_runtime/bridges/memorydb.py",
+    } <= shipped
+    assert not {path for path in shipped if not path.startswith("dr_runtime/") or not path.endswith(".py")}
+    assert "dr_runtime/bridges/opensearch.py" not in shipped
 
     invoke = mdb_mocks.one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig")
     assert invoke["destinationConfig"]["onFailure"]["destination"] == dlq_arn

@@ -1,0 +1,128 @@
+"""Every Lambda function the programs register, read from the recorded graphs: its archive, environment,
+schedule input and execution role with the role's policies, in the engine's shape."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drplan.graph import RegisteredResource, StackGraph
+from drplan.program import REPO
+
+FUNCTION = "aws:lambda/function:Function"
+SCHEDULE = "aws:scheduler/schedule:Schedule"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+STACKS = tuple(
+    sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))
+)
+# The offline mocks shape every ARN '<type>/<name>' (drplan/program.py); an SNS topic's is ':<name>'.
+_MOCK_TOPIC = re.compile(r"(arn:aws:sns:[a-z0-9-]+:\d{12}):topic/")
+
+
+def real_arns(text: str) -> str:
+    return _MOCK_TOPIC.sub(r"\1:", text)
+
+
+@dataclass(frozen=True)
+class LambdaFunction:
+    stack: str
+    name: str
+    handler: str
+    region: str
+    account: str
+    assets: dict[str, str]
+    """Archive path -> the file registered for it."""
+    environment: dict[str, str]
+    schedule_input: str
+    role_name: str
+    trust_policy: str
+    inline_policies: dict[str, str]
+    managed_policy_arns: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.stack}:{self.name}"
+
+    def lay_out(self, directory: Path) -> Path:
+        """The archive's files as Lambda unpacks them into its task root."""
+        for target, source in self.assets.items():
+            (directory / target).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, directory / target)
+        return directory
+
+
+def _assets(code: dict[str, Any]) -> dict[str, str]:
+    assets = code.get("assets")
+    assert isinstance(assets, dict), f"code is not an asset archive: {json.dumps(code)[:200]}"
+    found: dict[str, str] = {}
+    for target, asset in sorted(assets.items()):
+        assert "path" in asset, f"{target}: not a file asset: {asset}"
+        assert Path(asset["path"]).is_file(), f"{target}: {asset['path']} is not a file"
+        found[target] = asset["path"]
+    return found
+
+
+def _depends_on(resource: RegisteredResource, key: str, urn: str) -> bool:
+    return urn in resource.property_dependencies.get(key, ())
+
+
+def functions(graph: StackGraph) -> list[LambdaFunction]:
+    by_urn = graph.by_urn()
+    found: list[LambdaFunction] = []
+    for function in graph.by_type(FUNCTION):
+        inputs = function.inputs
+        (role_urn,) = function.property_dependencies["role"]
+        role = by_urn[role_urn]
+        schedules = [s for s in graph.by_type(SCHEDULE) if _depends_on(s, "target", function.urn)]
+        assert len(schedules) == 1, f"{inputs['name']}: {len(schedules)} schedules"
+        provider = by_urn[function.provider_urn]
+        found.append(
+            LambdaFunction(
+                stack=graph.stack,
+                name=inputs["name"],
+                handler=inputs["handler"],
+                region=provider.inputs["region"],
+                account=json.loads(provider.inputs["allowedAccountIds"])[0],
+                assets=_assets(inputs["code"]),
+                environment={
+                    k: real_arns(v) for k, v in (inputs.get("environment") or {}).get("variables", {}).items()
+                },
+                schedule_input=schedules[0].inputs["target"]["input"],
+                role_name=inputs["role"].rsplit("/", 1)[1],
+                trust_policy=role.inputs["assumeRolePolicy"],
+                inline_policies={
+                    p.name: real_arns(p.inputs["policy"])
+                    for p in graph.by_type(ROLE_POLICY)
+                    if _depends_on(p, "role", role_urn)
+                },
+                managed_policy_arns=tuple(
+                    sorted(
+                        a.inputs["policyArn"]
+                        for a in graph.by_type(ATTACHMENT)
+                        if _depends_on(a, "role", role_urn)
+                    )
+                ),
+            )
+        )
+    return found
+
+
+_ALL: list[LambdaFunction] = []
+
+
+def every_function() -> list[LambdaFunction]:
+    """Every function of every stack file at the root, and of the organisation stack (it has none yet)."""
+    if not _ALL:
+        from drplan.program import register_stack
+        from tests.org.org_graphs import org_stack_config, run_org
+
+        for stack in STACKS:
+            _ALL.extend(functions(register_stack(stack)))
+        _ALL.extend(functions(run_org(org_stack_config())))
+    return _ALL

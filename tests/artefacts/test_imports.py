@@ -1,0 +1,57 @@
+"""Every registered Lambda function imports its handler from its own archive, in an interpreter that has
+the Lambda runtime's packages only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.artefacts.conftest import run_function
+from tests.artefacts.functions import STACKS, LambdaFunction, every_function
+
+
+def test_every_stack_registers_its_jobs() -> None:
+    per_stack = {stack: sorted(f.name for f in every_function() if f.stack == stack) for stack in STACKS}
+    assert per_stack == {
+        "analytics": ["dr-analytics-backup-coverage", "dr-analytics-backup-watchdog"],
+        "payments": ["dr-payments-backup-coverage", "dr-payments-backup-watchdog"],
+        "prod": [
+            "dr-prod-backup-coverage",
+            "dr-prod-backup-watchdog",
+            "dr-prod-platform-prod-1-memorydb-bridge",
+            "dr-prod-platform-prod-1-opensearch-bridge",
+        ],
+        "staging": [
+            "dr-staging-backup-coverage",
+            "dr-staging-backup-watchdog",
+            "dr-staging-platform-staging-memorydb-bridge",
+        ],
+    }
+    # The organisation stack registers no function (tests/org/org_graphs.py).
+    assert not [f for f in every_function() if f.stack not in STACKS]
+
+
+@pytest.mark.parametrize("function", every_function(), ids=lambda f: f.id)
+def test_the_handler_imports_from_its_archive_alone(
+    function: LambdaFunction, tmp_path: Path, sdk_dir: Path
+) -> None:
+    assert all(not path.endswith((".pyc", ".md")) and "/tests/" not in f"/{path}" for path in function.assets)
+    result = run_function(function, function.lay_out(tmp_path / "task"), sdk_dir)
+    assert result.returncode == 0, (
+        f"{function.id}: {result.stderr.strip().splitlines()[-1:]}\n{result.stderr}"
+    )
+    assert result.stdout.strip() == "RESULT null"
+
+
+def test_the_lambda_interpreter_cannot_import_the_repository(tmp_path: Path, sdk_dir: Path) -> None:
+    # The same interpreter given a handler its archive lacks: it fails with ModuleNotFoundError.
+    watchdog = next(f for f in every_function() if f.handler == "dr_runtime.operations.watchdog.handler")
+    task = tmp_path / "task"
+    for target, source in watchdog.assets.items():
+        if target != "components/catalog.py":
+            (task / target).parent.mkdir(parents=True, exist_ok=True)
+            (task / target).write_bytes(Path(source).read_bytes())
+    result = run_function(watchdog, task, sdk_dir)
+    assert result.returncode == 1
+    assert "ERROR ImportError: cannot import name 'catalog' from 'components'" in result.stderr
