@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
+from components.lambda_code import ArchiveError
 from drplan import NO_POLICY, matrix, org_plan, policy_config, project_config, render, storage, tree, verdict
 from drplan.pack_process import PackProcess
 from drplan.policy_client import PolicyPackClient, PolicyPackError
@@ -270,6 +271,8 @@ def main(argv: Sequence[str] | None = None, started_pack: PackProcess | None = N
             outcome = _plan(args, progress, pack)
         except PolicyPackError as exc:
             outcome = Outcome(PLAN_FAILED, "policy-pack-failed", str(exc))
+        except ArchiveError as exc:  # a job's code would not import in Lambda: a defect of the repository
+            outcome = Outcome(PLAN_FAILED, "lambda-archive", str(exc))
         except Exception as exc:  # reported with its traceback and a distinct exit code
             traceback.print_exc()
             outcome = Outcome(PLAN_FAILED, "plan-failed", f"{type(exc).__name__}: {exc}")

@@ -299,3 +299,19 @@ def test_a_pack_that_cannot_start_is_one_line_and_exit_3(
     assert captured.err.splitlines() == [
         f"the policy pack in {missing} could not be started: No such file or directory: {missing}"
     ]
+
+
+def test_a_job_whose_code_would_not_import_in_lambda_is_one_line_and_exit_3(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As if the Lambda runtime had no AWS SDK: every job's closure then reaches a module it lacks.
+    from components import lambda_code
+    from drplan import cli
+
+    monkeypatch.setattr(lambda_code, "LAMBDA_PROVIDED", frozenset())
+    code = cli.main(["prod", "--no-policy"])
+    errors = capsys.readouterr().err
+    assert code == 3
+    assert "Traceback" not in errors
+    assert "cannot run in Lambda" in errors
+    assert "'boto3'" in errors or "'botocore'" in errors
