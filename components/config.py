@@ -39,6 +39,7 @@ from dr_runtime.operations.watchdog_settings import (
     DEFAULT_THRESHOLD_MINUTES,
 )
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
+from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
 
 PROJECT = "aws-dr-backup"
 PRODUCTION_STACKS = frozenset({"prod"})
@@ -243,18 +244,6 @@ def role_arn(role: str, account: str) -> str:
 
 def bridge_bucket_name(prefix: str, cluster_name: str, service: str) -> str:
     return f"{prefix}-{cluster_name}-{service}-snapshots"
-
-
-def air_gapped_vault_name(prefix: str, workload_account: str) -> str:
-    """The default name of a stack's vault in the isolated account: it carries the workload account, so
-    every stack of a fleet can share one isolated account (docs/fleet.md)."""
-    return f"{prefix}-{workload_account}-air-gapped"
-
-
-def locked_vault_name(prefix: str, workload_account: str) -> str:
-    """The name of a stack's locked standard vault in the isolated account, for the types AWS Backup cannot
-    copy into an air-gapped vault (``catalog.IsolatedCopy.LOCKED_VAULT``); at most 40 characters."""
-    return f"{prefix}-{workload_account}-locked"
 
 
 def air_gapped_share_name(vault_name: str) -> str:

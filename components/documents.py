@@ -12,6 +12,11 @@ from typing import Any
 
 import pulumi
 
+from dr_runtime.vault_names import partition
+from dr_runtime.vault_names import (
+    vault_arn as vault_arn,  # the program spells vault ARNs as the runtime finds them
+)
+
 Document = dict[str, Any]
 POLICY_VERSION = "2012-10-17"
 """The IAM policy language version every document states."""
@@ -26,17 +31,6 @@ CROSS_ACCOUNT_KEY_USE = (
     "kms:ReEncrypt*",
 )
 CROSS_ACCOUNT_GRANTS = ("kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant")
-
-
-def partition(region: str) -> str:
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws-cn" if region.startswith("cn-") else "aws"
-
-
-def vault_arn(region: str, account_id: str, name: str) -> str:
-    """A vault's ARN from parts known before it exists, so previews can check what references it."""
-    return f"arn:{partition(region)}:backup:{region}:{account_id}:backup-vault:{name}"
 
 
 def memorydb_arn(region: str, account_id: str, kind: str, name: str = "*") -> str:

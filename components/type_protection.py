@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from components import catalog, documents
 from components.plan_layout import Destination, PlanSpec
+from dr_runtime import vault_names
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
 KEY_DELETION_WINDOW_DAYS = 30
@@ -57,7 +58,7 @@ class ResourceTypeProtection(pulumi.ComponentResource):
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
         rtype = args.resource_type
-        base = f"{args.prefix}-{rtype.key}"
+        base = vault_names.type_vault_name(args.prefix, rtype.key)
         self._args = args
 
         # The origin key is the source of the air-gapped copy, so the isolated account may use it.

@@ -29,6 +29,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from components import catalog
 from dr_runtime.restore.failures import InputError, run_error
+from dr_runtime.vault_names import type_vault_name
 
 VAULT_ARN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):backup:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):backup-vault:(?P<name>[A-Za-z0-9_.-]+)$"
@@ -40,13 +41,6 @@ MISSING_SOURCE = (
     "found by name), --stack-outputs FILE (`pulumi stack output --json`) or --vault"
 )
 AIR_GAPPED_TYPE = "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"
-
-
-def type_vault_name(prefix: str, type_key: str) -> str:
-    """The name of a type's vault in each region of the workload account. The program builds the same name
-    in ``components/type_protection.py``; ``tests/recovery/test_vault_discovery.py`` holds the two equal
-    through the program's own outputs."""
-    return f"{prefix}-{type_key}"
 
 
 class Source(StrEnum):

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from components import documents
-from components.config import air_gapped_vault_name as program_vault_name
 from dr_runtime.errors import ConfigError
 from dr_runtime.report import JobFailedError
 from dr_runtime.settings import Setting, environment
@@ -136,7 +134,7 @@ def test_the_command_exits_0_on_a_healthy_fleet_and_1_on_a_finding(
     assert out.splitlines()[0] == "2 account(s) verified, 0 finding(s)"
     assert "  333333333333  newest     5.0 h       5/5 fresh  ok" in out
 
-    fleet.isolated.vaults.pop(f"dr-staging-333333333333{naming.AIR_GAPPED_SUFFIX}")
+    fleet.isolated.vaults.pop(naming.air_gapped_vault_name("dr-staging", "333333333333"))
     assert cli.main([*BASE, "--no-metrics", "--json"], lambda _config: fleet.places(), lambda: NOW) == 1
     printed = json.loads(capsys.readouterr().out)
     assert [f["kind"] for f in printed["findings"]] == ["no-vault"]
@@ -229,12 +227,16 @@ def test_connect_checks_each_place_is_the_account_it_stands_for(
     assert places.jobs("sts").get_caller_identity()["Account"] == ADMIN
 
 
-def test_the_vault_name_and_arn_are_spelled_as_the_program_spells_them() -> None:
-    assert naming.air_gapped_vault_name("dr-prod", "111111111111") == program_vault_name(
-        "dr-prod", "111111111111"
-    )
-    for region in ("us-east-1", "us-gov-west-1", "cn-north-1"):
-        assert naming.vault_arn(region, ISOLATED, "v") == documents.vault_arn(region, ISOLATED, "v")
+def test_the_vault_the_verifier_reads_is_the_one_the_program_registers() -> None:
+    # The verifier derives each account's vault from the fleet's prefix and account; the program registers it.
+    from drplan.program import read_stack_config, register_stack, stack_file
+
+    raw = read_stack_config(stack_file("prod"))
+    prefix, workload = raw["aws-dr-backup:prefix"], raw["aws-dr-backup:accounts"]["workload"]
+    graph = register_stack("prod")
+    (vault,) = graph.by_type("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")
+    assert vault.inputs["name"] == naming.air_gapped_vault_name(prefix, workload)
+    assert naming.vault_arn("us-east-1", ISOLATED, vault.inputs["name"]) in json.dumps(graph.outputs)
 
 
 def test_the_verifier_imports_neither_pulumi_nor_pydantic_nor_the_program() -> None:
