@@ -36,10 +36,19 @@ class PrivateBucket:
         ownership: str,
         lifecycle_rules: Sequence[Rule],
         tags: dict[str, str],
+        object_lock: bool = False,
     ) -> None:
+        """``object_lock``: create the bucket with S3 Object Lock on (it can only be turned on at creation
+        here); the caller adds the retention rule (``aws.s3.BucketObjectLockConfiguration``)."""
         child = pulumi.ResourceOptions(parent=parent)
         self._parent, self._name = parent, name
-        self.bucket = aws.s3.Bucket(f"{name}-bucket", bucket=bucket_name, tags=tags, opts=child)
+        self.bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket=bucket_name,
+            object_lock_enabled=True if object_lock else None,
+            tags=tags,
+            opts=child,
+        )
         versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,

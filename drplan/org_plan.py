@@ -33,6 +33,9 @@ def account_labels(config: OrgConfig) -> dict[str, str]:
     labels[accounts.reports] = "reports"
     if accounts.delegated_administrator is not None:
         labels[accounts.delegated_administrator] = "Backup delegated administrator"
+    if config.verifier is not None:
+        labels.setdefault(config.verifier.isolated_account, "isolated")
+        labels[config.verifier.account] = "air-gap verifier"
     labels[accounts.management] = "management"
     return labels
 

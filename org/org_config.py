@@ -15,6 +15,7 @@ from pydantic import AfterValidator, model_validator
 
 from components import config as stack_config
 from components.config import ROLE_ARN, ROLE_NAME, AccountId, Prefix, Regions, TagKey, TagValue, role_arn
+from org import verifier_config
 
 PROJECT = "aws-dr-backup-org"
 
@@ -133,6 +134,8 @@ class OrgConfig(stack_config._Model):
     """Turn on RAM sharing with AWS Organizations (the workload stacks' ``shareWith: organization``)."""
     job_reports: JobReports = JobReports()
     coverage_bucket: CoverageBucket = CoverageBucket()
+    verifier: verifier_config.Verifier | None = None
+    """The air-gap verifier, deployed outside every workload account (docs/verifier.md); off when absent."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
@@ -164,6 +167,11 @@ class OrgConfig(stack_config._Model):
             arn = None if role is None else ROLE_ARN.match(role)
             if arn is not None and arn.group(1) != account:
                 raise ValueError(f"{key} ({role}) must be a role name or a role ARN in account {account}")
+        return self
+
+    @model_validator(mode="after")
+    def _verifier_fits_the_accounts(self) -> Self:
+        verifier_config.plan(self)
         return self
 
     @property

@@ -29,10 +29,11 @@ def _tags(config: OrgConfig) -> aws.ProviderDefaultTagsArgs:
     )
 
 
-def _assumed(name: str, config: OrgConfig, account: str, role: str) -> aws.Provider:
+def assumed(name: str, config: OrgConfig, account: str, role: str, region: str | None = None) -> aws.Provider:
+    """A provider into ``account`` through ``role`` (a name or an ARN there), in ``region`` (default primary)."""
     return aws.Provider(
         name,
-        region=config.regions.primary,
+        region=region or config.regions.primary,
         # A run with the wrong credentials or role fails before it changes anything.
         allowed_account_ids=[account],
         assume_roles=[
@@ -61,8 +62,8 @@ def create(config: OrgConfig) -> Providers:
             allowed_account_ids=[management],
             default_tags=_tags(config),
         ),
-        reports=_assumed("reports", config, config.accounts.reports, config.roles.reports),
+        reports=assumed("reports", config, config.accounts.reports, config.roles.reports),
         report_plans=primary
         if delegated is None or delegated_role is None
-        else _assumed("delegated-administrator", config, delegated, delegated_role),
+        else assumed("delegated-administrator", config, delegated, delegated_role),
     )

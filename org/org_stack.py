@@ -8,6 +8,7 @@ from org import org_providers as providers
 from org.backup_settings import OrganizationBackup, OrganizationBackupArgs
 from org.fleet_reports import FleetReports, FleetReportsArgs
 from org.org_config import OrgConfig
+from org.verifier_deployment import deploy as deploy_verifier
 
 
 def build(config: OrgConfig) -> None:
@@ -53,3 +54,4 @@ def build(config: OrgConfig) -> None:
     pulumi.export("jobReportPlanArns", reports.report_plan_arns)
     pulumi.export("jobReportsBucketName", reports.job_reports_bucket_name)
     pulumi.export("reportPlanAccount", config.report_plan_account)
+    deploy_verifier(config, places)

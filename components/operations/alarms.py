@@ -111,3 +111,55 @@ def _above_zero(
         opts=opts,
         **metric,
     )
+
+
+def count_above_zero(
+    resource_name: str,
+    *,
+    actions: Sequence[pulumi.Input[str]],
+    opts: pulumi.ResourceOptions | None = None,
+    **metric: Any,
+) -> aws.cloudwatch.MetricAlarm:
+    """A count that should stay zero (``metric``: name, namespace, dimensions, statistic, period...):
+    any data point above zero alarms; no data is fine (watch the job's silence with :func:`silent`)."""
+    return _above_zero(resource_name, actions=actions, opts=opts, **metric)
+
+
+def silent(
+    resource_name: str,
+    *,
+    name: str,
+    description: str,
+    metric_name: str,
+    dimensions: dict[str, str],
+    max_gap_minutes: int,
+    actions: Sequence[pulumi.Input[str]],
+    tags: dict[str, str],
+    opts: pulumi.ResourceOptions | None = None,
+) -> aws.cloudwatch.MetricAlarm:
+    """A job that publishes ``metric_name`` on every run has stopped: no data point for one hour more
+    than its longest gap between runs (hourly periods, missing data breaching).
+
+    CloudWatch takes at most a day of periods in one evaluation, so ``max_gap_minutes`` must be under 23 h.
+    """
+    periods = -(-max_gap_minutes // 60) + 1
+    if periods * 3600 > _DAY:
+        raise ValueError(f"max_gap_minutes {max_gap_minutes}: a silence alarm watches at most 23 hours")
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
+        name=name,
+        alarm_description=description,
+        namespace=METRIC_NAMESPACE,
+        metric_name=metric_name,
+        dimensions=dimensions,
+        statistic="SampleCount",
+        period=3600,
+        evaluation_periods=periods,
+        datapoints_to_alarm=periods,
+        threshold=1,
+        comparison_operator="LessThanThreshold",
+        treat_missing_data="breaching",
+        alarm_actions=list(actions),
+        tags=tags,
+        opts=opts,
+    )

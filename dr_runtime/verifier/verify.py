@@ -87,7 +87,11 @@ def read_account(
 
 def _put(s3: Any, bucket: str, key: str, body: bytes, summary: RunSummary, item: str) -> None:
     try:
-        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        # The deployed bucket has Object Lock: S3 then wants an integrity checksum on every upload, which
+        # older SDKs do not send unasked (docs/verifier.md, V10).
+        s3.put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType="application/json", ChecksumAlgorithm="SHA256"
+        )
     except (ClientError, BotoCoreError) as error:
         summary.failed[item] = f"s3://{bucket}/{key}: {item_reason(error)}"
 

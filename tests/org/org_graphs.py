@@ -13,6 +13,8 @@ ORG_DIR = REPO / "org"
 STACK = "management"
 NS = f"{PROJECT}:"
 MANAGEMENT, REPORTS, DELEGATED = "777777777777", "222222222222", "888888888888"
+VERIFIER = "999999999999"
+"""The example's security account, where the air-gap verifier runs."""
 WORKLOADS = ("111111111111", "333333333333", "555555555555", "666666666666")
 ORGANIZATION_ID = "o-exampleorg01"
 BUCKET = "dr-org-fleet-222222222222-us-east-1"

@@ -28,7 +28,9 @@ def test_org_plan_passes_the_pack(tmp_path: Path) -> None:
         ("777777777777", "us-east-2"),
         ("222222222222", "us-east-1"),
         ("888888888888", "us-east-1"),
+        ("999999999999", "us-east-1"),
     }
+    assert document["outputs"]["verifierAccount"] == "999999999999"
     assert "matrix" not in document
 
 
@@ -37,6 +39,8 @@ def test_org_plan_text_labels_the_accounts() -> None:
     assert done.returncode == 0, done.stderr
     assert "account 777777777777 (management) · us-east-2" in done.stdout
     assert "account 888888888888 (Backup delegated administrator)" in done.stdout
+    assert "account 999999999999 (air-gap verifier) · us-east-1 · provider verifier" in done.stdout
+    assert "lambda:Function  verifier-job-fn" in done.stdout
     assert "backup:ReportPlan  fleet-copy-job-report" in done.stdout
 
 

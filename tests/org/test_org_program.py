@@ -24,6 +24,7 @@ from tests.org.org_graphs import (
     REPORT_PLAN,
     REPORTS,
     SERVICE_ACCESS,
+    VERIFIER,
     WORKLOADS,
     of_bucket,
     one,
@@ -46,7 +47,7 @@ def _without_delegated_administrator(config: dict[str, Any]) -> dict[str, Any]:
 
 def test_providers_are_pinned_to_their_accounts(org_graph: StackGraph) -> None:
     providers = {r.name: r.inputs for r in org_graph.by_type("pulumi:providers:aws")}
-    assert set(providers) == {"management", "management-dr", "reports", "delegated-administrator"}
+    assert set(providers) == {"management", "management-dr", "reports", "delegated-administrator", "verifier"}
     expected = {
         "management": (MANAGEMENT, "us-east-1", None),
         "management-dr": (MANAGEMENT, "us-east-2", None),
@@ -56,6 +57,7 @@ def test_providers_are_pinned_to_their_accounts(org_graph: StackGraph) -> None:
             "us-east-1",
             f"arn:aws:iam::{DELEGATED}:role/AwsDrBackupDeployer",
         ),
+        "verifier": (VERIFIER, "us-east-1", f"arn:aws:iam::{VERIFIER}:role/AwsDrBackupDeployer"),
     }
     for name, (account, region, role) in expected.items():
         inputs = providers[name]
@@ -142,6 +144,7 @@ def test_no_delegated_administrator_when_not_configured(org_config: dict[str, An
         "management",
         "management-dr",
         "reports",
+        "verifier",
     }
     # The management account then owns the report plans, and its reports role writes to the bucket.
     for plan in graph.by_type(REPORT_PLAN):
@@ -214,6 +217,7 @@ def test_job_reports_can_be_limited_to_organizational_units(org_config: dict[str
 
 def test_job_reports_can_be_switched_off(org_config: dict[str, Any]) -> None:
     org_config[NS + "jobReports"] = {"enabled": False}
+    del org_config[NS + "verifier"]  # its evidence bucket is not the subject here
     graph = run_org(org_config)
     assert graph.by_type(REPORT_PLAN) == []
     assert graph.by_type(LINKED_ROLE) == []
@@ -329,5 +333,6 @@ def test_no_reader_grants_without_reader_roles(org_graph: StackGraph) -> None:
 
 def test_no_publish_grant_without_workload_accounts(org_config: dict[str, Any]) -> None:
     del org_config[NS + "accounts"]["workloads"]
+    del org_config[NS + "verifier"]  # its fleet must be the workload accounts
     sids = {s["Sid"] for s in statements(of_bucket(run_org(org_config), BUCKET_POLICY, BUCKET))}
     assert sids == {"DenyInsecureTransport"}

@@ -103,6 +103,11 @@ def test_a_healthy_fleet_has_no_findings_and_its_evidence_is_kept(fleet: Fleet) 
         "in-region": {"newest": "2025-06-02T07:00:00Z", "fresh": True},
     }
     assert stored(fleet, evidence_layout.run_key("verifier/", STAGING, NOW)) == evidence
+    # Each upload carries its checksum, as a bucket with Object Lock requires.
+    head = fleet.own("s3").head_object(
+        Bucket=BUCKET, Key=evidence_layout.latest_key("verifier/", STAGING), ChecksumMode="ENABLED"
+    )
+    assert head.get("ChecksumSHA256")
     baseline = stored(fleet, evidence_layout.baseline_key("verifier/", STAGING))
     assert sorted(baseline["resources"]) == [volume(STAGING, n) for n in range(5)]
 
