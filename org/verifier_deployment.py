@@ -34,6 +34,7 @@ from components import documents
 from components.operations import alarms
 from components.private_bucket import PrivateBucket
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_runtime import vault_names
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW
 from dr_runtime.report import METRIC_NAMESPACE
 from dr_runtime.settings import Setting, environment
@@ -187,7 +188,7 @@ class VerifierDeployment(pulumi.ComponentResource):
         plan, prefix, tags = args.plan, args.prefix, dict(args.tags)
         settings = plan.runtime
         account, region = plan.account, plan.region
-        partition = documents.partition(region)
+        partition = vault_names.partition(region)
         own_topic_arn = _arn(partition, "sns", region, account, topic_name(prefix))
         evidence_bucket = bucket_name(prefix, account, region)
 

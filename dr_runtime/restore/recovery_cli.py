@@ -38,6 +38,7 @@ from dr_runtime.restore.failures import (
     InputError,
     as_problem,
 )
+from dr_runtime.vault_names import type_vault_name
 
 PROG = "python -m dr_runtime.restore"
 ClientFactory = Callable[[str], Any]
@@ -207,7 +208,7 @@ def _primary(
         vaults = {
             key: sources.VaultRef(
                 f"arn:aws:backup:{region}:{stack.workload_account}:backup-vault:"
-                f"{sources.type_vault_name(stack.prefix, key)}",
+                f"{type_vault_name(stack.prefix, key)}",
                 key,
             )
             for key in types

@@ -17,6 +17,7 @@ from dr_runtime.restore import freshness, planner, stack_file, text_views
 from dr_runtime.restore import recovery_cli as cli
 from dr_runtime.restore import source_vaults as sources
 from dr_runtime.restore.failures import EXIT_CODES_HELP, InputError
+from dr_runtime.vault_names import type_vault_name
 from drplan.program import read_stack_config, register_stack
 from drplan.program import stack_file as program_stack_file
 from tests.recovery.conftest import (
@@ -292,7 +293,7 @@ def test_discovery_names_are_the_program_s_own() -> None:
     prefix = stack_file.load(PROD).prefix
     for key, by_region in outputs["vaultArns"].items():
         for arn in by_region.values():
-            assert sources.VaultRef(arn, key).name == sources.type_vault_name(prefix, key)
+            assert sources.VaultRef(arn, key).name == type_vault_name(prefix, key)
     assert sources.VaultRef(outputs["airGappedVaultArn"], None).name.startswith(f"{prefix}-")
 
 
