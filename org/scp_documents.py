@@ -24,7 +24,8 @@ from components.type_protection import backup_role_name, key_alias
 Document = dict[str, Any]
 
 MAX_SCP_CHARACTERS = 5120
-"""AWS Organizations' limit on an SCP's content; every character counts, white space too."""
+"""AWS Organizations' limit on an SCP's content; every character counts, white space too. Measured here in
+UTF-8 bytes (some report the limit as bytes; for the ASCII these documents hold, both are the same)."""
 MAX_SCPS_PER_TARGET = 5
 """SCPs attached to one root, OU or account at most (AWS Organizations quota)."""
 GUARDRAIL_POLICY_SLOTS = MAX_SCPS_PER_TARGET - 1
@@ -310,6 +311,11 @@ def content(policy: Document) -> str:
     return json.dumps(policy, sort_keys=True, separators=(",", ":"))
 
 
+def size(policy: Document) -> int:
+    """What counts against ``MAX_SCP_CHARACTERS``: the content as sent, in UTF-8 bytes."""
+    return len(content(policy).encode("utf-8"))
+
+
 class GuardrailSizeError(ValueError):
     """The statements do not fit the SCP limits; the message says which and by how much."""
 
@@ -323,13 +329,13 @@ def policies(scope: GuardrailScope) -> tuple[Document, ...]:
     packed: list[list[Document]] = []
     for control in controls(scope):
         body = statement(control, scope)
-        alone = len(content(documents.document(body)))
+        alone = size(documents.document(body))
         if alone > MAX_SCP_CHARACTERS:
             raise GuardrailSizeError(
                 f"statement {control.sid} alone is {alone} characters, over the {MAX_SCP_CHARACTERS} an SCP "
                 "may hold: list fewer prefixes or exempt roles"
             )
-        if packed and len(content(documents.document(*packed[-1], body))) <= MAX_SCP_CHARACTERS:
+        if packed and size(documents.document(*packed[-1], body)) <= MAX_SCP_CHARACTERS:
             packed[-1].append(body)
         else:
             packed.append([body])
