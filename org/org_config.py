@@ -190,14 +190,22 @@ class Guardrails(stack_config._Model):
             _once(key, values)
         if not self.active:
             return self
-        for key, values, why in (
-            ("targets", self.targets, "the OUs, root or accounts to attach the policies to"),
-            ("exemptRoles", self.exempt_roles, "without one, no deployment could update the stacks again"),
-            ("prefixes", self.prefixes, "the workload stacks' prefixes name what is protected"),
-            ("isolatedAccounts", self.isolated_accounts, "copies would be allowed nowhere but in-account"),
+        for key, values, what in (
+            ("targets", self.targets, "list the OUs, root or accounts to attach the policies to"),
+            (
+                "exemptRoles",
+                self.exempt_roles,
+                "list the deployment roles; without one, no deployment could update the stacks again",
+            ),
+            ("prefixes", self.prefixes, "list the workload stacks' prefixes, which name what is protected"),
+            (
+                "isolatedAccounts",
+                self.isolated_accounts,
+                "list the fleet's isolated accounts; without them no copy could leave its own account",
+            ),
         ):
             if not values:
-                raise ValueError(f"{key} is empty but the guardrails are enabled: list {why}")
+                raise ValueError(f"{key} is empty but the guardrails are enabled: {what}")
         return self
 
 
@@ -261,12 +269,6 @@ class OrgConfig(stack_config._Model):
             raise ValueError(
                 f"guardrails.targets lists the management account ({self.accounts.management}): SCPs never "
                 "bind the management account, so attaching them there protects nothing"
-            )
-        names = [role for role in guardrails.exempt_roles if ROLE_NAME.match(role)]
-        if names and not self.guardrail_accounts:
-            raise ValueError(
-                f"guardrails.exemptRoles names {names[0]} without an account, and the config knows none to "
-                "name it in: give role ARNs, or list accounts.workloads"
             )
         try:
             scp_documents.policies(self.guardrail_scope)
