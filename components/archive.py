@@ -44,6 +44,11 @@ LOCK_CHANGEABLE_DAYS = 3
 KEY_DELETION_WINDOW_DAYS = 30
 
 
+def locked_key_alias(vault_name: str) -> str:
+    """The alias of the locked standard vault's key: the vault's own name."""
+    return f"alias/{vault_name}"
+
+
 class AirGappedArchive(pulumi.ComponentResource):
     """Created with the archive provider (isolated account) in ``opts``.
 
@@ -142,7 +147,7 @@ class AirGappedArchive(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-locked-key-alias",
-            name=f"alias/{vault_name}",
+            name=locked_key_alias(vault_name),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -55,7 +55,10 @@ MAX_SELECTION_CONDITIONS = 30
 _BASE_CONDITIONS = 2
 
 # Tags the providers put on every resource besides the stack's own (docs/config-limits.md).
-PROVIDER_TAGS = {"managed-by": "pulumi", "pulumi-project": PROJECT}
+PROJECT_TAG_KEY = "pulumi-project"
+"""Carried by every taggable resource of a workload stack (provider default tags), with the value ``PROJECT``:
+the organisation's guardrails find the stacks' backup plans by it (org/scp_documents.py)."""
+PROVIDER_TAGS = {"managed-by": "pulumi", PROJECT_TAG_KEY: PROJECT}
 MAX_TAGS_PER_RESOURCE = 50
 # The operations ledger also carries the opt-out tag itself.
 MAX_STACK_TAGS = MAX_TAGS_PER_RESOURCE - len(PROVIDER_TAGS) - 1

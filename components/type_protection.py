@@ -14,6 +14,19 @@ from dr_runtime import vault_names
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
 KEY_DELETION_WINDOW_DAYS = 30
+BACKUP_ROLE_SUFFIX = "-AWSBackupRole"
+"""Every AWS Backup service role of a stack ends so: the AWS-managed backup operator policies only allow
+``iam:PassRole`` on names with ``AWSBackup`` (docs/aws-facts.md#1-selection-semantics, 1.11)."""
+
+
+def backup_role_name(base: str) -> str:
+    """``<prefix>-<type>`` -> the type's backup role (at most 64 characters, IAM's limit)."""
+    return f"{base}{BACKUP_ROLE_SUFFIX}"[:64]
+
+
+def key_alias(base: str) -> str:
+    """``<prefix>-<type>`` -> the alias of the type's vault keys (both regions)."""
+    return f"alias/{base}-backup"
 
 
 @dataclass(frozen=True)
@@ -79,8 +92,7 @@ class ResourceTypeProtection(pulumi.ComponentResource):
 
         role = aws.iam.Role(
             f"{name}-backup-role",
-            # AWS-managed backup operator policies only allow iam:PassRole on names with "AWSBackup".
-            name=f"{base}-AWSBackupRole"[:64],
+            name=backup_role_name(base),
             description=f"AWS Backup service role for {rtype.label} ({args.prefix})",
             assume_role_policy=json.dumps(
                 documents.service_trust("backup.amazonaws.com", args.workload_account)
@@ -147,7 +159,7 @@ class ResourceTypeProtection(pulumi.ComponentResource):
         )
         aws.kms.Alias(
             f"{name}-key-alias",
-            name=f"alias/{base}-backup",
+            name=key_alias(base),
             target_key_id=key.key_id,
             opts=pulumi.ResourceOptions(parent=self, provider=provider),
         )

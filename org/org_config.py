@@ -15,13 +15,21 @@ from pydantic import AfterValidator, model_validator
 
 from components import config as stack_config
 from components.config import ROLE_ARN, ROLE_NAME, AccountId, Prefix, Regions, TagKey, TagValue, role_arn
-from org import verifier_config
+from dr_runtime import vault_names
+from org import scp_documents, verifier_config
 
 PROJECT = "aws-dr-backup-org"
 
 # AWS Organizations identifiers (botocore organizations model: OrganizationId, OrganizationalUnitId).
 _ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
 _OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$")
+_ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# A role ARN as an aws:PrincipalArn pattern: the account always named; the path and name may hold * or ?
+# (an IAM Identity Center role's generated suffix), but not be nothing but wildcards.
+_EXEMPT_ROLE_ARN = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov):iam::([0-9]{12}):role/((?:[A-Za-z0-9+=,.@_*?-]+/)*[A-Za-z0-9+=,.@_*?-]{1,64})$"
+)
 
 # The jobs reports the organisation view keeps (docs/organisation.md): every backup, copy and restore job.
 JOB_REPORT_TEMPLATES = ("BACKUP_JOB_REPORT", "COPY_JOB_REPORT", "RESTORE_JOB_REPORT")
@@ -53,10 +61,43 @@ def _role_arn(value: str) -> str:
     return value
 
 
+def _guardrail_target(value: str) -> str:
+    if not (_OU_ID.match(value) or _ROOT_ID.match(value) or _ACCOUNT_ID.match(value)):
+        raise ValueError(
+            "must be an organizational unit ID (ou-ab12-cd34ef56), the root's ID (r-ab12) or a 12-digit "
+            "account ID, quoted"
+        )
+    return value
+
+
+def _exempt_role(value: str) -> str:
+    if ROLE_NAME.match(value):
+        return value
+    arn = _EXEMPT_ROLE_ARN.match(value)
+    if arn is None:
+        raise ValueError(
+            "must be an IAM role name or a role ARN naming its account (arn:aws:iam::<12 digits>:role/<name>); "
+            "a wildcard account would exempt the role in every account"
+        )
+    if not arn.group(3).rsplit("/", 1)[-1].strip("*?"):
+        raise ValueError("names no role: a name of wildcards only would exempt every role of the account")
+    return value
+
+
 OrganizationId = Annotated[str, AfterValidator(_organization_id)]
 OrganizationalUnitId = Annotated[str, AfterValidator(_ou_id)]
 RoleRef = Annotated[str, AfterValidator(_role)]
 RoleArn = Annotated[str, AfterValidator(_role_arn)]
+GuardrailTarget = Annotated[str, AfterValidator(_guardrail_target)]
+ExemptRole = Annotated[str, AfterValidator(_exempt_role)]
+
+
+def _once(key: str, values: tuple[str, ...]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{key} lists {value} twice; list each once")
+        seen.add(value)
 
 
 class Accounts(stack_config._Model):
@@ -117,6 +158,57 @@ class CoverageBucket(stack_config._Model):
     """Role ARNs in the organisation, besides the bucket's own account, that may read the coverage reports."""
 
 
+class Guardrails(stack_config._Model):
+    """Service control policies that keep the product's backup resources out of a workload admin's reach
+    (docs/guardrails.md)."""
+
+    enabled: bool | None = None
+    """Default: on when ``targets`` lists anything."""
+    targets: tuple[GuardrailTarget, ...] = ()
+    """Where the policies are attached: OU IDs, the root's ID, or account IDs. Attach to a test OU first."""
+    exempt_roles: tuple[ExemptRole, ...] = ()
+    """The deployment roles that may still change the protected resources: role ARNs, or role names, which
+    stand for that role in every account the config knows (``accounts.workloads``, ``isolatedAccounts`` and
+    the account targets)."""
+    prefixes: tuple[Prefix, ...] = ()
+    """The workload stacks' ``prefix`` values (each ``Pulumi.<stack>.yaml``): the names to protect."""
+    isolated_accounts: tuple[AccountId, ...] = ()
+    """The isolated accounts of the fleet: the only other accounts recovery points may be copied to."""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.targets) if self.enabled is None else self.enabled
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        for key, values in (
+            ("targets", self.targets),
+            ("exemptRoles", self.exempt_roles),
+            ("prefixes", self.prefixes),
+            ("isolatedAccounts", self.isolated_accounts),
+        ):
+            _once(key, values)
+        if not self.active:
+            return self
+        for key, values, what in (
+            ("targets", self.targets, "list the OUs, root or accounts to attach the policies to"),
+            (
+                "exemptRoles",
+                self.exempt_roles,
+                "list the deployment roles; without one, no deployment could update the stacks again",
+            ),
+            ("prefixes", self.prefixes, "list the workload stacks' prefixes, which name what is protected"),
+            (
+                "isolatedAccounts",
+                self.isolated_accounts,
+                "list the fleet's isolated accounts; without them no copy could leave its own account",
+            ),
+        ):
+            if not values:
+                raise ValueError(f"{key} is empty but the guardrails are enabled: {what}")
+        return self
+
+
 class OrgConfig(stack_config._Model):
     """The whole validated configuration of the organisation stack."""
 
@@ -136,6 +228,7 @@ class OrgConfig(stack_config._Model):
     coverage_bucket: CoverageBucket = CoverageBucket()
     verifier: verifier_config.Verifier | None = None
     """The air-gap verifier, deployed outside every workload account (docs/verifier.md); off when absent."""
+    guardrails: Guardrails = Guardrails()
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
@@ -167,12 +260,52 @@ class OrgConfig(stack_config._Model):
             arn = None if role is None else ROLE_ARN.match(role)
             if arn is not None and arn.group(1) != account:
                 raise ValueError(f"{key} ({role}) must be a role name or a role ARN in account {account}")
+        self._check_guardrails()
         return self
 
     @model_validator(mode="after")
     def _verifier_fits_the_accounts(self) -> Self:
         verifier_config.plan(self)
         return self
+
+    def _check_guardrails(self) -> None:
+        guardrails = self.guardrails
+        if not guardrails.active:
+            return
+        if self.accounts.management in guardrails.targets:
+            raise ValueError(
+                f"guardrails.targets lists the management account ({self.accounts.management}): SCPs never "
+                "bind the management account, so attaching them there protects nothing"
+            )
+        try:
+            scp_documents.policies(self.guardrail_scope)
+        except scp_documents.GuardrailSizeError as exc:
+            raise ValueError(f"guardrails: {exc}") from None
+
+    @property
+    def guardrail_accounts(self) -> tuple[str, ...]:
+        """Every account a role name in ``guardrails.exemptRoles`` stands for, sorted."""
+        guardrails = self.guardrails
+        targets = (t for t in guardrails.targets if _ACCOUNT_ID.match(t))
+        return tuple(sorted({*self.accounts.workloads, *guardrails.isolated_accounts, *targets}))
+
+    @property
+    def guardrail_scope(self) -> scp_documents.GuardrailScope:
+        partition = vault_names.partition(self.regions.primary)
+        exempt: list[str] = []
+        for role in self.guardrails.exempt_roles:
+            if ROLE_NAME.match(role):
+                exempt += (
+                    f"arn:{partition}:iam::{account}:role/{role}" for account in self.guardrail_accounts
+                )
+            else:
+                exempt.append(role)
+        return scp_documents.GuardrailScope(
+            partition=partition,
+            prefixes=self.guardrails.prefixes,
+            exempt_principal_arns=tuple(dict.fromkeys(exempt)),
+            isolated_accounts=self.guardrails.isolated_accounts,
+        )
 
     @property
     def reports_role_arn(self) -> str:

@@ -7,6 +7,7 @@ import pulumi
 from org import org_providers as providers
 from org.backup_settings import OrganizationBackup, OrganizationBackupArgs
 from org.fleet_reports import FleetReports, FleetReportsArgs
+from org.guardrails import BackupGuardrails, BackupGuardrailsArgs
 from org.org_config import OrgConfig
 from org.verifier_deployment import deploy as deploy_verifier
 
@@ -55,3 +56,15 @@ def build(config: OrgConfig) -> None:
     pulumi.export("jobReportsBucketName", reports.job_reports_bucket_name)
     pulumi.export("reportPlanAccount", config.report_plan_account)
     deploy_verifier(config, places)
+    if config.guardrails.active:
+        guardrails = BackupGuardrails(
+            "guardrails",
+            BackupGuardrailsArgs(
+                prefix=config.prefix,
+                scope=config.guardrail_scope,
+                targets=config.guardrails.targets,
+                tags=dict(config.tags),
+            ),
+            opts=pulumi.ResourceOptions(provider=places.management),
+        )
+        pulumi.export("guardrailPolicyIds", guardrails.policy_ids)

@@ -31,6 +31,16 @@ def topic_name(prefix: str) -> str:
     return f"{prefix}-backup-alerts"
 
 
+def rule_name(prefix: str, key: str) -> str:
+    """An alert rule's name: ``<prefix>-<rule key>`` (``dr-prod-copy-job-failed``)."""
+    return f"{prefix}-{key}"
+
+
+def key_alias(prefix: str) -> str:
+    """The alias of the key that encrypts the alert topic (one per region)."""
+    return f"alias/{prefix}-alerts"
+
+
 def topic_arn(prefix: str, region: str, account: str) -> str:
     return f"arn:aws:sns:{region}:{account}:{topic_name(prefix)}"
 
@@ -187,9 +197,7 @@ class RegionAlerts(pulumi.ComponentResource):
             # leave the topic unable to deliver.
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        aws.kms.Alias(
-            f"{name}-key-alias", name=f"alias/{args.prefix}-alerts", target_key_id=key.key_id, opts=child
-        )
+        aws.kms.Alias(f"{name}-key-alias", name=key_alias(args.prefix), target_key_id=key.key_id, opts=child)
         topic = aws.sns.Topic(
             f"{name}-topic",
             name=topic_name(args.prefix),
@@ -220,7 +228,7 @@ class RegionAlerts(pulumi.ComponentResource):
         for spec in rules:
             rule = aws.cloudwatch.EventRule(
                 f"{name}-{spec.key}",
-                name=f"{args.prefix}-{spec.key}",
+                name=rule_name(args.prefix, spec.key),
                 description=spec.description,
                 event_pattern=spec.pattern,
                 tags=tags,

@@ -22,6 +22,7 @@ import pulumi_aws as aws
 
 from components import backup_selection, catalog, documents
 from components.operations.naming import backup_name
+from components.type_protection import backup_role_name
 
 # Restore testing's ProtectedResourceType values (botocore RestoreTestingSelectionForCreate).
 SUPPORTED_TYPES = frozenset(
@@ -74,9 +75,8 @@ def selection_name(prefix: str, rtype: catalog.ResourceType) -> str:
 
 
 def role_name(prefix: str) -> str:
-    # AWS-managed operator policies only pass roles whose name contains "AWSBackup"
-    # (docs/aws-facts.md#1-selection-semantics, 1.11).
-    return f"{prefix}-restore-testing-AWSBackupRole"[:64]
+    # A backup role's name, like the types' (type_protection.BACKUP_ROLE_SUFFIX says why).
+    return backup_role_name(f"{prefix}-restore-testing")
 
 
 class RestoreTesting(pulumi.ComponentResource):
