@@ -590,8 +590,9 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.no_policy and args.policy_config is not None:
         parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
-    if args.workers < 1 or args.vault_quota < 1:
-        parser.error("--workers and --vault-quota must be at least 1")
+    for flag, value in (("--workers", args.workers), ("--vault-quota", args.vault_quota)):
+        if value < 1:
+            parser.error(f"{flag} {value}: must be a whole number of at least 1")
     progress = Progress(args.progress or sys.stderr.isatty())
     started = time.perf_counter()
     project_file = args.project_dir / project_config.PROJECT_FILE

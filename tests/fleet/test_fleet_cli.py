@@ -353,3 +353,16 @@ def test_stacks_without_a_result_in_time_are_reported_not_planned_and_exit_3(
         "beta": "plan-failed",
     }
     assert document["exit"]["message"] == "could not plan: alpha, beta"
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--workers", "0"), ("--vault-quota", "-3")])
+def test_a_count_below_1_is_refused_naming_the_flag_and_the_value(
+    flag: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    with pytest.raises(SystemExit) as exited:
+        fleet.main(["--all", "--project-dir", str(tmp_path), flag, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag} {value}: must be a whole number of at least 1" in err
+    assert "Traceback" not in err
