@@ -9,7 +9,7 @@ the single-stack plan is left out.
 
 It prints a fleet table (stack, workload account, layout, protected types, copies and retentions, policy
 verdict) and the cross-stack checks of :mod:`drplan.fleet_checks`. ``--matrix`` prints instead the
-stacks as a GitHub Actions matrix, without running the program.
+stacks for GitHub Actions, in chunks of at most one matrix each, without running the program.
 
 Exit codes as for one stack, over the fleet: 0 ok; 1 a mandatory policy violation in any stack or a
 cross-stack conflict; 2 any invalid stack file, stack config or policy config (each named), or a selection
@@ -55,8 +55,13 @@ from drplan.program import (
 STACK_FILE_GLOB = "Pulumi.*.yaml"
 # Pulumi.<stack>.deploy.yaml holds a stack's Pulumi Deployments settings, not its config.
 DEPLOY_SETTINGS_SUFFIX = ".deploy"
-# GitHub Actions runs at most this many jobs from one matrix.
+# GitHub Actions runs at most this many jobs from one matrix, and one job's outputs hold at most this many
+# bytes, counted as UTF-16 (docs/fleet.md, "Chunks of at most one matrix", with the sources).
 GITHUB_MATRIX_LIMIT = 256
+GITHUB_JOB_OUTPUTS_BYTES = 1_000_000
+# The keys of each chunk in --matrix's output, which the workflows read (docs/fleet.md).
+CHUNK_NAME = "chunk"
+CHUNK_STACKS = "stacks"
 STACK_PLACEHOLDER = "{stack}"
 # How long the fleet plan waits for the next stack's result before it reports the rest as not planned.
 STACK_TIMEOUT_SECONDS = 300
@@ -91,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--matrix",
         action="store_true",
-        help="print the selected stacks as a GitHub Actions matrix (one JSON line) without planning them",
+        help="print the selected stacks for GitHub Actions as chunks of at most one matrix each (one JSON "
+        "line) without planning them",
     )
     parser.add_argument(NO_POLICY, action="store_true", help="skip the policy pack")
     parser.add_argument(
@@ -532,11 +538,16 @@ def fleet_exit(summaries: Sequence[StackSummary], findings: Sequence[Finding]) -
     return FleetExit(MANDATORY_VIOLATION, reason, "; ".join(parts))
 
 
-def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[dict[str, Any] | None, list[str]]:
-    """``{"include": [{"stack", "account", "environment"}, ...]}`` from the validated configs, or the
-    problems (each naming its stack file)."""
+def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[str | None, list[str]]:
+    """The stacks as chunks for GitHub Actions, one JSON line for ``$GITHUB_OUTPUT``, or the problems (each
+    naming its stack file or the limit it passes).
+
+    The line is the matrix of the workflows' chunk job, ``{"include": [{"chunk": "1 of 2", "stacks": ...}]}``:
+    the stacks in name order cut into consecutive runs of at most ``GITHUB_MATRIX_LIMIT``, each run's
+    ``stacks`` the matrix of the reusable workflow the chunk job calls, as JSON text:
+    ``{"include": [{"stack", "account", "environment"}, ...]}``. A fleet within one matrix is one chunk."""
     include, problems = [], []
-    for stack, path in stacks.items():
+    for stack, path in sorted(stacks.items()):
         try:
             config = parse(
                 from_namespaced(read_stack_config(path, project_file=project_file, stack=stack)), stack
@@ -547,12 +558,31 @@ def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[dict[
         include.append(
             {"stack": stack, "account": config.accounts.workload, "environment": config.environment.value}
         )
-    if len(include) > GITHUB_MATRIX_LIMIT:
+    if problems:
+        return None, problems
+    size = GITHUB_MATRIX_LIMIT
+    runs = [include[i : i + size] for i in range(0, len(include), size)]
+    chunks = [
+        {
+            CHUNK_NAME: f"{n} of {len(runs)}",
+            CHUNK_STACKS: json.dumps({"include": run}, separators=(",", ":")),
+        }
+        for n, run in enumerate(runs, start=1)
+    ]
+    line = json.dumps({"include": chunks}, separators=(",", ":"))
+    if len(chunks) > GITHUB_MATRIX_LIMIT:
         problems.append(
-            f"{len(include)} stacks selected; a GitHub Actions matrix runs at most {GITHUB_MATRIX_LIMIT} jobs: "
-            "split the fleet with --stacks patterns, one workflow job per part"
+            f"{len(include)} stacks make {len(chunks)} chunks of at most {size}, and the chunk job's own "
+            f"matrix runs at most {GITHUB_MATRIX_LIMIT}: split the fleet with --stacks patterns, one workflow "
+            "per part"
         )
-    return ({"include": include} if not problems else None), problems
+    encoded = len(line.encode("utf-16-le"))
+    if encoded > GITHUB_JOB_OUTPUTS_BYTES:
+        problems.append(
+            f"the matrix of {len(include)} stacks is {encoded} bytes as UTF-16, and a job's outputs hold at most "
+            f"{GITHUB_JOB_OUTPUTS_BYTES}: split the fleet with --stacks patterns, one workflow per part"
+        )
+    return (line if not problems else None), problems
 
 
 def main(argv: Sequence[str]) -> int:
@@ -560,8 +590,9 @@ def main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)
     if args.no_policy and args.policy_config is not None:
         parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
-    if args.workers < 1 or args.vault_quota < 1:
-        parser.error("--workers and --vault-quota must be at least 1")
+    for flag, value in (("--workers", args.workers), ("--vault-quota", args.vault_quota)):
+        if value < 1:
+            parser.error(f"{flag} {value}: must be a whole number of at least 1")
     progress = Progress(args.progress or sys.stderr.isatty())
     started = time.perf_counter()
     project_file = args.project_dir / project_config.PROJECT_FILE
@@ -573,11 +604,11 @@ def main(argv: Sequence[str]) -> int:
         return INVALID_INPUT
 
     if args.matrix:
-        document, problems = github_matrix(stacks, project_file)
-        if problems:
+        line, problems = github_matrix(stacks, project_file)
+        if line is None:
             print("\n".join(problems), file=sys.stderr)
             return INVALID_INPUT
-        print(json.dumps(document, separators=(",", ":")))
+        print(line)
         return OK
 
     summaries: list[StackSummary] = []

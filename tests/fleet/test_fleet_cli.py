@@ -3,7 +3,6 @@ in small temporary fleets (planned in this process with ``--workers 1 --no-polic
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -15,27 +14,10 @@ import pytest
 import yaml
 
 from drplan import fleet
-from drplan.program import read_stack_config, stack_file
+from tests.fleet.stacks import LARGE_FLEET, large_fleet_stacks, write_stack
 
 REPO = Path(__file__).resolve().parents[2]
-NS = "aws-dr-backup:"
 ISOLATED = "222222222222"
-
-
-def write_stack(directory: Path, stack: str, workload: str, **changes: Any) -> Path:
-    """prod's config with its own workload account and prefix, and ``changes`` (un-namespaced keys); without
-    bridges, restore tests and audit, which these checks do not look at and which would double the time."""
-    config = copy.deepcopy(read_stack_config(stack_file("prod")))
-    for key in ("bridges", "kubernetesClusters"):
-        config.pop(f"{NS}{key}", None)
-    config[f"{NS}operations"] = {"restoreTesting": {"enabled": False}, "audit": False}
-    config[f"{NS}accounts"]["workload"] = workload
-    config[f"{NS}prefix"] = f"dr-{stack}"
-    config[f"{NS}environment"] = "production"
-    config.update({f"{NS}{key}": value for key, value in changes.items()})
-    path = directory / f"Pulumi.{stack}.yaml"
-    path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
-    return path
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any], str]:
@@ -244,34 +226,114 @@ def test_selection_by_pattern_and_patterns_that_match_nothing(
     assert "'nothing-*' matches no stack file" in capsys.readouterr().err
 
 
-def test_matrix_lists_the_stacks_for_github_actions(
+def matrix(capsys: pytest.CaptureFixture[str], project_dir: Path) -> tuple[int, str, str]:
+    code = fleet.main(["--all", "--matrix", "--project-dir", str(project_dir)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def chunks(line: str) -> list[tuple[str, list[dict[str, str]]]]:
+    """Each chunk of ``--matrix``'s line: its name and its stacks' matrix entries."""
+    document = json.loads(line)
+    assert set(document) == {"include"}
+    result = []
+    for chunk in document["include"]:
+        assert set(chunk) == {fleet.CHUNK_NAME, fleet.CHUNK_STACKS}
+        stacks = json.loads(chunk[fleet.CHUNK_STACKS])
+        assert set(stacks) == {"include"}
+        result.append((chunk[fleet.CHUNK_NAME], stacks["include"]))
+    return result
+
+
+def test_matrix_of_a_small_fleet_is_one_chunk_of_its_stacks(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    write_stack(tmp_path, "beta", "666666666666", environment="staging")
     write_stack(tmp_path, "alpha", "555555555555")
-    write_stack(tmp_path, "beta", "666666666666")
-    assert fleet.main(["--all", "--matrix", "--project-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
+    code, out, err = matrix(capsys, tmp_path)
+    assert (code, err) == (0, "")
     assert out.count("\n") == 1  # one line, for $GITHUB_OUTPUT
-    assert json.loads(out) == {
-        "include": [
-            {"stack": "alpha", "account": "555555555555", "environment": "production"},
-            {"stack": "beta", "account": "666666666666", "environment": "production"},
-        ]
-    }
+    assert chunks(out) == [
+        (
+            "1 of 1",
+            [
+                {"stack": "alpha", "account": "555555555555", "environment": "production"},
+                {"stack": "beta", "account": "666666666666", "environment": "staging"},
+            ],
+        )
+    ]
 
 
-def test_matrix_refuses_an_invalid_stack_and_more_jobs_than_github_runs(
+def test_matrix_of_300_stacks_runs_each_once_in_chunks_of_at_most_one_matrix(
+    large_fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = matrix(capsys, large_fleet)
+    assert (code, err) == (0, "")
+    assert out.count("\n") == 1
+    found = chunks(out)
+    assert [name for name, _ in found] == ["1 of 2", "2 of 2"]
+    assert [len(stacks) for _, stacks in found] == [
+        fleet.GITHUB_MATRIX_LIMIT,
+        LARGE_FLEET - fleet.GITHUB_MATRIX_LIMIT,
+    ]
+    every = [entry["stack"] for _, stacks in found for entry in stacks]
+    assert every == sorted(large_fleet_stacks())  # each stack once, in name order, chunk after chunk
+    entries = {entry["stack"]: entry for _, stacks in found for entry in stacks}
+    assert entries["w000"] == {"stack": "w000", "account": "500000000000", "environment": "staging"}
+    assert entries["w299"] == {"stack": "w299", "account": "500000000299", "environment": "production"}
+    assert len(out.encode("utf-16-le")) < fleet.GITHUB_JOB_OUTPUTS_BYTES
+    # The same fleet gives the same line, run after run and whatever order its files were written in.
+    assert matrix(capsys, large_fleet)[1] == out
+    copied = large_fleet.parent / "large-fleet-copy"
+    copied.mkdir(exist_ok=True)
+    for stack in large_fleet_stacks():
+        name = f"Pulumi.{stack}.yaml"
+        (copied / name).write_text((large_fleet / name).read_text())
+    assert matrix(capsys, copied)[1] == out
+
+
+@pytest.mark.parametrize(("count", "sizes"), [(3, [3]), (4, [3, 1]), (7, [3, 3, 1])])
+def test_chunks_are_cut_at_the_matrix_limit(
+    count: int,
+    sizes: list[int],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fleet, "GITHUB_MATRIX_LIMIT", 3)
+    for i in range(count):
+        write_stack(tmp_path, f"s{i}", f"{500000000000 + i}")
+    code, out, _ = matrix(capsys, tmp_path)
+    assert code == 0
+    found = chunks(out)
+    assert [len(stacks) for _, stacks in found] == sizes
+    assert [name for name, _ in found] == [f"{n} of {len(sizes)}" for n in range(1, len(sizes) + 1)]
+    assert [e["stack"] for _, stacks in found for e in stacks] == [f"s{i}" for i in range(count)]
+
+
+def test_matrix_refuses_an_invalid_stack_and_more_than_github_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_stack(tmp_path, "alpha", "555555555555")
     write_stack(tmp_path, "beta", "666666666666")
+    write_stack(tmp_path, "gamma", "777777777777")
+    # Three chunks of one stack: more chunks than the chunk job's own matrix runs.
     monkeypatch.setattr(fleet, "GITHUB_MATRIX_LIMIT", 1)
-    assert fleet.main(["--all", "--matrix", "--project-dir", str(tmp_path)]) == 2
-    assert "at most 1 jobs" in capsys.readouterr().err
+    code, out, err = matrix(capsys, tmp_path)
+    assert (code, out) == (2, "")
+    assert "3 stacks make 3 chunks of at most 1" in err
+    assert "--stacks" in err
+    assert "Traceback" not in err
+    monkeypatch.undo()
+    # Outputs above what one job may hand on.
+    monkeypatch.setattr(fleet, "GITHUB_JOB_OUTPUTS_BYTES", 100)
+    code, out, err = matrix(capsys, tmp_path)
+    assert (code, out) == (2, "")
+    assert "a job's outputs hold at most 100" in err
     monkeypatch.undo()
     write_stack(tmp_path, "beta", "666666666666", prefix="X")
-    assert fleet.main(["--all", "--matrix", "--project-dir", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
+    code, out, err = matrix(capsys, tmp_path)
+    assert (code, out) == (2, "")
     assert "Pulumi.beta.yaml" in err
     assert "aws-dr-backup:prefix = 'X'" in err
 
@@ -291,3 +353,16 @@ def test_stacks_without_a_result_in_time_are_reported_not_planned_and_exit_3(
         "beta": "plan-failed",
     }
     assert document["exit"]["message"] == "could not plan: alpha, beta"
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--workers", "0"), ("--vault-quota", "-3")])
+def test_a_count_below_1_is_refused_naming_the_flag_and_the_value(
+    flag: str, value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_stack(tmp_path, "alpha", "555555555555")
+    with pytest.raises(SystemExit) as exited:
+        fleet.main(["--all", "--project-dir", str(tmp_path), flag, value])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag} {value}: must be a whole number of at least 1" in err
+    assert "Traceback" not in err
