@@ -67,16 +67,20 @@ def _type_checking_only(node: ast.If) -> bool:
     )
 
 
-def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node, except the bodies of ``if TYPE_CHECKING:`` (their ``else`` runs and is kept)."""
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.If) and _type_checking_only(node):
-            for other in node.orelse:
-                yield other
-                yield from _walk(other)
-            continue
-        yield node
-        yield from _walk(node)
+def _walk(tree: ast.AST) -> Iterator[ast.stmt]:
+    """Every statement, nested ones included, except the bodies of ``if TYPE_CHECKING:`` (their ``else``
+    runs and is kept). Imports are statements, so expressions are not visited: a module's syntax tree has
+    several times more expression nodes than statements, and the plan derives every job's archive."""
+    for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+        for node in getattr(tree, field, ()):
+            if isinstance(node, ast.If) and _type_checking_only(node):
+                for other in node.orelse:
+                    yield other
+                    yield from _walk(other)
+                continue
+            if isinstance(node, ast.stmt):
+                yield node
+            yield from _walk(node)  # also an except handler's or a match case's body
 
 
 def _imports(tree: ast.Module, module: str, path: Path, root: Path) -> list[_Import]:
@@ -107,7 +111,11 @@ def _string_constants(tree: ast.Module) -> set[str]:
     }
 
 
-def _reads_files(tree: ast.Module) -> bool:
+def _reads_files(tree: ast.Module, path: Path) -> bool:
+    source = _source(path)
+    # ``from importlib import resources`` names the reader in parts: look for each top-level name.
+    if not any(word in source for word in ("__file__", *{r.split(".")[0] for r in _FILE_READERS})):
+        return False  # cannot name either: no need to walk the whole tree
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id == "__file__":
             return True
@@ -123,7 +131,7 @@ def _reads_files(tree: ast.Module) -> bool:
 def _data_files(tree: ast.Module, path: Path) -> list[Path]:
     """Files of the module's package (not Python, not caches) that the module names in a string, when it
     reads files beside itself (``importlib.resources``, ``pkgutil`` or ``__file__``)."""
-    if not _reads_files(tree):
+    if not _reads_files(tree, path):
         return []
     named = _string_constants(tree)
     return sorted(
@@ -137,8 +145,13 @@ def _data_files(tree: ast.Module, path: Path) -> list[Path]:
 
 
 @cache
+def _source(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+@cache
 def _parse(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return ast.parse(_source(path), filename=str(path))
 
 
 def closure(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
