@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from components import config as stack_config
-from components import cron
+from components import cron, documents
 from components.config import ROLE_ARN, ROLE_NAME, AccountId, Region, role_arn
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW, DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.settings import Setting
+from dr_runtime.verifier import policy_check
 from dr_runtime.verifier import settings as runtime
 
 if TYPE_CHECKING:
@@ -69,6 +70,15 @@ def _schedule(value: str) -> str:
             f"{MAX_SCHEDULE_GAP_MINUTES} minutes (6 hours), e.g. rate(6 hours) or cron(15 */6 * * ? *)"
         )
     return value
+
+
+def vault_policy_template() -> str:
+    """The access policy the program gives each of a workload account's vaults in the isolated account
+    (``components/archive.py``: the air-gapped and the locked vault alike), built by the program's own
+    builder for the placeholders the verifier fills in per vault (``policy_check``)."""
+    return documents.to_json(
+        documents.copy_into_vault_policy(policy_check.VAULT_ARN, policy_check.WORKLOAD_ACCOUNT)
+    )
 
 
 RoleRef = Annotated[str, AfterValidator(_role)]
