@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from components import catalog, documents
-from components.config import ConfigError, air_gapped_vault_name, from_namespaced, locked_vault_name
+from components.config import ConfigError, from_namespaced
 from components.config import parse as parse_stack
+from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
 from dr_runtime.verifier import policy_check
 from dr_runtime.verifier import settings as runtime
 from drplan.graph import RegisteredResource, StackGraph

@@ -268,6 +268,8 @@ class FakeRam:
         """share ARN -> {"name", "status", "resources": {arn: status}, "principals": {id: status}}"""
         self.denied: dict[str, str] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.defaults = True
+        """False: a vault without a share set up here has none."""
 
     def attach(self, api: Any) -> Any:
         api.meta.events.register_first("before-parameter-build.ram.*", FakeBackup._remember)
@@ -294,6 +296,8 @@ class FakeRam:
         return arn
 
     def _defaults(self) -> None:
+        if not self.defaults:
+            return
         shared = {arn for share in self.shares.values() for arn in share["resources"]}
         for name in self.backup.vaults:
             if name.endswith("-air-gapped") and vault_arn(REGION, ISOLATED, name) not in shared:
