@@ -39,6 +39,7 @@ from dr_runtime.operations.watchdog_settings import (
     DEFAULT_THRESHOLD_MINUTES,
 )
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
+from dr_runtime.vault_names import air_gapped_share_name as air_gapped_share_name
 from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
 
 PROJECT = "aws-dr-backup"
@@ -247,11 +248,6 @@ def role_arn(role: str, account: str) -> str:
 
 def bridge_bucket_name(prefix: str, cluster_name: str, service: str) -> str:
     return f"{prefix}-{cluster_name}-{service}-snapshots"
-
-
-def air_gapped_share_name(vault_name: str) -> str:
-    """The RAM share of the vault, named after it (``<prefix>-air-gapped-vault`` for a kept old name)."""
-    return f"{vault_name}-vault"
 
 
 class ConfigError(ValueError):

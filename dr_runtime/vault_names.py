@@ -36,3 +36,9 @@ def locked_vault_name(prefix: str, workload_account: str) -> str:
     """A stack's locked standard vault in the isolated account, for the types AWS Backup cannot copy into
     an air-gapped vault (``catalog.IsolatedCopy.LOCKED_VAULT``); at most 40 characters."""
     return f"{prefix}-{workload_account}-locked"
+
+
+def air_gapped_share_name(vault_name: str) -> str:
+    """The RAM share of the air-gapped vault, named after it (``<prefix>-air-gapped-vault`` for a kept old
+    name): the program creates it, the verifier checks what it associates."""
+    return f"{vault_name}-vault"

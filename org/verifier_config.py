@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from components import config as stack_config
-from components import cron
+from components import cron, documents
 from components.config import ROLE_ARN, ROLE_NAME, AccountId, Region, role_arn
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW, DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.settings import Setting
+from dr_runtime.verifier import policy_check
 from dr_runtime.verifier import settings as runtime
 
 if TYPE_CHECKING:
@@ -71,6 +72,15 @@ def _schedule(value: str) -> str:
     return value
 
 
+def vault_policy_template() -> str:
+    """The access policy the program gives each of a workload account's vaults in the isolated account
+    (``components/archive.py``: the air-gapped and the locked vault alike), built by the program's own
+    builder for the placeholders the verifier fills in per vault (``policy_check``)."""
+    return documents.to_json(
+        documents.copy_into_vault_policy(policy_check.VAULT_ARN, policy_check.WORKLOAD_ACCOUNT)
+    )
+
+
 RoleRef = Annotated[str, AfterValidator(_role)]
 VerifierSchedule = Annotated[str, AfterValidator(_schedule)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=_EMAIL)]
@@ -103,6 +113,10 @@ class Verifier(stack_config._Model):
     """``<workload account>=<stack prefix>``, one per stack (its ``prefix`` and ``accounts.workload``)."""
     vault_names: tuple[str, ...] = ()
     """``<workload account>=<vault name>`` for a stack with ``airGappedVault.name``."""
+    locked_vaults: tuple[AccountId, ...] = ()
+    """The fleet's accounts whose stack has a locked vault ``<prefix>-<account>-locked``: it protects a type
+    AWS Backup cannot copy into an air-gapped vault (RDS DB instances). Each is verified as a tier of its
+    own; a listed account whose vault is missing is a ``no-vault`` finding."""
     unverified: dict[AccountId, Annotated[str, StringConstraints(min_length=1, max_length=300)]] = {}
     """Workload accounts deliberately left out of ``fleet``, each with the reason (e.g. its vault is in
     another isolated account): every account of ``accounts.workloads`` is in one of the two."""
@@ -130,6 +144,7 @@ class Verifier(stack_config._Model):
 CONFIG_KEYS: dict[Setting, str] = {
     runtime.FLEET: "verifier.fleet",
     runtime.VAULT_NAMES: "verifier.vaultNames",
+    runtime.LOCKED_VAULTS: "verifier.lockedVaults",
     runtime.ISOLATED_ACCOUNT: "verifier.isolatedAccount",
     runtime.INTERVAL: "verifier.thresholds.scheduleIntervalMinutes",
     COMPLETION_WINDOW: "verifier.thresholds.completionWindowMinutes",
@@ -171,7 +186,14 @@ class VerifierPlan:
 
     @property
     def vault_arns(self) -> tuple[str, ...]:
-        return tuple(self.runtime.vault_arn(account) for account in self.runtime.fleet)
+        """Every vault the verifier reads: each account's air-gapped vault, and its locked one if any."""
+        arns = []
+        for account in self.runtime.fleet:
+            arns.append(self.runtime.vault_arn(account))
+            locked = self.runtime.locked_vault_arn(account)
+            if locked is not None:
+                arns.append(locked)
+        return tuple(arns)
 
 
 def reader_role_name(prefix: str, what: str) -> str:
@@ -233,6 +255,11 @@ def plan(org: OrgConfig) -> VerifierPlan | None:
             f"verifier.fleet lists {', '.join(extra)}, not in accounts.workloads: the fleet is the "
             "organisation's workload accounts; add them there or remove them here"
         )
+    try:
+        # After the fleet's own checks, so that a fleet missing accounts is reported as that.
+        fleet = runtime.fleet_accounts(verifier.fleet, verifier.vault_names, verifier.locked_vaults)
+    except ConfigError as exc:
+        raise ValueError(_in_config_terms(str(exc))) from None
     thresholds = verifier.thresholds
     prefix = org.prefix
     try:
@@ -252,6 +279,7 @@ def plan(org: OrgConfig) -> VerifierPlan | None:
             margin_minutes=thresholds.margin_minutes,
             drop_percent=thresholds.drop_percent,
             baseline_days=thresholds.baseline_days,
+            vault_policy=vault_policy_template(),
         )
     except ConfigError as exc:
         raise ValueError(_in_config_terms(str(exc))) from None

@@ -13,7 +13,8 @@ In the verifier account (a security account, or the isolated account), through i
 Read-only roles, each trusting the verifier's function role alone (by ARN):
 
 - vault reader (isolated account): ``ListRecoveryPointsByBackupVault``, ``DescribeBackupVault`` and
-  ``GetBackupVaultAccessPolicy`` on the fleet's air-gapped vaults (their ARNs);
+  ``GetBackupVaultAccessPolicy`` on the fleet's air-gapped and locked vaults (their exact ARNs), and
+  RAM's ``GetResourceShareAssociations`` and ``GetResourceShares`` (no resource type: ``*``);
 - job reader (the delegated administrator, else the management account): ``ListBackupJobs`` and
   ``ListCopyJobs`` (no resource type: ``*``).
 
@@ -52,6 +53,8 @@ VAULT_READ_ACTIONS = (
     "backup:DescribeBackupVault",
     "backup:GetBackupVaultAccessPolicy",
 )
+SHARE_READ_ACTIONS = ("ram:GetResourceShareAssociations", "ram:GetResourceShares")
+"""The RAM reads of the share check; RAM gives them no resource type (docs/verifier.md, V15): ``*``."""
 JOB_READ_ACTIONS = ("backup:ListBackupJobs", "backup:ListCopyJobs")
 EVIDENCE_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
 KEY_DELETION_WINDOW_DAYS = 30
@@ -162,7 +165,13 @@ def reader_trust(function_role_arn: pulumi.Input[str]) -> pulumi.Output[str]:
 
 
 def vault_read_statement(vault_arns: Sequence[str]) -> dict[str, Any]:
-    return documents.allow("ReadTheFleetsAirGappedVaults", list(VAULT_READ_ACTIONS), list(vault_arns))
+    """The fleet's vaults in the isolated account, air-gapped and locked, by their exact ARNs."""
+    return documents.allow("ReadTheFleetsIsolatedVaults", list(VAULT_READ_ACTIONS), list(vault_arns))
+
+
+def share_read_statement() -> dict[str, Any]:
+    # Read-only and confined to the account the role is in (RAM lists only the caller's own shares).
+    return documents.allow("ReadTheIsolatedAccountsShares", list(SHARE_READ_ACTIONS), "*")
 
 
 def job_read_statement() -> dict[str, Any]:
@@ -290,6 +299,7 @@ class VerifierDeployment(pulumi.ComponentResource):
             statements.append(documents.allow("AssumeTheReaderRoles", "sts:AssumeRole", assumed))
         if plan.reads_vaults_itself:
             statements.append(vault_read_statement(plan.vault_arns))
+            statements.append(share_read_statement())
         if plan.reads_jobs_itself:
             statements.append(job_read_statement())
 
@@ -366,8 +376,8 @@ class VerifierDeployment(pulumi.ComponentResource):
             self._reader(
                 f"{name}-vault-reader",
                 reader_role_name(prefix, "vault"),
-                "Lists the fleet's air-gapped vaults for the air-gap verifier (read only)",
-                vault_read_statement(plan.vault_arns),
+                "Reads the fleet's vaults and their RAM shares for the air-gap verifier (read only)",
+                [vault_read_statement(plan.vault_arns), share_read_statement()],
                 job.role_arn,
                 args.vault_reader_provider,
                 tags,
@@ -377,7 +387,7 @@ class VerifierDeployment(pulumi.ComponentResource):
                 f"{name}-job-reader",
                 reader_role_name(prefix, "job"),
                 "Lists the organisation's backup and copy jobs for the air-gap verifier (read only)",
-                job_read_statement(),
+                [job_read_statement()],
                 job.role_arn,
                 args.job_reader_provider,
                 tags,
@@ -402,7 +412,7 @@ class VerifierDeployment(pulumi.ComponentResource):
         name: str,
         role_name: str,
         description: str,
-        statement: dict[str, Any],
+        statements: list[dict[str, Any]],
         function_role_arn: pulumi.Output[str],
         provider: aws.Provider,
         tags: dict[str, str],
@@ -419,7 +429,7 @@ class VerifierDeployment(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=documents.to_json(documents.document(statement)),
+            policy=documents.to_json(documents.document(*statements)),
             opts=there,
         )
 
@@ -440,6 +450,10 @@ def environment_values(plan: VerifierPlan, bucket: str, topic_arn: str) -> dict[
         runtime.EVIDENCE_PREFIX: settings.evidence_prefix,
         runtime.TOPIC: topic_arn,
     }
+    if settings.vault_policy is not None:
+        values[runtime.VAULT_POLICY] = settings.vault_policy
+    if verifier.locked_vaults:
+        values[runtime.LOCKED_VAULTS] = ",".join(verifier.locked_vaults)
     if verifier.vault_names:
         values[runtime.VAULT_NAMES] = ",".join(verifier.vault_names)
     if settings.vault_reader_role is not None:

@@ -4,7 +4,10 @@
   administrator (organisation-wide job listings), each through a read-only role or the verifier's own
   credentials; each place's account is checked with ``sts:GetCallerIdentity`` before anything is read,
   so a job listing from the wrong account (which would see only that account's jobs) stops the run.
-- ``read_vault``: ``ListRecoveryPointsByBackupVault`` on one account's vault, every page.
+- ``read_vault``: ``ListRecoveryPointsByBackupVault`` on one of the account's vaults (the air-gapped
+  one, the locked one), every page, and its access policy (``GetBackupVaultAccessPolicy``).
+- ``read_share``: the RAM shares of the isolated account that associate the air-gapped vault, and
+  their principals (``GetResourceShareAssociations``, ``GetResourceShares``).
 - ``read_jobs``: ``ListBackupJobs`` and ``ListCopyJobs`` with ``ByAccountId`` and ``ByCreatedAfter``.
 - ``read_baseline``: the account's baseline from the evidence bucket.
 
@@ -33,6 +36,9 @@ from dr_runtime.verifier.readings import (
     USABLE_STATES,
     BaselineReading,
     JobReading,
+    PolicyReading,
+    ShareAssociation,
+    ShareReading,
     Sighting,
     Tier,
     VaultReading,
@@ -42,7 +48,6 @@ from dr_runtime.verifier.settings import (
     ISOLATED_ACCOUNT,
     JOB_READER_ROLE,
     VAULT_READER_ROLE,
-    FleetAccount,
     VerifierConfig,
 )
 
@@ -99,12 +104,32 @@ def _failed(what: str, error: BaseException) -> str:
     return f"{what}: {item_reason(error)}"
 
 
-def read_vault(backup: Any, account: FleetAccount) -> VaultReading:
-    """Every recovery point of the account's vault; ``found`` False when the vault does not exist."""
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def read_policy(backup: Any, vault_name: str) -> PolicyReading:
+    """The vault's access policy. Asked only of a vault the listing found, so ``ResourceNotFoundException``
+    here means the vault has no policy (docs/verifier.md, V12)."""
+    try:
+        answer = backup.get_backup_vault_access_policy(BackupVaultName=vault_name)
+    except ClientError as error:
+        if _code(error) == "ResourceNotFoundException":
+            return PolicyReading()
+        return PolicyReading(error=_failed(f"access policy of vault {vault_name}", error))
+    except BotoCoreError as error:
+        return PolicyReading(error=_failed(f"access policy of vault {vault_name}", error))
+    policy = answer.get("Policy")
+    return PolicyReading(document=None if policy is None else str(policy))
+
+
+def read_vault(backup: Any, vault_name: str, tier: Tier, *, policy: bool) -> VaultReading:
+    """Every recovery point of the vault (as sightings of ``tier``); ``found`` False when the vault does not
+    exist. With ``policy``, the access policy of a vault that was listed, too."""
     reading = VaultReading()
     try:
         pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
-            BackupVaultName=account.vault_name, PaginationConfig={"PageSize": PAGE_SIZE}
+            BackupVaultName=vault_name, PaginationConfig={"PageSize": PAGE_SIZE}
         )
         for page in pages:
             for point in page.get("RecoveryPoints", []):
@@ -115,23 +140,64 @@ def read_vault(backup: Any, account: FleetAccount) -> VaultReading:
                     Sighting(
                         resource_arn=str(point.get("ResourceArn", "")),
                         resource_type=str(point.get("ResourceType", "")),
-                        tier=Tier.AIR_GAPPED,
+                        tier=tier,
                         time=point["CreationDate"],
                     )
                 )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        if _code(error) == "ResourceNotFoundException":
             return VaultReading(found=False)
-        return VaultReading(error=_failed(f"vault {account.vault_name}", error))
+        return VaultReading(error=_failed(f"vault {vault_name}", error))
     except BotoCoreError as error:
-        return VaultReading(error=_failed(f"vault {account.vault_name}", error))
+        return VaultReading(error=_failed(f"vault {vault_name}", error))
+    if policy:
+        reading.policy = read_policy(backup, vault_name)
     return reading
 
 
-def _copy_tier(job: dict[str, Any], account: str, air_gapped_arn: str) -> Tier | None:
+def read_share(ram: Any, vault_arn: str) -> ShareReading:
+    """Every share of the isolated account associating the vault, its status and its principals.
+
+    ``GetResourceShareAssociations`` lists the associations of the shares the caller owns: by the vault's
+    ARN (``RESOURCE``), then the principals of those shares (``PRINCIPAL``); ``GetResourceShares`` with
+    ``resourceOwner=SELF`` gives each share's status. Every listing is followed over its pages: RAM may
+    answer a page with no items and a ``nextToken`` (docs/verifier.md, V13-V15)."""
+    reading = ShareReading()
+    try:
+        associations = ram.get_paginator("get_resource_share_associations")
+        for page in associations.paginate(associationType="RESOURCE", resourceArn=vault_arn):
+            for item in page.get("resourceShareAssociations", []):
+                reading.resources.append(_association(item))
+        arns = sorted({item.share_arn for item in reading.resources})
+        if not arns:
+            return reading
+        for page in associations.paginate(associationType="PRINCIPAL", resourceShareArns=arns):
+            for item in page.get("resourceShareAssociations", []):
+                reading.principals.append(_association(item))
+        for page in ram.get_paginator("get_resource_shares").paginate(
+            resourceOwner="SELF", resourceShareArns=arns
+        ):
+            for share in page.get("resourceShares", []):
+                reading.shares[str(share.get("resourceShareArn", ""))] = str(share.get("status", ""))
+                reading.names[str(share.get("resourceShareArn", ""))] = str(share.get("name", ""))
+    except (ClientError, BotoCoreError) as error:
+        return ShareReading(error=_failed(f"RAM shares of vault {vault_arn}", error))
+    return reading
+
+
+def _association(item: dict[str, Any]) -> ShareAssociation:
+    return ShareAssociation(
+        share_arn=str(item.get("resourceShareArn", "")),
+        share_name=str(item.get("resourceShareName", "")),
+        entity=str(item.get("associatedEntity", "")),
+        status=str(item.get("status", "")),
+    )
+
+
+def _copy_tier(job: dict[str, Any], account: str, copy_job_tiers: dict[str, Tier]) -> Tier | None:
     destination = str(job.get("DestinationBackupVaultArn", ""))
-    if destination == air_gapped_arn:
-        return Tier.AIR_GAPPED_JOB
+    if destination in copy_job_tiers:
+        return copy_job_tiers[destination]
     source = arn_parts(str(job.get("SourceBackupVaultArn", "")))
     target = arn_parts(destination)
     if source and target and target[1] == account and target[0] != source[0]:
@@ -171,13 +237,14 @@ def _jobs(
     return found
 
 
-def read_jobs(backup: Any, account: str, air_gapped_arn: str, since: datetime) -> JobReading:
-    """The account's completed backup jobs (in-Region) and copy jobs (cross-Region, air-gapped) created
-    since ``since``, as the delegated administrator lists them for the organisation."""
+def read_jobs(backup: Any, account: str, copy_job_tiers: dict[str, Tier], since: datetime) -> JobReading:
+    """The account's completed backup jobs (in-Region) and copy jobs (cross-Region, and into the isolated
+    vaults: ``copy_job_tiers`` maps each vault's ARN to its job tier) created since ``since``, as the
+    delegated administrator lists them for the organisation."""
     reading = JobReading()
     for operation, key, tier_of, what in (
         ("list_backup_jobs", "BackupJobs", lambda _job: Tier.IN_REGION, "backup jobs"),
-        ("list_copy_jobs", "CopyJobs", lambda job: _copy_tier(job, account, air_gapped_arn), "copy jobs"),
+        ("list_copy_jobs", "CopyJobs", lambda job: _copy_tier(job, account, copy_job_tiers), "copy jobs"),
     ):
         try:
             reading.sightings.extend(_jobs(backup, operation, key, account, since, tier_of))

@@ -42,15 +42,17 @@ def parser() -> Parser:
 def report(result: RunResult) -> str:
     lines = [f"{len(result.verdicts)} account(s) verified, {len(result.findings)} finding(s)"]
     for verdict in result.verdicts:
-        age = "-" if verdict.newest_age_hours is None else f"{verdict.newest_age_hours:.1f} h"
-        counts = (
-            "-"
-            if verdict.fresh_resources is None
-            else f"{verdict.fresh_resources}/{verdict.baseline_resources} fresh"
-        )
         kinds = ", ".join(sorted({f.kind.value for f in verdict.findings})) or "ok"
-        lines.append(f"  {verdict.account_id}  newest {age:>9}  {counts:>14}  {kinds}")
-        lines.extend(f"      {finding.kind.value}: {finding.message}" for finding in verdict.findings)
+        lines.append(f"  {verdict.account_id}  {kinds}")
+        for tier, figures in verdict.tiers.items():
+            age = "-" if figures.newest_age_hours is None else f"{figures.newest_age_hours:.1f} h"
+            counts = f"{figures.fresh_resources}/{figures.baseline_resources} fresh"
+            lines.append(f"    {tier.value:<11} newest {age:>9}  {counts:>14}")
+        lines.extend(
+            f"      {finding.kind.value}{'' if finding.tier is None else f' ({finding.tier.value})'}: "
+            f"{finding.message}"
+            for finding in verdict.findings
+        )
     return "\n".join(lines)
 
 

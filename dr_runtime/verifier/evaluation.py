@@ -1,21 +1,30 @@
 """The verdict on one workload account: pure, from what the run read (``readings``) and the settings.
 
-Findings (``Kind``):
+Each copy tier in the isolated account is verified on its own (``readings.COPY_TIERS``): the
+logically air-gapped vault of every account, and the locked standard vault of an account whose stack has
+one (RDS DB instances, which AWS Backup cannot copy into an air-gapped vault). Findings (``Kind``), each
+naming its tier where it has one:
 
-- ``unreadable``: an input of the account could not be read (its vault listing, its job listings, its
-  baseline). Missing data is never "all good": the checks that needed it are not passed, they are
-  reported as not made.
-- ``no-vault``: the isolated account has no vault of the account's name.
+- ``unreadable``: an input of the account could not be read (a vault listing, a vault policy, the RAM
+  shares, the job listings, the baseline). Missing data is never "all good": the checks that needed it
+  are not passed, they are reported as not made.
+- ``no-vault``: the isolated account has no vault of the tier's name.
 - ``no-copies``: the vault exists and holds no usable recovery point.
-- ``stale``: the newest usable recovery point in the vault is older than interval + completion window +
+- ``stale``: the tier's newest usable recovery point is older than interval + completion window +
   margin (``VerifierConfig.stale_after_minutes``).
-- ``mass-drop``: of the resources in the account's baseline (an air-gapped copy in the last
+- ``mass-drop``: of the resources in the tier's baseline (a copy in the tier in the last
   ``baseline_days``), more than ``drop_percent`` percent have no fresh one (a mass opt-out, a deleted
-  selection, a copy action dropped from one plan). Not raised beside ``stale``, which already says that
-  no copy is fresh.
+  selection, a copy action dropped from one plan). Not raised beside the tier's ``stale``, which already
+  says that no copy is fresh.
+- ``vault-policy-drift``: a vault's access policy is missing or differs from the one the program builds
+  (``policy_check``).
+- ``ram-share-drift``: the air-gapped vault is not shared with its workload account by its own share
+  alone (``air_gapped_share_name``): the share is gone or not active, the vault or the workload account
+  is no longer associated, or the vault is shared with anyone else.
 
 The job listings are evidence, not a verdict of their own: they say whether backups and cross-Region
-copies go on while air-gapped copies stopped, which tells a dropped copy action from a stopped plan.
+copies go on while copies into the isolated account stopped, which tells a dropped copy action from a
+stopped plan.
 """
 
 from __future__ import annotations
@@ -26,9 +35,25 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from dr_runtime.verifier.evidence_layout import SCHEMA, iso
-from dr_runtime.verifier.readings import AccountReading, BaselineEntry, Sighting, Tier
+from dr_runtime.verifier import policy_check
+from dr_runtime.verifier.evidence_layout import iso
+from dr_runtime.verifier.naming import air_gapped_share_name
+from dr_runtime.verifier.readings import (
+    COPY_JOB_TIER,
+    AccountReading,
+    BaselineEntry,
+    ShareReading,
+    Sighting,
+    Tier,
+    TierReading,
+)
 from dr_runtime.verifier.settings import VerifierConfig
+
+EVIDENCE_SCHEMA = 2
+"""2: per copy tier (``vaults``, ``tiers``), the policy and share checks."""
+LIVE_ASSOCIATIONS = frozenset({"ASSOCIATED", "ASSOCIATING"})
+"""RAM association states that give (or are about to give) access (botocore ``ResourceShareAssociationStatus``)."""
+WORDS = {Tier.AIR_GAPPED: ("air-gapped", "an air-gapped"), Tier.LOCKED: ("locked", "a locked")}
 
 LISTED_RESOURCES = 20
 """How many missing resources a finding's message names (the evidence has them all)."""
@@ -40,6 +65,8 @@ class Kind(StrEnum):
     NO_COPIES = "no-copies"
     STALE = "stale"
     MASS_DROP = "mass-drop"
+    VAULT_POLICY_DRIFT = "vault-policy-drift"
+    RAM_SHARE_DRIFT = "ram-share-drift"
 
 
 @dataclass(frozen=True)
@@ -47,9 +74,26 @@ class Finding:
     account_id: str
     kind: Kind
     message: str
+    tier: Tier | None = None
+    """The copy tier the finding is about; None for the account's other inputs (jobs, baseline)."""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"account_id": self.account_id, "kind": self.kind.value, "message": self.message}
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "account_id": self.account_id,
+            "kind": self.kind.value,
+            "tier": None if self.tier is None else self.tier.value,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class TierFigures:
+    """One tier's figures, only for a vault that was read: no metric is published for the others, so
+    alarms see missing data rather than a good value."""
+
+    newest_age_hours: float | None
+    fresh_resources: int
+    baseline_resources: int
 
 
 @dataclass
@@ -59,11 +103,10 @@ class AccountVerdict:
     evidence: dict[str, Any] = field(default_factory=dict)
     """The document written to the evidence bucket (``latest.json`` and the run's history)."""
     baseline: dict[str, BaselineEntry] | None = None
-    """The baseline to store, or None to leave the stored one alone (the vault could not be read)."""
-    newest_age_hours: float | None = None
-    fresh_resources: int | None = None
-    baseline_resources: int | None = None
-    """None where the input was missing: no metric is published then, so alarms see missing data."""
+    """The baseline to store, or None to leave the stored one alone (no vault was read, or the stored
+    baseline could not be): a tier whose vault was not read keeps its stored entries."""
+    tiers: dict[Tier, TierFigures] = field(default_factory=dict)
+    """The figures of each tier whose vault was read."""
 
     @property
     def inputs_read(self) -> bool:
@@ -98,106 +141,271 @@ def _names(arns: Iterable[str]) -> str:
     return ", ".join(listed[:LISTED_RESOURCES]) + more
 
 
-def _job_context(newest: dict[tuple[str, Tier], Sighting], fresh_since: datetime) -> str:
+def _job_context(newest: dict[tuple[str, Tier], Sighting], fresh_since: datetime, tier: Tier) -> str:
+    job_tier = COPY_JOB_TIER[tier]
     counts = {
-        tier: sum(1 for (_arn, t), s in newest.items() if t is tier and s.time >= fresh_since)
-        for tier in (Tier.IN_REGION, Tier.CROSS_REGION, Tier.AIR_GAPPED_JOB)
+        t: sum(1 for (_arn, seen), s in newest.items() if seen is t and s.time >= fresh_since)
+        for t in (Tier.IN_REGION, Tier.CROSS_REGION, job_tier)
     }
     return (
         f"job listings in the same window: {counts[Tier.IN_REGION]} resource(s) backed up in-Region, "
-        f"{counts[Tier.CROSS_REGION]} copied cross-Region, {counts[Tier.AIR_GAPPED_JOB]} copied to the "
-        "air-gapped vault"
+        f"{counts[Tier.CROSS_REGION]} copied cross-Region, {counts[job_tier]} copied to the "
+        f"{WORDS[tier][0]} vault"
     )
+
+
+def _share_drift(share: ShareReading, account: str, vault_name: str, vault_arn: str) -> list[str]:
+    """What differs from the program's share: the one share named after the vault, active, associating
+    the vault and the workload account, and nothing else associating either to the vault."""
+    name = air_gapped_share_name(vault_name)
+    ours = {
+        item.share_arn
+        for item in share.resources
+        if item.entity == vault_arn
+        and item.status == "ASSOCIATED"
+        and (share.names.get(item.share_arn) or item.share_name) == name
+        and share.shares.get(item.share_arn) == "ACTIVE"
+    }
+    problems: list[str] = []
+    if not ours:
+        seen = sorted(
+            f"{item.share_arn} ({share.names.get(item.share_arn) or item.share_name}, association "
+            f"{item.status}, share {share.shares.get(item.share_arn, 'not listed')})"
+            for item in share.resources
+        )
+        problems.append(
+            f"no active share named {name} associates {vault_arn}"
+            + (f" (associations found: {', '.join(seen)})" if seen else "")
+            + f": {account} cannot see the vault to restore from it"
+        )
+    others = sorted({item.share_arn for item in share.resources if item.status in LIVE_ASSOCIATIONS} - ours)
+    if others:
+        problems.append(f"the vault is also associated with share(s) {', '.join(others)}")
+    if ours and not any(
+        p.share_arn in ours and p.entity == account and p.status == "ASSOCIATED" for p in share.principals
+    ):
+        states = sorted({p.status for p in share.principals if p.share_arn in ours and p.entity == account})
+        problems.append(
+            f"share {name} does not associate {account}"
+            + (f" (its association is {', '.join(states)})" if states else "")
+        )
+    strangers = sorted(
+        f"{p.entity} ({p.status}, share {p.share_arn})"
+        for p in share.principals
+        if p.entity != account and p.status in LIVE_ASSOCIATIONS
+    )
+    if strangers:
+        problems.append(f"the vault is shared with principals other than {account}: {', '.join(strangers)}")
+    return problems
 
 
 def evaluate(config: VerifierConfig, reading: AccountReading, now: datetime) -> AccountVerdict:
     account = reading.account_id
     verdict = AccountVerdict(account)
     fresh_since = now - timedelta(minutes=config.stale_after_minutes)
-    baseline_since = now - timedelta(days=config.baseline_days)
+    template = config.policy_template
 
-    def find(kind: Kind, message: str) -> None:
-        verdict.findings.append(Finding(account, kind, message))
+    def find(kind: Kind, message: str, tier: Tier | None = None) -> None:
+        verdict.findings.append(Finding(account, kind, message, tier))
 
-    vault, jobs, stored = reading.vault, reading.jobs, reading.baseline
-    for error in (vault.error, jobs.error, stored.error):
+    jobs, stored = reading.jobs, reading.baseline
+    for error in (jobs.error, stored.error):
         if error is not None:
             find(Kind.UNREADABLE, f"{error}; the checks that need it were not made for {account}")
 
-    newest = _newest([*vault.sightings, *jobs.sightings])
-    context = "" if jobs.error is not None else f" ({_job_context(newest, fresh_since)})"
-    lag = {arn: s for (arn, tier), s in newest.items() if tier is Tier.AIR_GAPPED}
-    newest_copy = max((s.time for s in lag.values()), default=None)
-    fresh = {arn for arn, s in lag.items() if s.time >= fresh_since}
-
-    vault_read = vault.error is None and vault.found
-    if vault.error is None and not vault.found:
-        find(
-            Kind.NO_VAULT,
-            f"no vault {reading.vault_name} in the isolated account {config.isolated_account}: "
-            f"{account} has no air-gapped copies{context}",
+    sightings = [s for part in reading.tiers for s in part.vault.sightings]
+    newest = _newest([*sightings, *jobs.sightings])
+    new_baseline: dict[str, BaselineEntry] = {}
+    any_read = False
+    vaults_evidence: dict[str, Any] = {}
+    tiers_evidence: dict[str, Any] = {}
+    for part in reading.tiers:
+        read, evidence = _tier(
+            config,
+            verdict,
+            part,
+            newest,
+            None if stored.error else stored.entries,
+            jobs_read=jobs.error is None,
+            judge_drop=stored.error is None,
+            now=now,
         )
-    elif vault_read and newest_copy is None:
-        unusable = (
-            f" ({vault.unusable} recovery point(s) in a state a restore cannot use)" if vault.unusable else ""
-        )
-        find(Kind.NO_COPIES, f"vault {reading.vault_name} holds no usable recovery point{unusable}{context}")
-    elif vault_read and newest_copy is not None and newest_copy < fresh_since:
-        find(
-            Kind.STALE,
-            f"newest air-gapped copy of {account} is {_hours(now - newest_copy)} h old (from "
-            f"{iso(newest_copy)}), older than {config.stale_after_minutes} minutes (interval "
-            f"{config.interval_minutes} + completion window {config.completion_window_minutes} + margin "
-            f"{config.margin_minutes}); the copies expire about 7 days after their backups{context}",
-        )
-
-    if vault_read:
-        baseline: dict[str, BaselineEntry] = {
-            arn: entry for arn, entry in (stored.entries or {}).items() if entry.last_seen >= baseline_since
-        }
-        for arn, sighting in lag.items():
-            if sighting.time >= baseline_since and (
-                arn not in baseline or sighting.time > baseline[arn].last_seen
-            ):
-                baseline[arn] = BaselineEntry(sighting.resource_type, sighting.time)
-        missing = set(baseline) - fresh
-        verdict.fresh_resources, verdict.baseline_resources = len(fresh), len(baseline)
-        verdict.newest_age_hours = None if newest_copy is None else _hours(now - newest_copy)
-        if stored.error is None:
-            verdict.baseline = baseline
-            # A stale account has no fresh copy at all: the stale finding says so, not a second one.
-            stale = any(finding.kind is Kind.STALE for finding in verdict.findings)
-            if not stale and baseline and len(missing) * 100 > config.drop_percent * len(baseline):
+        vaults_evidence[part.tier.value] = evidence
+        if read is not None:
+            any_read = True
+            new_baseline.update(read)
+        else:
+            # Not read: its stored entries are kept as they are, for the next run to judge.
+            new_baseline.update({arn: e for arn, e in (stored.entries or {}).items() if e.tier is part.tier})
+        figures = verdict.tiers.get(part.tier)
+        if figures is not None:
+            tiers_evidence[part.tier.value] = {
+                "newest": None
+                if figures.newest_age_hours is None
+                else iso(now - timedelta(hours=figures.newest_age_hours)),
+                "newest_age_hours": figures.newest_age_hours,
+                "fresh_resources": figures.fresh_resources,
+                "baseline_resources": figures.baseline_resources,
+            }
+        if template is not None and part.vault.policy is not None:
+            policy = part.vault.policy
+            if policy.error is not None:
                 find(
-                    Kind.MASS_DROP,
-                    f"{len(fresh)} of the {len(baseline)} resource(s) of {account} with an air-gapped copy "
-                    f"in the last {config.baseline_days} days have a fresh one: "
-                    f"{round(len(missing) * 100 / len(baseline))} % dropped, more than "
-                    f"{config.drop_percent} %; without one: {_names(missing)}{context}",
+                    Kind.UNREADABLE,
+                    f"{policy.error}; the policy check was not made for {part.vault_name}",
+                    part.tier,
+                )
+            elif policy.document is None:
+                find(
+                    Kind.VAULT_POLICY_DRIFT,
+                    f"vault {part.vault_name} has no access policy; the program's lets {account} copy in, "
+                    "and without it the copies into the vault are refused",
+                    part.tier,
+                )
+            else:
+                expected = policy_check.expected_policy(template, part.vault_arn, account)
+                found = policy_check.differences(expected, policy.document)
+                if found:
+                    find(
+                        Kind.VAULT_POLICY_DRIFT,
+                        f"the access policy of vault {part.vault_name} differs from the one the program "
+                        f"builds: {'; '.join(found)}",
+                        part.tier,
+                    )
+
+    share_state = "not-read"
+    share = reading.share
+    if share is not None and reading.tiers:
+        lag = reading.tiers[0]
+        if share.error is not None:
+            share_state = "unreadable"
+            find(Kind.UNREADABLE, f"{share.error}; the share check was not made for {account}", lag.tier)
+        else:
+            problems = _share_drift(share, account, lag.vault_name, lag.vault_arn)
+            share_state = "drift" if problems else "matches"
+            if problems:
+                find(
+                    Kind.RAM_SHARE_DRIFT,
+                    f"the RAM share of vault {lag.vault_name} is not the program's: {'; '.join(problems)}",
+                    lag.tier,
                 )
 
+    if any_read and stored.error is None:
+        verdict.baseline = new_baseline
+
     verdict.evidence = {
-        "schema": SCHEMA,
+        "schema": EVIDENCE_SCHEMA,
         "account_id": account,
         "verified_at": iso(now),
-        "vault": {
-            "name": reading.vault_name,
-            "arn": reading.vault_arn,
-            "state": "unreadable" if vault.error else ("read" if vault.found else "not-found"),
-            "usable_recovery_points": len(vault.sightings),
-            "unusable_recovery_points": vault.unusable,
+        "vaults": vaults_evidence,
+        "share": {
+            "state": share_state,
+            "shares": dict(sorted(share.shares.items())) if share is not None else {},
+            "principals": sorted(
+                f"{p.entity} {p.status} ({p.share_arn})" for p in (share.principals if share else [])
+            ),
         },
         "jobs": {"state": "unreadable" if jobs.error else "read", "since": iso(fresh_since)},
         "baseline": {
             "state": "unreadable" if stored.error else ("none" if stored.entries is None else "read"),
             "days": config.baseline_days,
-            "resources": verdict.baseline_resources,
+            "resources": {tier: figures["baseline_resources"] for tier, figures in tiers_evidence.items()},
         },
         "stale_after_minutes": config.stale_after_minutes,
-        "newest_air_gapped": None if newest_copy is None else iso(newest_copy),
-        "newest_air_gapped_age_hours": verdict.newest_age_hours,
-        "fresh_air_gapped_resources": verdict.fresh_resources,
+        "tiers": tiers_evidence,
         "resources": _resources(newest, fresh_since),
         "findings": [finding.as_dict() for finding in verdict.findings],
     }
     return verdict
+
+
+def _tier(
+    config: VerifierConfig,
+    verdict: AccountVerdict,
+    part: TierReading,
+    newest: dict[tuple[str, Tier], Sighting],
+    stored: dict[str, BaselineEntry] | None,
+    *,
+    jobs_read: bool,
+    judge_drop: bool,
+    now: datetime,
+) -> tuple[dict[str, BaselineEntry] | None, dict[str, Any]]:
+    """One tier's findings and figures; its new baseline entries (None when its vault was not read) and
+    its vault's evidence."""
+    account, tier, vault = verdict.account_id, part.tier, part.vault
+    word, a_word = WORDS[tier]
+    fresh_since = now - timedelta(minutes=config.stale_after_minutes)
+    baseline_since = now - timedelta(days=config.baseline_days)
+
+    def find(kind: Kind, message: str) -> None:
+        verdict.findings.append(Finding(account, kind, message, tier))
+
+    if vault.error is not None:
+        find(Kind.UNREADABLE, f"{vault.error}; the checks that need it were not made for {account}")
+    context = "" if not jobs_read else f" ({_job_context(newest, fresh_since, tier)})"
+    copies = {arn: s for (arn, seen), s in newest.items() if seen is tier}
+    newest_copy = max((s.time for s in copies.values()), default=None)
+    fresh = {arn for arn, s in copies.items() if s.time >= fresh_since}
+    vault_read = vault.error is None and vault.found
+    evidence: dict[str, Any] = {
+        "name": part.vault_name,
+        "arn": part.vault_arn,
+        "state": "unreadable" if vault.error else ("read" if vault.found else "not-found"),
+        "usable_recovery_points": len(vault.sightings),
+        "unusable_recovery_points": vault.unusable,
+    }
+    if vault.error is None and not vault.found:
+        what = (
+            f"{account} has no air-gapped copies"
+            if tier is Tier.AIR_GAPPED
+            else f"{account} has no locked copies of the types an air-gapped vault cannot take (RDS DB "
+            "instances), though its stack has the vault"
+        )
+        find(
+            Kind.NO_VAULT,
+            f"no vault {part.vault_name} in the isolated account {config.isolated_account}: {what}{context}",
+        )
+    elif vault_read and newest_copy is None:
+        unusable = (
+            f" ({vault.unusable} recovery point(s) in a state a restore cannot use)" if vault.unusable else ""
+        )
+        find(Kind.NO_COPIES, f"vault {part.vault_name} holds no usable recovery point{unusable}{context}")
+    elif vault_read and newest_copy is not None and newest_copy < fresh_since:
+        find(
+            Kind.STALE,
+            f"newest {word} copy of {account} is {_hours(now - newest_copy)} h old (from "
+            f"{iso(newest_copy)}, vault {part.vault_name}), older than {config.stale_after_minutes} minutes "
+            f"(interval {config.interval_minutes} + completion window {config.completion_window_minutes} + "
+            f"margin {config.margin_minutes}); the copies expire about 7 days after their backups{context}",
+        )
+    if not vault_read:
+        return None, evidence
+
+    baseline: dict[str, BaselineEntry] = {
+        arn: entry
+        for arn, entry in (stored or {}).items()
+        if entry.tier is tier and entry.last_seen >= baseline_since
+    }
+    for arn, sighting in copies.items():
+        if sighting.time >= baseline_since and (
+            arn not in baseline or sighting.time > baseline[arn].last_seen
+        ):
+            baseline[arn] = BaselineEntry(sighting.resource_type, sighting.time, tier)
+    missing = set(baseline) - fresh
+    verdict.tiers[tier] = TierFigures(
+        newest_age_hours=None if newest_copy is None else _hours(now - newest_copy),
+        fresh_resources=len(fresh),
+        baseline_resources=len(baseline),
+    )
+    stale = any(f.kind is Kind.STALE and f.tier is tier for f in verdict.findings)
+    # A stale tier has no fresh copy at all: the stale finding says so, not a second one. A baseline that
+    # could not be read is not judged against.
+    if not stale and judge_drop and baseline and len(missing) * 100 > config.drop_percent * len(baseline):
+        find(
+            Kind.MASS_DROP,
+            f"{len(fresh)} of the {len(baseline)} resource(s) of {account} with {a_word} copy "
+            f"in the last {config.baseline_days} days have a fresh one: "
+            f"{round(len(missing) * 100 / len(baseline))} % dropped, more than "
+            f"{config.drop_percent} %; without one: {_names(missing)}{context}",
+        )
+    return baseline, evidence

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from dr_runtime.verifier.readings import BaselineEntry
+from dr_runtime.verifier.readings import COPY_TIERS, BaselineEntry, Tier
 
 SCHEMA = 1
 ACCOUNTS = "accounts"
@@ -42,7 +42,11 @@ def baseline_document(account: str, now: datetime, entries: Mapping[str, Baselin
         "account_id": account,
         "updated_at": iso(now),
         "resources": {
-            arn: {"resource_type": entry.resource_type, "last_seen": iso(entry.last_seen)}
+            arn: {
+                "resource_type": entry.resource_type,
+                "last_seen": iso(entry.last_seen),
+                "tier": entry.tier.value,
+            }
             for arn, entry in sorted(entries.items())
         },
     }
@@ -74,5 +78,9 @@ def parse_baseline(account: str, raw: bytes) -> dict[str, BaselineEntry]:
             raise BaselineFormatError(f"resource {arn!r} needs 'resource_type' and 'last_seen'") from None
         if last_seen.tzinfo is None:
             raise BaselineFormatError(f"resource {arn!r}: 'last_seen' has no time zone")
-        entries[str(arn)] = BaselineEntry(resource_type, last_seen)
+        # Written before the locked tier was verified: no 'tier', every entry was an air-gapped copy.
+        tier = str(entry.get("tier", Tier.AIR_GAPPED.value))
+        if tier not in {t.value for t in COPY_TIERS}:
+            raise BaselineFormatError(f"resource {arn!r}: 'tier' {tier!r} is not a copy tier")
+        entries[str(arn)] = BaselineEntry(resource_type, last_seen, Tier(tier))
     return entries

@@ -3,9 +3,22 @@ the functions the program builds them with."""
 
 from __future__ import annotations
 
-from dr_runtime.vault_names import air_gapped_vault_name, partition, vault_arn
+from dr_runtime.vault_names import (
+    air_gapped_share_name,
+    air_gapped_vault_name,
+    locked_vault_name,
+    partition,
+    vault_arn,
+)
 
-__all__ = ["air_gapped_vault_name", "arn_parts", "partition", "vault_arn"]
+__all__ = [
+    "air_gapped_share_name",
+    "air_gapped_vault_name",
+    "arn_parts",
+    "locked_vault_name",
+    "partition",
+    "vault_arn",
+]
 
 
 def arn_parts(arn: str) -> tuple[str, str] | None:

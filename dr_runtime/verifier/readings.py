@@ -15,14 +15,23 @@ class Tier(StrEnum):
     """Where a copy of a resource was seen, and who says so."""
 
     AIR_GAPPED = "air-gapped"
-    """A recovery point in the account's vault in the isolated account (the vault listing)."""
+    """A recovery point in the account's logically air-gapped vault in the isolated account (its listing)."""
+    LOCKED = "locked"
+    """A recovery point in the account's locked standard vault in the isolated account (its listing): the
+    types AWS Backup cannot copy into an air-gapped vault (RDS DB instances)."""
     AIR_GAPPED_JOB = "air-gapped-copy-job"
-    """A completed copy job into that vault (the delegated administrator's job listing)."""
+    """A completed copy job into the air-gapped vault (the delegated administrator's job listing)."""
+    LOCKED_JOB = "locked-copy-job"
+    """A completed copy job into the locked vault (job listing)."""
     CROSS_REGION = "cross-region"
     """A completed copy job into a vault of the same account in another Region (job listing)."""
     IN_REGION = "in-region"
     """A completed backup job (job listing)."""
 
+
+COPY_TIERS = (Tier.AIR_GAPPED, Tier.LOCKED)
+"""The copy tiers in the isolated account, each a vault of its own; each is verified on its own."""
+COPY_JOB_TIER = {Tier.AIR_GAPPED: Tier.AIR_GAPPED_JOB, Tier.LOCKED: Tier.LOCKED_JOB}
 
 USABLE_STATES = frozenset({"COMPLETED", "AVAILABLE"})
 """Recovery point states a restore can use (botocore ``RecoveryPointStatus``); PARTIAL, CREATING,
@@ -39,8 +48,17 @@ class Sighting:
 
 
 @dataclass
+class PolicyReading:
+    """A vault's access policy (``GetBackupVaultAccessPolicy``)."""
+
+    document: str | None = None
+    """The policy as AWS returned it; None when the vault has none (or was not read)."""
+    error: str | None = None
+
+
+@dataclass
 class VaultReading:
-    """The account's vault in the isolated account, listed by its owner."""
+    """One of the account's vaults in the isolated account, listed by its owner."""
 
     found: bool = True
     sightings: list[Sighting] = field(default_factory=list)
@@ -48,6 +66,8 @@ class VaultReading:
     unusable: int = 0
     """Recovery points in a state a restore cannot use."""
     error: str | None = None
+    policy: PolicyReading | None = None
+    """None when not read: the vault was not found or not listed, or no expected policy was given."""
 
 
 @dataclass
@@ -59,10 +79,36 @@ class JobReading:
 
 
 @dataclass(frozen=True)
+class ShareAssociation:
+    share_arn: str
+    share_name: str
+    entity: str
+    """The resource's ARN or the principal (an account ID, an organisation or OU ARN, a role ARN)."""
+    status: str
+
+
+@dataclass
+class ShareReading:
+    """The RAM shares of the isolated account that associate the account's air-gapped vault."""
+
+    shares: dict[str, str] = field(default_factory=dict)
+    """share ARN -> its status (``GetResourceShares``), for every share associating the vault"""
+    names: dict[str, str] = field(default_factory=dict)
+    """share ARN -> its name"""
+    resources: list[ShareAssociation] = field(default_factory=list)
+    """The vault's resource associations, in any share of the isolated account."""
+    principals: list[ShareAssociation] = field(default_factory=list)
+    """The principal associations of those shares."""
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class BaselineEntry:
     resource_type: str
     last_seen: datetime
-    """The newest air-gapped copy of the resource seen by any run."""
+    """The newest copy of the resource in its tier seen by any run."""
+    tier: Tier = Tier.AIR_GAPPED
+    """The copy tier (``COPY_TIERS``) the resource copies into."""
 
 
 @dataclass
@@ -75,10 +121,21 @@ class BaselineReading:
 
 
 @dataclass
-class AccountReading:
-    account_id: str
+class TierReading:
+    """One copy tier's vault of the account: where it should be, and what its listing found."""
+
+    tier: Tier
     vault_name: str
     vault_arn: str
     vault: VaultReading
+
+
+@dataclass
+class AccountReading:
+    account_id: str
+    tiers: list[TierReading]
+    """The air-gapped vault first, then the locked vault where the account has one."""
     jobs: JobReading
     baseline: BaselineReading
+    share: ShareReading | None = None
+    """The air-gapped vault's RAM shares; None when not read (the vault was not found or not listed)."""

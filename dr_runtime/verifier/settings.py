@@ -15,7 +15,8 @@ from typing import Any
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW, DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.settings import Setting, names, optional, publish_metrics, region, text, whole_number
-from dr_runtime.verifier.naming import air_gapped_vault_name, vault_arn
+from dr_runtime.verifier import policy_check
+from dr_runtime.verifier.naming import air_gapped_vault_name, locked_vault_name, vault_arn
 
 DEFAULT_INTERVAL_MINUTES = 24 * 60
 """The air-gapped copy runs once a day (``schedules.crossAccount`` in Pulumi.yaml)."""
@@ -46,6 +47,20 @@ VAULT_NAMES = Setting(
     "DR_VERIFIER_VAULT_NAMES",
     "comma-separated <workload account>=<vault name> for a stack that kept an older vault name "
     "(airGappedVault.name); default <prefix>-<account>-air-gapped",
+)
+LOCKED_VAULTS = Setting(
+    "--locked-vault-accounts",
+    "DR_VERIFIER_LOCKED_VAULT_ACCOUNTS",
+    "comma-separated workload accounts of --fleet whose stack has a locked vault "
+    "<prefix>-<account>-locked (it protects a type AWS Backup cannot copy into an air-gapped vault, e.g. "
+    "RDS DB instances); each is read and verified as a tier of its own",
+)
+VAULT_POLICY = Setting(
+    "--vault-policy",
+    "DR_VERIFIER_VAULT_POLICY",
+    "the vault access policy the program builds, as JSON with the placeholders "
+    f"{policy_check.VAULT_ARN} and {policy_check.WORKLOAD_ACCOUNT}; each vault's policy is compared with it "
+    "(required by the handler; without it the command does not check the policies)",
 )
 ISOLATED_ACCOUNT = Setting(
     "--isolated-account", "DR_VERIFIER_ISOLATED_ACCOUNT", "the isolated account owning the vaults (required)"
@@ -106,6 +121,8 @@ TOPIC = Setting(
 SETTINGS = (
     FLEET,
     VAULT_NAMES,
+    LOCKED_VAULTS,
+    VAULT_POLICY,
     ISOLATED_ACCOUNT,
     DELEGATED_ADMIN,
     VAULT_READER_ROLE,
@@ -124,10 +141,13 @@ SETTINGS = (
 
 @dataclass(frozen=True)
 class FleetAccount:
-    """One workload account of the fleet and the name of its vault in the isolated account."""
+    """One workload account of the fleet and the names of its vaults in the isolated account."""
 
     account_id: str
     vault_name: str
+    """The logically air-gapped vault."""
+    locked_vault_name: str | None = None
+    """The locked standard vault, or None when the account's stack has none."""
 
 
 def _pairs(setting: Setting, entries: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -149,8 +169,11 @@ def _pairs(setting: Setting, entries: tuple[str, ...]) -> list[tuple[str, str]]:
     return pairs
 
 
-def fleet_accounts(fleet: tuple[str, ...], vault_names: tuple[str, ...]) -> tuple[FleetAccount, ...]:
-    """``<account>=<prefix>`` entries, with ``<account>=<vault name>`` overrides, as vaults to read."""
+def fleet_accounts(
+    fleet: tuple[str, ...], vault_names: tuple[str, ...], locked: tuple[str, ...] = ()
+) -> tuple[FleetAccount, ...]:
+    """``<account>=<prefix>`` entries, with ``<account>=<vault name>`` overrides and the accounts with a
+    locked vault, as vaults to read."""
     prefixes = dict(_pairs(FLEET, fleet))
     if not prefixes:
         raise ConfigError(f"{FLEET.label} is required: comma-separated <workload account>=<stack prefix>")
@@ -172,15 +195,31 @@ def fleet_accounts(fleet: tuple[str, ...], vault_names: tuple[str, ...]) -> tupl
                 f"{VAULT_NAMES.label}: {name!r} of {account} must be a backup vault name: 2-50 letters, "
                 "digits, hyphens and underscores"
             )
+    seen: set[str] = set()
+    for account in locked:
+        if not _ACCOUNT.match(account) or account not in prefixes:
+            raise ConfigError(
+                f"{LOCKED_VAULTS.label}: {account!r} must be a workload account of {FLEET.label} "
+                f"({', '.join(sorted(prefixes))})"
+            )
+        if account in seen:
+            raise ConfigError(f"{LOCKED_VAULTS.label}: account {account} is given twice")
+        seen.add(account)
     accounts = []
     for account, prefix in sorted(prefixes.items()):
+        locked_name = locked_vault_name(prefix, account) if account in seen else None
+        if locked_name is not None and not _VAULT_NAME.match(locked_name):
+            raise ConfigError(
+                f"{LOCKED_VAULTS.label}: prefix {prefix!r} makes the locked vault name {locked_name!r} of "
+                f"{account} longer than a backup vault name allows (50)"
+            )
         name = overrides.get(account) or air_gapped_vault_name(prefix, account)
         if not _VAULT_NAME.match(name):
             raise ConfigError(
                 f"{FLEET.label}: prefix {prefix!r} makes the vault name {name!r} of {account} longer than "
                 f"a backup vault name allows (50); give the vault's name with {VAULT_NAMES.label}"
             )
-        accounts.append(FleetAccount(account, name))
+        accounts.append(FleetAccount(account, name, locked_name))
     return tuple(accounts)
 
 
@@ -201,6 +240,8 @@ class VerifierConfig:
     evidence_prefix: str = DEFAULT_EVIDENCE_PREFIX
     topic_arn: str | None = None
     publish_metrics: bool = True
+    vault_policy: str | None = None
+    """The built policy's template (``policy_check``); None: the policies are not compared."""
 
     def __post_init__(self) -> None:
         for setting, account in (
@@ -257,6 +298,16 @@ class VerifierConfig:
                 f"{EVIDENCE_PREFIX.label} = {self.evidence_prefix!r}: must be an S3 key prefix of at most "
                 "200 letters, digits and !_.*'()/- not starting with '/'"
             )
+        if self.vault_policy is not None:
+            try:
+                policy_check.parse_template(self.vault_policy)
+            except policy_check.PolicyTemplateError as error:
+                shown = self.vault_policy if len(self.vault_policy) <= 80 else self.vault_policy[:77] + "..."
+                raise ConfigError(
+                    f"{VAULT_POLICY.label} = {shown!r}: {error}; allowed: a JSON policy document with "
+                    f"{policy_check.VAULT_ARN} and {policy_check.WORKLOAD_ACCOUNT} where the vault's ARN "
+                    "and the workload account go"
+                ) from None
         if self.topic_arn is not None and not _TOPIC_ARN.match(self.topic_arn):
             raise ConfigError(
                 f"{TOPIC.label} = {self.topic_arn!r}: must be an SNS topic ARN, "
@@ -270,6 +321,14 @@ class VerifierConfig:
 
     def vault_arn(self, account: FleetAccount) -> str:
         return vault_arn(self.region, self.isolated_account, account.vault_name)
+
+    def locked_vault_arn(self, account: FleetAccount) -> str | None:
+        name = account.locked_vault_name
+        return None if name is None else vault_arn(self.region, self.isolated_account, name)
+
+    @property
+    def policy_template(self) -> dict[str, Any] | None:
+        return None if self.vault_policy is None else policy_check.parse_template(self.vault_policy)
 
     @property
     def key_prefix(self) -> str:
@@ -288,7 +347,9 @@ class VerifierConfig:
             raise ConfigError(f"{DELEGATED_ADMIN.label} is required")
         return cls(
             region=region(env, args, profile=args is not None),
-            fleet=fleet_accounts(names(FLEET, env, args), names(VAULT_NAMES, env, args)),
+            fleet=fleet_accounts(
+                names(FLEET, env, args), names(VAULT_NAMES, env, args), names(LOCKED_VAULTS, env, args)
+            ),
             isolated_account=isolated,
             delegated_admin_account=delegated,
             vault_reader_role=optional(VAULT_READER_ROLE, env, args),
@@ -304,4 +365,5 @@ class VerifierConfig:
             evidence_prefix=text(EVIDENCE_PREFIX, env, args, DEFAULT_EVIDENCE_PREFIX),
             topic_arn=optional(TOPIC, env, args),
             publish_metrics=publish_metrics(env, args),
+            vault_policy=optional(VAULT_POLICY, env, args),
         )

@@ -3,8 +3,9 @@
 Lambda handler ``dr_runtime.verifier.verify.handler`` (on a schedule, in the isolated account or a
 security account; docs/verifier.md); the command is ``python -m dr_runtime.verifier``.
 
-Order: connect (roles assumed, accounts checked; a failure stops the run, exit 3) -> per account: vault
-listing, job listings, stored baseline -> evaluation -> evidence and baselines written -> one SNS message
+Order: connect (roles assumed, accounts checked; a failure stops the run, exit 3) -> per account: the
+listing and access policy of each of its vaults in the isolated account (air-gapped; locked where it has
+one), the air-gapped vault's RAM shares, job listings, stored baseline -> evaluation -> evidence and baselines written -> one SNS message
 per account with findings -> the run summary and metrics (``RunSummary.finish``).
 
 What the summary counts: ``done`` the accounts whose every input was read, ``failed`` the accounts with
@@ -31,13 +32,34 @@ from dr_runtime.errors import ConfigError, item_reason
 from dr_runtime.report import RunSummary
 from dr_runtime.settings import scheduled_time
 from dr_runtime.verifier import evidence_layout
-from dr_runtime.verifier.aws_reading import Places, connect, read_baseline, read_jobs, read_vault
+from dr_runtime.verifier.aws_reading import (
+    Places,
+    connect,
+    read_baseline,
+    read_jobs,
+    read_share,
+    read_vault,
+)
 from dr_runtime.verifier.evaluation import AccountVerdict, Finding, Kind, evaluate
-from dr_runtime.verifier.readings import AccountReading, BaselineReading
-from dr_runtime.verifier.settings import EVIDENCE_BUCKET, TOPIC, FleetAccount, VerifierConfig
+from dr_runtime.verifier.readings import (
+    COPY_JOB_TIER,
+    AccountReading,
+    BaselineReading,
+    ShareReading,
+    Tier,
+    TierReading,
+)
+from dr_runtime.verifier.settings import (
+    EVIDENCE_BUCKET,
+    TOPIC,
+    VAULT_POLICY,
+    FleetAccount,
+    VerifierConfig,
+)
 
 JOB_NAME = "verifier"
 SUBJECT_LIMIT = 100  # SNS Subject: at most 100 characters
+METRIC_WORD = {Tier.AIR_GAPPED: "AirGapped", Tier.LOCKED: "Locked"}
 
 
 @dataclass
@@ -54,9 +76,14 @@ class RunResult:
             "findings": [finding.as_dict() for finding in self.findings],
             "accounts": {
                 verdict.account_id: {
-                    "newest_air_gapped_age_hours": verdict.newest_age_hours,
-                    "fresh_air_gapped_resources": verdict.fresh_resources,
-                    "baseline_resources": verdict.baseline_resources,
+                    "tiers": {
+                        tier.value: {
+                            "newest_age_hours": figures.newest_age_hours,
+                            "fresh_resources": figures.fresh_resources,
+                            "baseline_resources": figures.baseline_resources,
+                        }
+                        for tier, figures in verdict.tiers.items()
+                    },
                     "findings": sorted({finding.kind.value for finding in verdict.findings}),
                 }
                 for verdict in self.verdicts
@@ -68,20 +95,33 @@ class RunResult:
 def read_account(
     config: VerifierConfig, places: Places, account: FleetAccount, now: datetime
 ) -> AccountReading:
-    arn = config.vault_arn(account)
     since = now - timedelta(minutes=config.stale_after_minutes)
     baseline = (
         BaselineReading()
         if config.evidence_bucket is None
         else read_baseline(places.own("s3"), config.evidence_bucket, config.key_prefix, account.account_id)
     )
+    backup = places.vaults("backup")
+    check_policy = config.vault_policy is not None
+    wanted = [(Tier.AIR_GAPPED, account.vault_name, config.vault_arn(account))]
+    locked_arn = config.locked_vault_arn(account)
+    if account.locked_vault_name is not None and locked_arn is not None:
+        wanted.append((Tier.LOCKED, account.locked_vault_name, locked_arn))
+    tiers = [
+        TierReading(tier, name, arn, read_vault(backup, name, tier, policy=check_policy))
+        for tier, name, arn in wanted
+    ]
+    lag = tiers[0]
+    share: ShareReading | None = None
+    if lag.vault.found and lag.vault.error is None:
+        share = read_share(places.vaults("ram"), lag.vault_arn)
+    copy_jobs = {part.vault_arn: COPY_JOB_TIER[part.tier] for part in tiers}
     return AccountReading(
         account_id=account.account_id,
-        vault_name=account.vault_name,
-        vault_arn=arn,
-        vault=read_vault(places.vaults("backup"), account),
-        jobs=read_jobs(places.jobs("backup"), account.account_id, arn, since),
+        tiers=tiers,
+        jobs=read_jobs(places.jobs("backup"), account.account_id, copy_jobs, since),
         baseline=baseline,
+        share=share,
     )
 
 
@@ -124,12 +164,16 @@ def subject(verdict: AccountVerdict) -> str:
 
 def message(config: VerifierConfig, verdict: AccountVerdict) -> str:
     lines = [
-        f"The verifier found {len(verdict.findings)} problem(s) with the air-gapped copies of workload "
-        f"account {verdict.account_id}, checked from outside that account.",
+        f"The verifier found {len(verdict.findings)} problem(s) with the copies in the isolated account "
+        f"of workload account {verdict.account_id}, checked from outside that account.",
         "",
-        *(f"- {finding.kind.value}: {finding.message}" for finding in verdict.findings),
+        *(
+            f"- {finding.kind.value}{'' if finding.tier is None else f' ({finding.tier.value})'}: "
+            f"{finding.message}"
+            for finding in verdict.findings
+        ),
         "",
-        "Air-gapped copies keep their backup's date and expire with it (7 days by default): once new copies "
+        "Copies keep their backup's date and expire with it (7 days by default): once new copies "
         "stop, the air gap empties within days. Runbook: docs/runbooks/account-compromise.md.",
     ]
     if config.evidence_bucket is not None:
@@ -157,9 +201,10 @@ def alert(config: VerifierConfig, verdict: AccountVerdict, sns: Any, summary: Ru
 
 
 def metric_data(verdicts: Sequence[AccountVerdict]) -> list[dict[str, Any]]:
-    """``VerifierFindings`` in total and per ``Kind`` (every kind, zeros included); per ``AccountId`` the
-    newest air-gapped copy's age and the fresh and baseline resource counts, only where the vault was
-    read (so an alarm on them sees missing data, not a zero, when it was not)."""
+    """``VerifierFindings`` in total and per ``Kind`` (every kind, zeros included); per ``AccountId`` and
+    copy tier the newest copy's age and the fresh and baseline resource counts (``AirGapped...`` and
+    ``Locked...``), only where that tier's vault was read (so an alarm on them sees missing data, not a
+    zero, when it was not)."""
 
     def count(name: str, value: float, dimensions: dict[str, str], unit: str = "Count") -> dict[str, Any]:
         data: dict[str, Any] = {"MetricName": name, "Value": float(value), "Unit": unit}
@@ -175,11 +220,12 @@ def metric_data(verdicts: Sequence[AccountVerdict]) -> list[dict[str, Any]]:
     ]
     for verdict in verdicts:
         where = {"AccountId": verdict.account_id}
-        if verdict.newest_age_hours is not None:
-            data.append(count("AirGappedCopyAgeHours", verdict.newest_age_hours, where, "None"))
-        if verdict.fresh_resources is not None and verdict.baseline_resources is not None:
-            data.append(count("FreshAirGappedResources", verdict.fresh_resources, where))
-            data.append(count("BaselineAirGappedResources", verdict.baseline_resources, where))
+        for tier, figures in verdict.tiers.items():
+            word = METRIC_WORD[tier]
+            if figures.newest_age_hours is not None:
+                data.append(count(f"{word}CopyAgeHours", figures.newest_age_hours, where, "None"))
+            data.append(count(f"Fresh{word}Resources", figures.fresh_resources, where))
+            data.append(count(f"Baseline{word}Resources", figures.baseline_resources, where))
     return data
 
 
@@ -203,6 +249,8 @@ def run(config: VerifierConfig, places: Places, now: datetime, *, dry_run: bool 
         summary.skipped["evidence"] = f"no {EVIDENCE_BUCKET.label}: evidence and baselines not kept"
     if config.topic_arn is None:
         summary.skipped["alerts"] = f"no {TOPIC.label}: findings listed only"
+    if config.vault_policy is None:
+        summary.skipped["vault-policy"] = f"no {VAULT_POLICY.label}: the vaults' policies were not compared"
     s3 = places.own("s3") if config.evidence_bucket is not None else None
     sns = places.own("sns") if config.topic_arn is not None else None
     for verdict in result.verdicts:
@@ -234,7 +282,11 @@ def handler(event: Any, _context: Any, connect_to: Connect = default_connect) ->
 
 def _scheduled_run(event: Any, connect_to: Connect) -> dict[str, Any]:
     config = VerifierConfig.from_settings(os.environ)
-    for setting, value in ((TOPIC, config.topic_arn), (EVIDENCE_BUCKET, config.evidence_bucket)):
+    for setting, value in (
+        (TOPIC, config.topic_arn),
+        (EVIDENCE_BUCKET, config.evidence_bucket),
+        (VAULT_POLICY, config.vault_policy),
+    ):
         if value is None:
             raise ConfigError(f"{setting.label} is required for the scheduled verifier")
     places = connect_to(config)

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from components import documents
+from components import catalog, documents
 from components.config import ConfigError, from_namespaced
 from components.config import parse as parse_stack
-from dr_runtime.vault_names import air_gapped_vault_name
+from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
+from dr_runtime.verifier import policy_check
 from dr_runtime.verifier import settings as runtime
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import REPO, read_stack_config, stack_file, stack_name
@@ -144,6 +145,11 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
         "fleet-prefix",
         _set("verifier.fleet", ["111111111111=Dr_Prod"]),
         ("verifier.fleet: prefix 'Dr_Prod' of 111111111111 must be lower-case letters",),
+    ),
+    (
+        "locked-vault-of-an-unknown-account",
+        _set("verifier.lockedVaults", ["123456789012"]),
+        ("verifier.lockedVaults: '123456789012' must be a workload account of verifier.fleet",),
     ),
     (
         "vault-name-of-an-unknown-account",
@@ -392,7 +398,7 @@ def test_thresholds_and_vault_names_reach_the_function(org_config: dict[str, Any
     assert (config.interval_minutes, config.margin_minutes, config.drop_percent) == (720, 60, 35)
     assert config.completion_window_minutes == 360
     assert {a.account_id: a.vault_name for a in config.fleet}["555555555555"] == "payments-air-gap"
-    [statement] = _statements(_named(graph, ROLE_POLICY, "verifier-vault-reader-policy"))
+    statement = _statements(_named(graph, ROLE_POLICY, "verifier-vault-reader-policy"))[0]
     assert f"arn:aws:backup:us-east-1:{REPORTS}:backup-vault:payments-air-gap" in statement["Resource"]
 
 
@@ -412,19 +418,74 @@ def test_reader_roles_trust_only_the_verifier_function(org_graph: StackGraph, re
     }
 
 
-def test_the_vault_reader_reads_the_fleets_vaults_only(org_graph: StackGraph) -> None:
-    [statement] = _statements(_named(org_graph, ROLE_POLICY, "verifier-vault-reader-policy"))
-    assert statement["Effect"] == "Allow"
-    assert sorted(statement["Action"]) == [
+def _isolated_vault_arns(isolated: str) -> list[str]:
+    """Each fleet account's air-gapped vault and its locked one (all three stacks protect RDS), as the
+    program names them (components/documents.py, components/config.py)."""
+    return sorted(
+        documents.vault_arn("us-east-1", isolated, name(prefix, account))
+        for account, prefix in FLEET.items()
+        for name in (air_gapped_vault_name, locked_vault_name)
+    )
+
+
+def test_the_vault_reader_reads_the_fleets_vaults_and_shares_only(org_graph: StackGraph) -> None:
+    vaults, shares = _statements(_named(org_graph, ROLE_POLICY, "verifier-vault-reader-policy"))
+    assert vaults["Effect"] == "Allow"
+    assert sorted(vaults["Action"]) == [
         "backup:DescribeBackupVault",
         "backup:GetBackupVaultAccessPolicy",
         "backup:ListRecoveryPointsByBackupVault",
     ]
-    # The program's own vault ARNs (components/documents.py, components/config.py).
-    assert sorted(statement["Resource"]) == sorted(
-        documents.vault_arn("us-east-1", REPORTS, air_gapped_vault_name(prefix, account))
-        for account, prefix in FLEET.items()
+    assert sorted(vaults["Resource"]) == _isolated_vault_arns(REPORTS)
+    # RAM's reads take no resource type (docs/verifier.md V15); they list the caller's own shares only.
+    assert shares == {
+        "Sid": "ReadTheIsolatedAccountsShares",
+        "Effect": "Allow",
+        "Action": ["ram:GetResourceShareAssociations", "ram:GetResourceShares"],
+        "Resource": "*",
+    }
+
+
+def test_the_function_gets_the_locked_vaults_and_the_programs_policy(org_graph: StackGraph) -> None:
+    config = _read_back(org_graph)
+    assert {a.account_id: a.locked_vault_name for a in config.fleet} == {
+        account: locked_vault_name(prefix, account) for account, prefix in FLEET.items()
+    }
+    # The template is the program's builder's output: filled in, it is the policy archive.py gives.
+    template = config.policy_template
+    assert template is not None
+    for account, prefix in FLEET.items():
+        for name in (air_gapped_vault_name, locked_vault_name):
+            arn = documents.vault_arn("us-east-1", REPORTS, name(prefix, account))
+            assert policy_check.expected_policy(template, arn, account) == documents.copy_into_vault_policy(
+                arn, account
+            )
+
+
+def test_an_account_without_a_locked_vault_is_read_without_one(org_config: dict[str, Any]) -> None:
+    org_config[NS + "verifier"]["lockedVaults"] = ["111111111111"]
+    graph = run_org(org_config)
+    config = _read_back(graph)
+    assert [a.account_id for a in config.fleet if a.locked_vault_name] == ["111111111111"]
+    vaults = _statements(_named(graph, ROLE_POLICY, "verifier-vault-reader-policy"))[0]
+    assert (
+        documents.vault_arn("us-east-1", REPORTS, locked_vault_name("dr-prod", "111111111111"))
+        in (vaults["Resource"])
     )
+    assert not [arn for arn in vaults["Resource"] if arn.endswith("-locked") and "111111111111" not in arn]
+
+
+def test_the_example_locked_vaults_are_the_stacks_that_protect_rds(org_config: dict[str, Any]) -> None:
+    verifier = org_config[NS + "verifier"]
+    fleet = dict(entry.split("=") for entry in verifier["fleet"])
+    with_locked = set()
+    for path in sorted(REPO.glob("Pulumi.*.yaml")):
+        stack = parse_stack(
+            from_namespaced(read_stack_config(stack_file(stack_name(path)))), stack_name(path)
+        )
+        if stack.accounts.workload in fleet and catalog.locked_vault_types(stack.active_types):
+            with_locked.add(stack.accounts.workload)
+    assert set(verifier["lockedVaults"]) == with_locked
 
 
 def test_the_job_reader_lists_jobs_only(org_graph: StackGraph) -> None:
@@ -478,9 +539,8 @@ def test_running_in_the_isolated_account_reads_the_vaults_with_its_own_role(
     assert config.job_reader_role == JOB_READER
     by_sid = {s["Sid"]: s for s in _function_policy(graph)}
     assert by_sid["AssumeTheReaderRoles"]["Resource"] == [JOB_READER]
-    assert sorted(by_sid["ReadTheFleetsAirGappedVaults"]["Resource"]) == sorted(
-        documents.vault_arn("us-east-1", REPORTS, air_gapped_vault_name(p, a)) for a, p in FLEET.items()
-    )
+    assert sorted(by_sid["ReadTheFleetsIsolatedVaults"]["Resource"]) == _isolated_vault_arns(REPORTS)
+    assert by_sid["ReadTheIsolatedAccountsShares"]["Resource"] == "*"
     assert provider_of(graph, _named(graph, FUNCTION, "verifier-job-fn"))["account"] == REPORTS
 
 

@@ -14,6 +14,7 @@ from dr_runtime.report import JobFailedError
 from dr_runtime.settings import Setting, environment
 from dr_runtime.verifier import cli, naming, settings, verify
 from dr_runtime.verifier.aws_reading import Places, connect
+from org.verifier_config import vault_policy_template
 from tests.verifier.conftest import ADMIN, BUCKET, ISOLATED, NOW, OWN_ACCOUNT, REGION, Fleet, make_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +133,7 @@ def test_the_command_exits_0_on_a_healthy_fleet_and_1_on_a_finding(
     assert cli.main([*BASE, "--no-metrics"], lambda _config: fleet.places(), lambda: NOW) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "2 account(s) verified, 0 finding(s)"
-    assert "  333333333333  newest     5.0 h       5/5 fresh  ok" in out
+    assert "  333333333333  ok\n    air-gapped  newest     5.0 h       5/5 fresh\n" in out
 
     fleet.isolated.vaults.pop(naming.air_gapped_vault_name("dr-staging", "333333333333"))
     assert cli.main([*BASE, "--no-metrics", "--json"], lambda _config: fleet.places(), lambda: NOW) == 1
@@ -156,6 +157,7 @@ def test_the_handler_reads_the_environment_a_component_writes(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fleet.healthy_account("111111111111")
+    fleet.healthy_databases("111111111111")
     fleet.healthy_account("333333333333")
     topic = fleet.topic()
     written = environment(
@@ -166,6 +168,8 @@ def test_the_handler_reads_the_environment_a_component_writes(
             settings.EVIDENCE_BUCKET: BUCKET,
             settings.TOPIC: topic,
             settings.DROP_PERCENT: "25",
+            settings.VAULT_POLICY: vault_policy_template(),
+            settings.LOCKED_VAULTS: "111111111111",
         }
     )
     for name, value in written.items():
@@ -175,6 +179,8 @@ def test_the_handler_reads_the_environment_a_component_writes(
 
     assert answer["findings"] == []
     assert answer["summary"]["done"] == ["111111111111", "333333333333"]
+    assert sorted(answer["accounts"]["111111111111"]["tiers"]) == ["air-gapped", "locked"]
+    assert sorted(answer["accounts"]["333333333333"]["tiers"]) == ["air-gapped"]
     assert fleet.own("s3").get_object(Bucket=BUCKET, Key="verifier/accounts/111111111111/latest.json")
 
     fleet.isolated.denied["ListRecoveryPointsByBackupVault"] = "AccessDeniedException"

@@ -10,8 +10,8 @@ import pytest
 
 from dr_runtime.report import JobFailedError
 from dr_runtime.verifier import evidence_layout
-from dr_runtime.verifier.evaluation import Kind
-from dr_runtime.verifier.readings import BaselineEntry
+from dr_runtime.verifier.evaluation import Kind, TierFigures
+from dr_runtime.verifier.readings import BaselineEntry, Tier
 from dr_runtime.verifier.verify import RunResult, finish, run
 from tests.verifier.conftest import (
     ADMIN,
@@ -82,12 +82,12 @@ def test_a_healthy_fleet_has_no_findings_and_its_evidence_is_kept(fleet: Fleet) 
     assert summary["failed"] == {}
     assert fleet.messages() == []
     for verdict in result.verdicts:
-        assert verdict.newest_age_hours == 5.0  # today's 07:00 copy at 12:00
-        assert (verdict.fresh_resources, verdict.baseline_resources) == (5, 5)
+        # today's 07:00 copy at 12:00
+        assert verdict.tiers == {Tier.AIR_GAPPED: TierFigures(5.0, 5, 5)}
 
     # Evidence: per account x resource x tier, the newest copy and whether it is fresh.
     evidence = stored(fleet, evidence_layout.latest_key("verifier/", STAGING))
-    assert evidence["vault"] == {
+    assert evidence["vaults"]["air-gapped"] == {
         "name": lag_name(STAGING),
         "arn": lag_arn(STAGING),
         "state": "read",
@@ -183,7 +183,8 @@ def test_a_mass_drop_against_the_stored_baseline(fleet: Fleet, fresh: int, drop:
     result = run(config, fleet.places(), NOW)
 
     (verdict,) = result.verdicts
-    assert (verdict.fresh_resources, verdict.baseline_resources) == (fresh, 10)
+    figures = verdict.tiers[Tier.AIR_GAPPED]
+    assert (figures.fresh_resources, figures.baseline_resources) == (fresh, 10)
     assert [f.kind for f in verdict.findings] == ([Kind.MASS_DROP] if drop else [])
     if drop:
         assert verdict.findings[0].message.startswith(
@@ -277,7 +278,8 @@ def test_access_denied_on_one_vault_is_a_finding_and_fails_the_run(fleet: Fleet)
     assert seen[("FailedItems", (("Job", "verifier"),))] == [1.0]
     kept = stored(fleet, evidence_layout.baseline_key("verifier/", STAGING))
     assert kept["updated_at"] == "2025-06-02T06:00:00Z"
-    assert stored(fleet, evidence_layout.latest_key("verifier/", STAGING))["vault"]["state"] == "unreadable"
+    latest = stored(fleet, evidence_layout.latest_key("verifier/", STAGING))
+    assert latest["vaults"]["air-gapped"]["state"] == "unreadable"
 
 
 def test_unreadable_job_listings_are_a_finding_too(fleet: Fleet) -> None:
@@ -291,7 +293,7 @@ def test_unreadable_job_listings_are_a_finding_too(fleet: Fleet) -> None:
     assert result.findings[0].message.startswith("copy jobs: access denied: backup:ListCopyJobs")
     assert result.summary.failed == {STAGING: result.findings[0].message}
     # The vault was read: its figures are still known and published.
-    assert result.verdicts[0].fresh_resources == 5
+    assert result.verdicts[0].tiers[Tier.AIR_GAPPED].fresh_resources == 5
 
 
 def test_a_corrupt_baseline_is_unreadable_not_empty(fleet: Fleet) -> None:

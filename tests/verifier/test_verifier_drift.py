@@ -1,0 +1,148 @@
+"""The locked tier, the vault-policy check and the RAM-share check, each both ways."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from dr_runtime.verifier.evaluation import Kind
+from dr_runtime.verifier.readings import Tier
+from dr_runtime.verifier.verify import run
+from tests.verifier.conftest import (
+    NOW,
+    Fleet,
+    database,
+    lag_arn,
+    lag_name,
+    locked_arn,
+    locked_name,
+    only,
+    program_policy,
+    share_arn,
+)
+
+STAGING = "333333333333"
+
+
+def kinds(fleet: Fleet, locked: bool = True) -> list[tuple[str, str | None]]:
+    result = run(only(STAGING, locked=locked), fleet.places(), NOW)
+    return sorted((f.kind.value, None if f.tier is None else f.tier.value) for f in result.findings)
+
+
+@pytest.mark.parametrize(("age_hours", "stale"), [(31.9, False), (32.1, True)])
+def test_the_locked_tier_is_stale_on_its_own(fleet: Fleet, age_hours: float, stale: bool) -> None:
+    fleet.healthy_account(STAGING)
+    for number in range(2):
+        fleet.isolated.add_point(
+            STAGING, database(STAGING, number), NOW - timedelta(hours=age_hours), kind="RDS", locked=True
+        )
+    assert kinds(fleet) == ([("stale", "locked")] if stale else [])
+
+
+def test_a_missing_locked_vault_is_no_vault_only_where_expected(fleet: Fleet) -> None:
+    fleet.healthy_account(STAGING)
+    assert kinds(fleet, locked=True) == [("no-vault", "locked")]
+    assert kinds(fleet, locked=False) == []
+    names = {p["BackupVaultName"] for _n, p in fleet.isolated.calls}
+    assert names == {lag_name(STAGING), locked_name(STAGING)}
+
+
+def test_a_locked_vault_without_copies_and_its_metrics(fleet: Fleet) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.isolated.vaults[locked_name(STAGING)] = []
+    assert kinds(fleet) == [("no-copies", "locked")]
+    fleet.healthy_databases(STAGING)
+    result = run(only(STAGING, locked=True), fleet.places(), NOW)
+    assert result.findings == []
+    assert result.verdicts[0].tiers[Tier.LOCKED].fresh_resources == 2
+
+
+@pytest.mark.parametrize("locked", [False, True])
+@pytest.mark.parametrize(
+    ("change", "drift"),
+    [
+        ("as-built", False),
+        ("reformatted", False),
+        ("missing", True),
+        ("extra-principal", True),
+        ("no-copy-in", True),
+        ("deny-added", True),
+    ],
+)
+def test_vault_policy_drift(fleet: Fleet, locked: bool, change: str, drift: bool) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.healthy_databases(STAGING)
+    name, arn = (
+        (locked_name(STAGING), locked_arn(STAGING)) if locked else (lag_name(STAGING), lag_arn(STAGING))
+    )
+    policy = json.loads(program_policy(arn, STAGING))
+    statement = policy["Statement"][0]
+    if change == "reformatted":
+        statement.update(Sid="Renamed", Action=["BACKUP:CopyIntoBackupVault"], Principal={"AWS": [STAGING]})
+    elif change == "extra-principal":
+        statement["Principal"] = {"AWS": [f"arn:aws:iam::{STAGING}:root", "arn:aws:iam::999999999999:root"]}
+    elif change == "no-copy-in":
+        statement["Action"] = "backup:DescribeBackupVault"
+    elif change == "deny-added":
+        policy["Statement"].append(
+            {"Effect": "Deny", "Principal": "*", "Action": "backup:*", "Resource": arn}
+        )
+    fleet.isolated.policies[name] = None if change == "missing" else json.dumps(policy)
+    tier = "locked" if locked else "air-gapped"
+    assert kinds(fleet) == ([("vault-policy-drift", tier)] if drift else [])
+
+
+def test_an_unreadable_policy_is_unreadable(fleet: Fleet) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.isolated.denied["GetBackupVaultAccessPolicy"] = "AccessDeniedException"
+    assert kinds(fleet, locked=False) == [("unreadable", "air-gapped")]
+
+
+@pytest.mark.parametrize(
+    ("shares", "drift"),
+    [
+        ("as-built", False),
+        ("no-share", True),
+        ("share-deleted", True),
+        ("vault-disassociated", True),
+        ("workload-missing", True),
+        ("extra-principal", True),
+        ("second-share", True),
+    ],
+)
+def test_ram_share_drift(fleet: Fleet, shares: str, drift: bool) -> None:
+    fleet.healthy_account(STAGING)
+    ram = fleet.ram
+    if shares == "as-built":
+        ram.share(STAGING)
+    elif shares == "no-share":
+        ram.defaults = False
+        ram.share(
+            STAGING,
+            name="unrelated",
+            resources={"arn:aws:backup:us-east-1:222222222222:backup-vault:x": "ASSOCIATED"},
+        )
+    elif shares == "share-deleted":
+        ram.share(STAGING, status="DELETED")
+    elif shares == "vault-disassociated":
+        ram.share(STAGING, resources={lag_arn(STAGING): "DISASSOCIATED"})
+    elif shares == "workload-missing":
+        ram.share(STAGING, principals={STAGING: "DISASSOCIATED"})
+    elif shares == "extra-principal":
+        ram.share(STAGING, principals={STAGING: "ASSOCIATED", "999999999999": "ASSOCIATED"})
+    elif shares == "second-share":
+        ram.share(STAGING)
+        ram.share(STAGING, 1, name="other", principals={"999999999999": "ASSOCIATING"})
+    assert kinds(fleet, locked=False) == ([("ram-share-drift", "air-gapped")] if drift else [])
+    if shares == "extra-principal":
+        result = run(only(STAGING), fleet.places(), NOW)
+        assert "999999999999 (ASSOCIATED, share " + share_arn(STAGING) in result.findings[0].message
+
+
+def test_unreadable_shares_are_unreadable(fleet: Fleet) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.ram.denied["GetResourceShareAssociations"] = "AccessDeniedException"
+    assert kinds(fleet, locked=False) == [("unreadable", "air-gapped")]
+    assert Kind.RAM_SHARE_DRIFT.value == "ram-share-drift"
