@@ -40,6 +40,7 @@ from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW
 from dr_runtime.report import METRIC_NAMESPACE
 from dr_runtime.settings import Setting, environment
 from dr_runtime.verifier import settings as runtime
+from dr_runtime.verifier.evaluation import Kind
 from dr_runtime.verifier.verify import JOB_NAME
 from org import org_providers as providers
 from org import verifier_config
@@ -329,7 +330,7 @@ class VerifierDeployment(pulumi.ComponentResource):
             f"{name}-findings",
             name=f"{prefix}-backup-verifier-findings",
             alarm_description=(
-                "The air-gap verifier raised findings (stale, mass-drop, no-vault, no-copies or unreadable); "
+                f"The air-gap verifier raised findings ({', '.join(kind.value for kind in Kind)}); "
                 "its SNS message and the evidence bucket's latest.json name the accounts"
             ),
             namespace=METRIC_NAMESPACE,
