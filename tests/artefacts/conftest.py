@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from components.lambda_code import LAMBDA_PROVIDED
 from tests.artefacts.aws_front import AwsFront
+from tests.artefacts.domain_endpoint import loopback_certificate
 from tests.artefacts.functions import LambdaFunction
 
 RUNNER = Path(__file__).with_name("lambda_runner.py")
@@ -36,6 +37,12 @@ def sdk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         source = origin.parent if origin.name == "__init__.py" else origin
         (directory / source.name).symlink_to(source)
     return directory
+
+
+@pytest.fixture(scope="session")
+def domain_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The fake OpenSearch domains' certificate and key (``domain_endpoint.py``)."""
+    return loopback_certificate(tmp_path_factory.mktemp("domain-cert"))
 
 
 @dataclass
@@ -90,6 +97,10 @@ class Aws:
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[Aws]:
+    # moto would otherwise load thousands of AMIs into every account's EC2 backend (the coverage job
+    # lists volumes): seconds per account, for nothing the jobs read.
+    before = os.environ.get("MOTO_EC2_LOAD_DEFAULT_AMIS")
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -100,6 +111,10 @@ def aws() -> Iterator[Aws]:
     finally:
         front.stop()
         server.stop()
+        if before is None:
+            os.environ.pop("MOTO_EC2_LOAD_DEFAULT_AMIS", None)
+        else:
+            os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = before
 
 
 def run_function(
