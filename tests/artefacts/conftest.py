@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +49,17 @@ def domain_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 class Aws:
     front: AwsFront
     moto_url: str
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def client(self, service: str, account: str, region: str = "us-east-1") -> Any:
-        """A client straight to moto (no IAM) in ``account``, for seeding and checking."""
+        """A client straight to moto (no IAM) in ``account``, for seeding and checking; one per service,
+        account and region for the session (making a client costs more than most calls)."""
+        key = (service, account, region)
+        if key not in self._clients:
+            self._clients[key] = self._client(service, account, region)
+        return self._clients[key]
+
+    def _client(self, service: str, account: str, region: str) -> Any:
         made = boto3.client(
             service,
             region_name=region,

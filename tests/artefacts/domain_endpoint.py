@@ -16,6 +16,11 @@ IAM, decided with the front's evaluator from the caller's role policies: ``es:ES
 registration ``iam:PassRole`` on its ``role_arn`` with ``iam:PassedToService`` = ``es.amazonaws.com``
 (OpenSearch Service checks that the caller may pass the role). The credential scope must be service
 ``es`` in the domain's region; the signature itself is not recomputed.
+
+Registering also verifies the repository as OpenSearch does, by acting as the snapshot role: the role
+must be one the stack registers (``roles``), trust ``es.amazonaws.com`` with ``sts:AssumeRole``, and
+its policies must allow ``s3:ListBucket`` on the bucket and ``s3:GetObject``, ``s3:PutObject``,
+``s3:DeleteObject`` under the base path; otherwise 500 ``repository_verification_exception``.
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.s3.models import s3_backends
 
 from tests.artefacts.aws_front import AwsFront, authorize
+from tests.artefacts.functions import PassedRole
 
 _SCOPE = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/aws4_request")
 _PATH = re.compile(r"^/_snapshot/(?P<repository>[^/?]+)(?:/(?P<snapshot>[^/?]+))?/?$")
@@ -83,9 +90,16 @@ class FakeDomain:
     """One domain's endpoint, ``host`` (``127.0.0.1:<port>``) being what DescribeDomains must report."""
 
     def __init__(
-        self, name: str, region: str, account: str, front: AwsFront, cert: tuple[Path, Path]
+        self,
+        name: str,
+        region: str,
+        account: str,
+        front: AwsFront,
+        cert: tuple[Path, Path],
+        roles: dict[str, PassedRole],
     ) -> None:
         self.name, self.region, self.account, self.front = name, region, account, front
+        self.roles = roles
         self.state = DomainState()
         domain = self
 
@@ -168,8 +182,37 @@ class FakeDomain:
             return 400, _error(400, "repository_exception", f"[{repository}] type s3 needs {missing}")
         if settings["bucket"] not in s3_backends.bucket_accounts:
             return 500, _error(500, "repository_verification_exception", f"no bucket {settings['bucket']}")
+        problem = self._verification_problem(settings)
+        if problem:
+            return 500, _error(500, "repository_verification_exception", problem)
         self.state.repositories[repository] = {"type": "s3", "settings": settings}
         return 200, {"acknowledged": True}
+
+    def _verification_problem(self, settings: dict[str, Any]) -> str | None:
+        """Why OpenSearch, acting as the snapshot role, could not use the bucket; None if it could."""
+        arn = settings["role_arn"]
+        role = self.roles.get(arn)
+        if role is None:
+            return f"{arn} is not a role the stack registers"
+        trust = json.loads(role.trust_policy)["Statement"]
+        if not any(
+            s.get("Effect") == "Allow"
+            and "sts:AssumeRole" in _listed(s.get("Action"))
+            and "es.amazonaws.com" in _listed(s.get("Principal", {}).get("Service"))
+            for s in trust
+        ):
+            return f"{arn} does not trust es.amazonaws.com"
+        bucket = f"arn:aws:s3:::{settings['bucket']}"
+        prefix = f"{bucket}/{settings.get('base_path', '')}".rstrip("/")
+        needed = [("s3:ListBucket", bucket)] + [
+            (action, f"{prefix}/index-0") for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")
+        ]
+        policies = [IAMPolicy(document) for document in role.inline_policies]
+        for action, resource in needed:
+            results = [p.is_action_permitted(action, resource) for p in policies]
+            if PermissionResult.DENIED in results or PermissionResult.PERMITTED not in results:
+                return f"{arn} may not {action} on {resource}"
+        return None
 
     def _snapshot(
         self, method: str, repository: str, snapshot: str, document: dict[str, Any]
@@ -189,6 +232,10 @@ class FakeDomain:
             "base_path": self.state.repositories[repository]["settings"].get("base_path"),
         }
         return 200, {"accepted": True}
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
 
 
 def _error(status: int, kind: str, reason: str) -> dict[str, Any]:

@@ -409,7 +409,7 @@ def _seed_opensearch(
     client = aws.client("opensearch", account)
     for name in ("logs", "search"):
         client.create_domain(DomainName=name, EngineVersion="OpenSearch_2.11")
-        domains[name] = FakeDomain(name, region, account, aws.front, cert)
+        domains[name] = FakeDomain(name, region, account, aws.front, cert, function.passed_roles)
         opensearch_backends[account][region].domains[name].endpoint = domains[name].host
     today = datetime.now(UTC).date()
     repository = env["DR_OPENSEARCH_REPOSITORY"]
@@ -523,3 +523,20 @@ def test_the_opensearch_bridge_without_pass_role_fails_naming_it(
 def test_every_registered_handler_has_an_end_to_end_scenario() -> None:
     missing = sorted({f.handler for f in every_function()} - set(SCENARIOS))
     assert not missing, f"handlers registered without an end-to-end scenario in test_runs.py: {missing}"
+
+
+def test_a_snapshot_role_that_cannot_write_the_bucket_fails_the_repository_registration(
+    aws: Aws, domains: dict[str, FakeDomain], domain_cert: tuple[Path, Path], tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _prod("dr_runtime.bridges.opensearch.handler")
+    ((arn, role),) = function.passed_roles.items()
+    (document,) = role.inline_policies
+    policy = json.loads(document)
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "ReadWriteSnapshots"]
+    unable = replace(function, passed_roles={arn: replace(role, inline_policies=(json.dumps(policy),))})
+    aws.reset()
+    _seed_opensearch(aws, unable, domains, domain_cert)
+    with pytest.raises(
+        AssertionError, match=rf"repository_verification_exception.*{re.escape(arn)} may not s3:GetObject"
+    ):
+        _run(aws, unable, tmp_path, sdk_dir, {"SSL_CERT_FILE": str(domain_cert[0])})
