@@ -153,20 +153,25 @@ Check = tuple[str, list[str], dict[str, str]]
 
 # Authorizations a service makes for a call besides the call's own action.
 ALSO: dict[str, Callable[[Call], list[Check]]] = {
-    # CopySnapshot with a target bucket (an export) also needs s3:ListAllMyBuckets and
-    # s3:GetBucketLocation on the bucket (MemoryDB API permissions reference, docs/iam-scoping.md).
-    "memorydb:CopySnapshot": lambda c: (
-        [
-            ("s3:ListAllMyBuckets", ["*"], {}),
-            (
-                "s3:GetBucketLocation",
-                [f"arn:aws:s3:::{c.params['TargetBucket']}"],
-                {"s3:ResourceAccount": c.account},
-            ),
-        ]
-        if c.params.get("TargetBucket")
-        else []
-    ),
+    # CopySnapshot also needs memorydb:TagResource on the target, and with a target bucket (an export)
+    # s3:ListAllMyBuckets and s3:GetBucketLocation on the bucket: the MemoryDB API permissions
+    # reference lists all three for CopySnapshot (docs/iam-scoping.md). That TagResource is checked
+    # when the request carries no Tags is inferred from that list, which makes no exception.
+    "memorydb:CopySnapshot": lambda c: [
+        ("memorydb:TagResource", [_here(c, "memorydb", f"snapshot/{c.params['TargetSnapshotName']}")], {}),
+        *(
+            [
+                ("s3:ListAllMyBuckets", ["*"], {}),
+                (
+                    "s3:GetBucketLocation",
+                    [f"arn:aws:s3:::{c.params['TargetBucket']}"],
+                    {"s3:ResourceAccount": c.account},
+                ),
+            ]
+            if c.params.get("TargetBucket")
+            else []
+        ),
+    ],
 }
 
 
