@@ -402,15 +402,20 @@ def domains(aws: Aws, domain_cert: tuple[Path, Path]) -> Iterator[dict[str, Fake
 def _seed_opensearch(
     aws: Aws, function: LambdaFunction, domains: dict[str, FakeDomain], cert: tuple[Path, Path]
 ) -> date:
-    """The bridge bucket and two domains whose endpoints are fake domains on loopback; ``search`` already
-    has today's snapshot. Returns today (UTC), the day the bridge names its snapshot after."""
+    """The bridge bucket and two domains whose endpoints are fake domains on loopback, ``logs`` public and
+    ``search`` in a VPC; ``search`` already has today's snapshot. Returns today (UTC), the day the bridge names its snapshot after."""
     account, region, env = function.account, function.region, function.environment
     aws.client("s3", account).create_bucket(Bucket=env["DR_OPENSEARCH_BUCKET"])
     client = aws.client("opensearch", account)
     for name in ("logs", "search"):
         client.create_domain(DomainName=name, EngineVersion="OpenSearch_2.11")
         domains[name] = FakeDomain(name, region, account, aws.front, cert, function.passed_roles)
-        opensearch_backends[account][region].domains[name].endpoint = domains[name].host
+        held = opensearch_backends[account][region].domains[name]
+        if name == "search":
+            # A VPC domain: DescribeDomains reports only Endpoints["vpc"].
+            held.endpoint, held.endpoints = None, {"vpc": domains[name].host}
+        else:
+            held.endpoint = domains[name].host
     today = datetime.now(UTC).date()
     repository = env["DR_OPENSEARCH_REPOSITORY"]
     settings = {"bucket": env["DR_OPENSEARCH_BUCKET"], "base_path": f"search/{today}", "region": region}
