@@ -5,17 +5,36 @@ does its real work, and its normal run report at the end."""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from moto.opensearch.models import opensearch_backends
 
+from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
 from tests.artefacts.conftest import Aws, run_function
+from tests.artefacts.domain_endpoint import FakeDomain
 from tests.artefacts.functions import LambdaFunction, every_function
 
 SCHEDULED = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+SCENARIOS: dict[str, str] = {}
+"""Handler -> the test that runs it end to end in every stack registering it (``scenario``)."""
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def scenario(handler: str) -> Callable[[F], F]:
+    """Registers the test as ``handler``'s end-to-end scenario, run once per function registering it."""
+
+    def register(test: F) -> F:
+        SCENARIOS[handler] = test.__name__
+        marked: F = pytest.mark.parametrize("function", _of(handler), ids=lambda f: f.id)(test)
+        return marked
+
+    return register
 
 
 def _event(function: LambdaFunction) -> Any:
@@ -25,14 +44,16 @@ def _event(function: LambdaFunction) -> Any:
     )
 
 
-def _run(aws: Aws, function: LambdaFunction, tmp_path: Path, sdk: Path) -> dict[str, Any]:
+def _run(
+    aws: Aws, function: LambdaFunction, tmp_path: Path, sdk: Path, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     credentials = aws.credentials_for(function)
     result = run_function(
         function,
         function.lay_out(tmp_path / "task"),
         sdk,
         _event(function),
-        {**credentials, "AWS_ENDPOINT_URL": aws.front.url},
+        {**credentials, "AWS_ENDPOINT_URL": aws.front.url, **(extra_env or {})},
     )
     assert not aws.front.denied, f"{function.id} was refused: {aws.front.denied}"
     assert result.returncode == 0, f"{function.id}: {result.stderr}"
@@ -46,7 +67,7 @@ def _of(handler: str) -> list[LambdaFunction]:
     return [f for f in every_function() if f.handler == handler]
 
 
-@pytest.mark.parametrize("function", _of("dr_runtime.operations.watchdog.handler"), ids=lambda f: f.id)
+@scenario("dr_runtime.operations.watchdog.handler")
 def test_the_watchdog_alerts_once_per_long_running_job(
     function: LambdaFunction, aws: Aws, tmp_path: Path, sdk_dir: Path
 ) -> None:
@@ -128,3 +149,399 @@ def test_a_call_the_role_does_not_allow_fails_the_run_naming_it(
     ]
     with pytest.raises(AssertionError, match=r"dynamodb:PutItem on arn:aws:dynamodb:us-east-1:\d{12}:table/"):
         _run(aws, narrowed, tmp_path, sdk_dir)
+
+
+# --- the coverage job ---------------------------------------------------------------------------------
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def _seed_coverage(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
+    """Resources of the stack's protected types, some opted out, some stale, some misconfigured; returns
+    what the assertions need (names, ARNs, the conflicting RDS window)."""
+    env, account, region = function.environment, function.account, function.region
+    types = env["DR_COVERAGE_TYPES"].split(",")
+    opt_out = {env["DR_OPT_OUT_TAG"]: env["DR_OPT_OUT_VALUE"]}
+    no_cross_region = {env["DR_CROSS_REGION_OPT_OUT_TAG"]: env["DR_OPT_OUT_VALUE"]}
+    clusters = [c for c in env["DR_KUBERNETES_CLUSTERS"].split(",") if c]
+    recent, stale = SCHEDULED - timedelta(hours=3), SCHEDULED - timedelta(days=3)
+    protected: list[tuple[str, str, datetime, str | None]] = []
+    seeded: dict[str, Any] = {"types": types}
+
+    # The organisation's fleet bucket lives in another account (the bucket name says which).
+    fleet = env["DR_FLEET_BUCKET"]
+    aws.client("s3", fleet.split("-")[-4]).create_bucket(Bucket=fleet)
+
+    s3 = aws.client("s3", account)
+    buckets = {
+        f"app-data-{account}": ({"owner": "app"}, True, recent),
+        f"raw-uploads-{account}": ({"owner": "ingest"}, False, None),
+        f"scratch-{account}": (opt_out, False, None),
+        f"trail-logs-{account}": (opt_out, True, None),
+    }
+    for name, (tags, versioned, last) in buckets.items():
+        s3.create_bucket(Bucket=name)
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": _tag_list(tags)})
+        if versioned:
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+        if last is not None:
+            protected.append((f"arn:aws:s3:::{name}", "S3", last, None))
+    seeded["buckets"] = buckets
+
+    dynamodb = aws.client("dynamodb", account)
+    for table, tags, last in (("orders", {"owner": "app"}, recent), ("sessions", no_cross_region, stale)):
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=_tag_list(tags),
+        )
+        protected.append((f"arn:aws:dynamodb:{region}:{account}:table/{table}", "DynamoDB", last, None))
+
+    ec2 = aws.client("ec2", account)
+    volumes = {}
+    for label, tags in (
+        ("data", {"Name": "data"}),
+        *((("pvc", {kubernetes_tag_key(clusters[0]): KUBERNETES_OWNED_VALUE}),) if clusters else ()),
+    ):
+        volume = ec2.create_volume(
+            Size=10,
+            AvailabilityZone=f"{region}a",
+            TagSpecifications=[{"ResourceType": "volume", "Tags": _tag_list(tags)}],
+        )
+        volumes[label] = volume["VolumeId"]
+    protected.append((f"arn:aws:ec2:{region}:{account}:volume/{volumes['data']}", "EBS", recent, None))
+    seeded["volumes"] = volumes
+
+    efs = aws.client("efs", account).create_file_system(
+        CreationToken="shared", Tags=[{"Key": "Name", "Value": "shared"}]
+    )
+    protected.append((efs["FileSystemArn"], "EFS", recent, None))
+
+    # An RDS backup window across the first plan's start (from the registered windows), and one clear of it.
+    start = json.loads(env["DR_PLAN_START_WINDOWS"])["RDS"][0]["starts"][0]["utc"]
+    at = datetime.combine(SCHEDULED.date(), datetime.strptime(start, "%H:%M").time())
+    blocking = f"{at - timedelta(minutes=30):%H:%M}-{at + timedelta(minutes=30):%H:%M}"
+    rds = aws.client("rds", account)
+    for db, window in (("orders-db", blocking), ("reports-db", "01:00-01:30")):
+        made = rds.create_db_instance(
+            DBInstanceIdentifier=db,
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20,
+            MasterUsername="admin_user",
+            MasterUserPassword="not-a-secret-0",
+            BackupRetentionPeriod=7,
+            PreferredBackupWindow=window,
+            PreferredMaintenanceWindow="sun:02:00-sun:02:30",
+        )["DBInstance"]
+        protected.append((made["DBInstanceArn"], "RDS", recent, None))
+    seeded["blocking"] = blocking
+    vaults = json.loads(env["DR_CLUSTER_VAULTS"])
+    clusters_made = {}
+    for cluster, engine, tags in (
+        ("ledger", "aurora-postgresql", {}),
+        # A Neptune cluster without the engine tag: the Aurora plans take it (engine-vault finding).
+        *((("graph", "neptune", {}),) if "Neptune" in types else ()),
+    ):
+        made = rds.create_db_cluster(
+            DBClusterIdentifier=cluster,
+            Engine=engine,
+            MasterUsername="admin_user",
+            MasterUserPassword="not-a-secret-0",
+            PreferredBackupWindow="22:00-22:30",
+            PreferredMaintenanceWindow="sun:03:00-sun:03:30",
+            Tags=_tag_list(tags),
+        )["DBCluster"]
+        clusters_made[cluster] = made["DBClusterArn"]
+        protected.append((made["DBClusterArn"], "Aurora", recent, vaults["Aurora"]))
+    seeded["clusters"] = clusters_made
+
+    # A single-Region trail: the first trail Region is covered, the others are not.
+    cloudtrail = aws.client("cloudtrail", account)
+    cloudtrail.create_trail(Name="audit", S3BucketName=f"trail-logs-{account}")
+    cloudtrail.start_logging(Name="audit")
+    cloudtrail.put_event_selectors(
+        TrailName="audit", EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}]
+    )
+
+    aws.front.seeds.protected_resources = [
+        {
+            "ResourceArn": arn,
+            "ResourceType": rtype,
+            "LastBackupTime": last,
+            **({"LastBackupVaultArn": vault} if vault else {}),
+        }
+        for arn, rtype, last, vault in protected
+    ]
+    return seeded
+
+
+@scenario("dr_runtime.operations.coverage.handler")
+def test_the_coverage_job_reports_and_publishes(
+    function: LambdaFunction, aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    aws.reset()
+    seeded = _seed_coverage(aws, function)
+    env, account = function.environment, function.account
+    report = _run(aws, function, tmp_path, sdk_dir)
+
+    assert report["generated_at"] == SCHEDULED.isoformat()
+    assert report["failed_types"] == {}
+    assert report["failed_checks"] == {}
+    assert list(report["types"]) == seeded["types"]
+    s3, ddb, ebs = report["types"]["S3"], report["types"]["DynamoDB"], report["types"]["EBS"]
+    assert (s3["total"], s3["selected"], s3["opted_out"], s3["recent"]) == (4, 2, 2, 1)
+    assert (ddb["selected"], ddb["recent"], ddb["no_cross_region"]) == (2, 1, 1)
+    k8s = 1 if env["DR_KUBERNETES_CLUSTERS"] else 0
+    assert (ebs["total"], ebs["selected"], ebs["kubernetes_excluded"]) == (1 + k8s, 1, k8s)
+    assert report["types"]["EFS"]["coverage_percent"] == 100.0
+    assert report["types"]["RDS"]["recent"] == 2
+    drift = {f["name"]: f["last_backup"] for f in report["drift"]}
+    assert drift == {
+        f"raw-uploads-{account}": "never",
+        "sessions": (SCHEDULED - timedelta(days=3)).isoformat(),
+    }
+    assert {f["name"]: f["decision"] for f in report["excluded"]} == {
+        f"scratch-{account}": "opted-out",
+        f"trail-logs-{account}": "opted-out",
+        **({seeded["volumes"]["pvc"]: "kubernetes-excluded"} if k8s else {}),
+    }
+    assert [f["name"] for f in report["no_cross_region"]] == ["sessions"]
+    conflicts = {(f["name"], f.get("rds_window")) for f in report["window_conflicts"]}
+    assert {name for name, _ in conflicts} == {"orders-db"}
+    assert ("orders-db", seeded["blocking"]) in conflicts
+    assert {(f["bucket"], f["check"]) for f in report["bucket_findings"]} == {
+        (f"raw-uploads-{account}", "s3-versioning"),
+        (f"raw-uploads-{account}", "s3-eventbridge"),
+    }
+    regions = env["DR_TRAIL_REGIONS"].split(",")
+    assert [(t["region"], t["covered"], t["trail"]) for t in report["cloudtrail"]] == [
+        (regions[0], True, "audit"),
+        *((r, False, None) for r in regions[1:]),
+    ]
+    mismatch = [(f["name"], f["routed_to"]) for f in report["engine_mismatch"]]
+    assert mismatch == ([("graph", "Aurora")] if "Neptune" in seeded["types"] else [])
+    assert report["prerequisite_findings"]["rds-windows"] == 1
+    assert report["prerequisite_findings"]["cloudtrail"] == len(regions) - 1
+
+    # The report the organisation reads: its own account's prefix of the fleet bucket.
+    fleet = env["DR_FLEET_BUCKET"]
+    key = f"coverage/{account}/{function.region}/latest.json"
+    published = json.loads(
+        aws.client("s3", fleet.split("-")[-4]).get_object(Bucket=fleet, Key=key)["Body"].read()
+    )
+    assert published == {"account_id": account, **report}
+    metrics = aws.client("cloudwatch", account).list_metrics(Namespace="AwsDrBackup")["Metrics"]
+    names = {m["MetricName"] for m in metrics}
+    assert {"CoveragePercent", "UnprotectedResources", "PrerequisiteFindings", "DoneItems"} <= names
+    assert {"backup:ListProtectedResources", "cloudtrail:GetEventSelectors", "s3:PutObject"} <= set(
+        aws.front.calls
+    )
+
+
+# --- the MemoryDB bridge ------------------------------------------------------------------------------
+
+
+def _seed_memorydb(aws: Aws, function: LambdaFunction) -> str:
+    """The bridge bucket and three clusters: one with today's snapshot, one data-tiering, one without
+    snapshots. Returns the snapshot's name."""
+    account = function.account
+    aws.client("s3", account).create_bucket(Bucket=function.environment["DR_MEMORYDB_BUCKET"])
+    memorydb = aws.client("memorydb", account)
+    memorydb.create_cluster(ClusterName="sessions", NodeType="db.r6g.large", ACLName="open-access")
+    memorydb.create_cluster(
+        ClusterName="tiered", NodeType="db.r6gd.xlarge", ACLName="open-access", DataTiering=True
+    )
+    memorydb.create_cluster(ClusterName="quiet", NodeType="db.r6g.large", ACLName="open-access")
+    memorydb.create_snapshot(ClusterName="sessions", SnapshotName="sessions-daily")
+    return "sessions-daily"
+
+
+@scenario("dr_runtime.bridges.memorydb.handler")
+def test_the_memorydb_bridge_exports_each_snapshot_once(
+    function: LambdaFunction, aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    aws.reset()
+    snapshot = _seed_memorydb(aws, function)
+    bucket = function.environment["DR_MEMORYDB_BUCKET"]
+    report = _run(aws, function, tmp_path, sdk_dir)
+    export = f"dr-export-{snapshot}"
+    assert report["done"] == [f"sessions/{snapshot}->{export}"]
+    assert "data tiering" in report["skipped"]["tiered"]
+    assert report["skipped"]["quiet"].startswith("no available snapshot since")
+    assert not report["failed"]
+    assert aws.front.seeds.memorydb_copies == [
+        {"SourceSnapshotName": snapshot, "TargetSnapshotName": export, "TargetBucket": bucket}
+    ]
+    # MemoryDB writes one file per shard; the next run finds it and exports nothing.
+    aws.client("s3", function.account).put_object(Bucket=bucket, Key=f"{export}-0001.rdb", Body=b"rdb")
+    again = _run(aws, function, tmp_path / "again", sdk_dir)
+    assert not again["done"]
+    assert again["skipped"][f"sessions/{snapshot}"] == f"already exported as {export}"
+    assert len(aws.front.seeds.memorydb_copies) == 1
+
+
+# --- the OpenSearch bridge ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def domains(aws: Aws, domain_cert: tuple[Path, Path]) -> Iterator[dict[str, FakeDomain]]:
+    made: dict[str, FakeDomain] = {}
+    yield made
+    for domain in made.values():
+        domain.stop()
+
+
+def _seed_opensearch(
+    aws: Aws, function: LambdaFunction, domains: dict[str, FakeDomain], cert: tuple[Path, Path]
+) -> date:
+    """The bridge bucket and two domains whose endpoints are fake domains on loopback, ``logs`` public and
+    ``search`` in a VPC; ``search`` already has today's snapshot. Returns today (UTC), the day the bridge names its snapshot after."""
+    account, region, env = function.account, function.region, function.environment
+    aws.client("s3", account).create_bucket(Bucket=env["DR_OPENSEARCH_BUCKET"])
+    client = aws.client("opensearch", account)
+    for name in ("logs", "search"):
+        client.create_domain(DomainName=name, EngineVersion="OpenSearch_2.11")
+        domains[name] = FakeDomain(name, region, account, aws.front, cert, function.passed_roles)
+        held = opensearch_backends[account][region].domains[name]
+        if name == "search":
+            # A VPC domain: DescribeDomains reports only Endpoints["vpc"].
+            held.endpoint, held.endpoints = None, {"vpc": domains[name].host}
+        else:
+            held.endpoint = domains[name].host
+    today = datetime.now(UTC).date()
+    repository = env["DR_OPENSEARCH_REPOSITORY"]
+    settings = {"bucket": env["DR_OPENSEARCH_BUCKET"], "base_path": f"search/{today}", "region": region}
+    domains["search"].state.repositories[repository] = {"type": "s3", "settings": settings}
+    domains["search"].state.snapshots[(repository, f"dr-{today}")] = {"state": "SUCCESS"}
+    return today
+
+
+@scenario("dr_runtime.bridges.opensearch.handler")
+def test_the_opensearch_bridge_snapshots_every_domain_daily(
+    function: LambdaFunction,
+    aws: Aws,
+    domains: dict[str, FakeDomain],
+    domain_cert: tuple[Path, Path],
+    tmp_path: Path,
+    sdk_dir: Path,
+) -> None:
+    aws.reset()
+    today = _seed_opensearch(aws, function, domains, domain_cert)
+    env = function.environment
+    tls = {"SSL_CERT_FILE": str(domain_cert[0])}
+    report = _run(aws, function, tmp_path, sdk_dir, tls)
+    snapshot = f"dr-{today}"
+    assert report["done"] == [f"logs/{snapshot}"]
+    assert report["skipped"] == {"search": f"today's snapshot {snapshot} already exists (SUCCESS)"}
+    assert not report["failed"]
+    repository = env["DR_OPENSEARCH_REPOSITORY"]
+    logs = domains["logs"].state
+    assert logs.repositories[repository] == {
+        "type": "s3",
+        "settings": {
+            "bucket": env["DR_OPENSEARCH_BUCKET"],
+            "base_path": f"logs/{today}",
+            "region": function.region,
+            "role_arn": env["DR_OPENSEARCH_SNAPSHOT_ROLE_ARN"],
+        },
+    }
+    assert logs.snapshots[(repository, snapshot)]["indices"] == "*"
+    assert domains["search"].state.requests == [
+        f"GET /_snapshot/{repository}",
+        f"GET /_snapshot/{repository}/{snapshot}",
+    ]
+    # The next run the same day registers nothing and takes no second snapshot.
+    again = _run(aws, function, tmp_path / "again", sdk_dir, tls)
+    assert not again["done"]
+    assert again["skipped"]["logs"] == f"today's snapshot {snapshot} already exists (IN_PROGRESS)"
+    assert sum(r.startswith("PUT") for r in logs.requests) == 2
+
+
+# --- a statement removed: the run fails naming the action and resource ---------------------------------
+
+
+def _without(function: LambdaFunction, sid: str) -> LambdaFunction:
+    ((name, document),) = function.inline_policies.items()
+    policy = json.loads(document)
+    kept = [s for s in policy["Statement"] if s.get("Sid") != sid]
+    assert len(kept) == len(policy["Statement"]) - 1, f"{function.id} has no statement {sid}"
+    policy["Statement"] = kept
+    return replace(
+        function, role_name=f"{function.role_name}-without-{sid}", inline_policies={name: json.dumps(policy)}
+    )
+
+
+def _prod(handler: str) -> LambdaFunction:
+    return next(f for f in _of(handler) if f.stack == "prod")
+
+
+def test_the_coverage_job_without_its_rds_listing_fails_naming_it(
+    aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _prod("dr_runtime.operations.coverage.handler")
+    aws.reset()
+    _seed_coverage(aws, function)
+    with pytest.raises(
+        AssertionError, match=r"rds:DescribeDBInstances on arn:aws:rds:us-east-1:\d{12}:db:\*"
+    ):
+        _run(aws, _without(function, "ListDbInstances"), tmp_path, sdk_dir)
+
+
+def test_the_memorydb_bridge_without_its_export_grant_fails_naming_it(
+    aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _prod("dr_runtime.bridges.memorydb.handler")
+    aws.reset()
+    snapshot = _seed_memorydb(aws, function)
+    with pytest.raises(
+        AssertionError,
+        match=rf"memorydb:CopySnapshot on arn:aws:memorydb:us-east-1:\d{{12}}:snapshot/{snapshot}",
+    ):
+        _run(aws, _without(function, "ExportSnapshots"), tmp_path, sdk_dir)
+
+
+def test_the_opensearch_bridge_without_pass_role_fails_naming_it(
+    aws: Aws, domains: dict[str, FakeDomain], domain_cert: tuple[Path, Path], tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _prod("dr_runtime.bridges.opensearch.handler")
+    aws.reset()
+    _seed_opensearch(aws, function, domains, domain_cert)
+    role = function.environment["DR_OPENSEARCH_SNAPSHOT_ROLE_ARN"]
+    with pytest.raises(AssertionError, match=rf"iam:PassRole on {re.escape(role)}"):
+        _run(
+            aws,
+            _without(function, "PassSnapshotRoleOnly"),
+            tmp_path,
+            sdk_dir,
+            {"SSL_CERT_FILE": str(domain_cert[0])},
+        )
+
+
+def test_every_registered_handler_has_an_end_to_end_scenario() -> None:
+    missing = sorted({f.handler for f in every_function()} - set(SCENARIOS))
+    assert not missing, f"handlers registered without an end-to-end scenario in test_runs.py: {missing}"
+
+
+def test_a_snapshot_role_that_cannot_write_the_bucket_fails_the_repository_registration(
+    aws: Aws, domains: dict[str, FakeDomain], domain_cert: tuple[Path, Path], tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _prod("dr_runtime.bridges.opensearch.handler")
+    ((arn, role),) = function.passed_roles.items()
+    (document,) = role.inline_policies
+    policy = json.loads(document)
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "ReadWriteSnapshots"]
+    unable = replace(function, passed_roles={arn: replace(role, inline_policies=(json.dumps(policy),))})
+    aws.reset()
+    _seed_opensearch(aws, unable, domains, domain_cert)
+    with pytest.raises(
+        AssertionError, match=rf"repository_verification_exception.*{re.escape(arn)} may not s3:GetObject"
+    ):
+        _run(aws, unable, tmp_path, sdk_dir, {"SSL_CERT_FILE": str(domain_cert[0])})
