@@ -80,6 +80,7 @@ class Aws:
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST"))
         self.front.denied.clear()
         self.front.calls.clear()
+        self.front.callers.clear()
         self.front.seeds.__init__()  # type: ignore[misc]
 
     def credentials_for(self, function: LambdaFunction) -> dict[str, str]:

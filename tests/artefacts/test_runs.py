@@ -4,6 +4,8 @@ does its real work, and its normal run report at the end."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -14,6 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 from moto.opensearch.models import opensearch_backends
+from moto.sns.models import sns_backends
 
 from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
 from tests.artefacts.conftest import Aws, run_function
@@ -463,6 +466,252 @@ def test_the_opensearch_bridge_snapshots_every_domain_daily(
     assert not again["done"]
     assert again["skipped"]["logs"] == f"today's snapshot {snapshot} already exists (IN_PROGRESS)"
     assert sum(r.startswith("PUT") for r in logs.requests) == 2
+
+
+# --- the air-gap verifier (organisation stack) ----------------------------------------------------------
+
+VERIFIER = "dr_runtime.verifier.verify.handler"
+# Pulumi.management.yaml verifier.evidenceRetentionDays: the bucket's default Object Lock retention.
+EVIDENCE_RETENTION_DAYS = 90
+
+
+def _fleet(function: LambdaFunction) -> dict[str, str]:
+    """Workload account -> its air-gapped vault's name (``<prefix>-<account>-air-gapped``)."""
+    pairs = (entry.split("=") for entry in function.environment["DR_VERIFIER_FLEET"].split(","))
+    return {account: f"{prefix}-{account}-air-gapped" for account, prefix in pairs}
+
+
+def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
+    """The reader roles as registered (trust and policies) in their accounts, the fleet's air-gapped vaults
+    in the isolated account with recovery points (fresh for every account but the last, whose newest is
+    three days old), the organisation's jobs in the delegated administrator, and the evidence bucket
+    (Object Lock, compliance) and the findings topic in the verifier's account. Returns the stale account
+    and the resources per account."""
+    env, region = function.environment, function.region
+    isolated, admin = env["DR_VERIFIER_ISOLATED_ACCOUNT"], env["DR_VERIFIER_DELEGATED_ADMIN_ACCOUNT"]
+    readers = {env["DR_VERIFIER_VAULT_READER_ROLE"], env["DR_VERIFIER_JOB_READER_ROLE"]}
+    assert set(function.passed_roles) == readers, f"registered reader roles: {sorted(function.passed_roles)}"
+    for arn, role in function.passed_roles.items():
+        iam = aws.client("iam", arn.split(":")[4])
+        name = arn.rsplit("/", 1)[1]
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=role.trust_policy)
+        for index, document in enumerate(role.inline_policies):
+            iam.put_role_policy(RoleName=name, PolicyName=f"{name}-{index}", PolicyDocument=document)
+
+    fleet = _fleet(function)
+    stale = sorted(fleet)[-1]
+    backup = aws.client("backup", isolated, region)
+    resources: dict[str, list[str]] = {}
+    for account, vault in fleet.items():
+        backup.create_backup_vault(BackupVaultName=vault)
+        vault_arn = f"arn:aws:backup:{region}:{isolated}:backup-vault:{vault}"
+        newest = SCHEDULED - (timedelta(days=3) if account == stale else timedelta(hours=5))
+        arns = [f"arn:aws:dynamodb:{region}:{account}:table/orders", f"arn:aws:s3:::app-data-{account}"]
+        resources[account] = arns
+        points = [
+            (arn, rtype, when, status)
+            for arn, rtype in zip(arns, ("DynamoDB", "S3"), strict=True)
+            for when, status in ((newest, "COMPLETED"), (newest - timedelta(days=1), "COMPLETED"))
+        ]
+        # A copy still being made: counted, never fresh.
+        points.append((arns[0], "DynamoDB", SCHEDULED - timedelta(hours=1), "CREATING"))
+        aws.front.seeds.recovery_points[vault_arn] = [
+            {
+                "RecoveryPointArn": f"arn:aws:backup:{region}:{isolated}:recovery-point:{account}-{n}",
+                "BackupVaultName": vault,
+                "BackupVaultArn": vault_arn,
+                "ResourceArn": arn,
+                "ResourceType": rtype,
+                "CreationDate": when,
+                "Status": status,
+            }
+            for n, (arn, rtype, when, status) in enumerate(points)
+        ]
+        # The delegated administrator's view: in-Region backups go on for every account; copies into
+        # the air-gapped vault stopped for the stale one.
+        for arn, rtype in zip(arns, ("DynamoDB", "S3"), strict=True):
+            created = SCHEDULED - timedelta(hours=6)
+            aws.front.seeds.backup_jobs.append(
+                {
+                    "AccountId": account,
+                    "BackupJobId": f"backup-{account}-{rtype}",
+                    "State": "COMPLETED",
+                    "CreationDate": created,
+                    "ResourceArn": arn,
+                    "ResourceType": rtype,
+                    "BackupVaultName": "dr",
+                }
+            )
+            if account != stale:
+                aws.front.seeds.copy_jobs.append(
+                    {
+                        "AccountId": account,
+                        "CopyJobId": f"copy-{account}-{rtype}",
+                        "State": "COMPLETED",
+                        "CreationDate": created + timedelta(minutes=40),
+                        "ResourceArn": arn,
+                        "ResourceType": rtype,
+                        "SourceBackupVaultArn": f"arn:aws:backup:{region}:{account}:backup-vault:dr",
+                        "DestinationBackupVaultArn": vault_arn,
+                    }
+                )
+    assert admin not in fleet
+    assert isolated not in fleet
+
+    s3 = aws.client("s3", function.account, region)
+    s3.create_bucket(Bucket=env["DR_VERIFIER_EVIDENCE_BUCKET"], ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=env["DR_VERIFIER_EVIDENCE_BUCKET"],
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": EVIDENCE_RETENTION_DAYS}},
+        },
+    )
+    topic = env["DR_VERIFIER_TOPIC_ARN"]
+    made = aws.client("sns", function.account, region).create_topic(Name=topic.rsplit(":", 1)[1])
+    assert made["TopicArn"] == topic
+    return {"stale": stale, "fleet": fleet, "resources": resources}
+
+
+@scenario(VERIFIER)
+def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
+    function: LambdaFunction, aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    aws.reset()
+    seeded = _seed_verifier(aws, function)
+    env, own, stale, fleet = function.environment, function.account, seeded["stale"], seeded["fleet"]
+    report = _run(aws, function, tmp_path, sdk_dir)
+
+    # The stale account's finding, and nothing else.
+    (finding,) = report["findings"]
+    assert (finding["account_id"], finding["kind"]) == (stale, "stale")
+    assert finding["message"].startswith(f"newest air-gapped copy of {stale} is 72.0 h old")
+    assert (
+        "2 resource(s) backed up in-Region, 0 copied cross-Region, 0 copied to the air-gapped vault"
+        in (finding["message"])
+    )
+    assert report["accounts"] == {
+        account: {
+            "newest_air_gapped_age_hours": 72.0 if account == stale else 5.0,
+            "fresh_air_gapped_resources": 0 if account == stale else 2,
+            "baseline_resources": 2,
+            "findings": ["stale"] if account == stale else [],
+        }
+        for account in fleet
+    }
+    assert sorted(report["summary"]["done"]) == sorted(fleet)
+    assert not report["summary"]["failed"]
+
+    # Each listing under the role that may make it, in the account it is about.
+    isolated, admin = env["DR_VERIFIER_ISOLATED_ACCOUNT"], env["DR_VERIFIER_DELEGATED_ADMIN_ACCOUNT"]
+    vault_reader, job_reader = (
+        env[k].rsplit("/", 1)[1] for k in ("DR_VERIFIER_VAULT_READER_ROLE", "DR_VERIFIER_JOB_READER_ROLE")
+    )
+    by_action: dict[str, set[tuple[str, str]]] = {}
+    for action, account, role in aws.front.callers:
+        by_action.setdefault(action, set()).add((account, role))
+    assert by_action["sts:AssumeRole"] == {(own, function.role_name)}
+    assert by_action["backup:ListRecoveryPointsByBackupVault"] == {(isolated, vault_reader)}
+    assert by_action["backup:ListBackupJobs"] == by_action["backup:ListCopyJobs"] == {(admin, job_reader)}
+    for action in ("s3:PutObject", "sns:Publish", "cloudwatch:PutMetricData"):
+        assert by_action[action] == {(own, function.role_name)}, action
+    assert aws.front.calls.count("backup:ListRecoveryPointsByBackupVault") == len(fleet)
+
+    # The evidence: latest, the run's history and the baseline per account, each uploaded with its
+    # SHA-256 and under the bucket's default compliance lock.
+    bucket, prefix = env["DR_VERIFIER_EVIDENCE_BUCKET"], env["DR_VERIFIER_EVIDENCE_PREFIX"]
+    s3 = aws.client("s3", own, function.region)
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert keys == {
+        f"{prefix}accounts/{account}/{leaf}"
+        for account in fleet
+        for leaf in ("latest.json", "baseline.json", "runs/2026-03-02T06-00-00Z.json")
+    }
+    latest_key = f"{prefix}accounts/{stale}/latest.json"
+    held = s3.get_object(Bucket=bucket, Key=latest_key, ChecksumMode="ENABLED")
+    body = held["Body"].read()
+    assert held["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+    assert held["ObjectLockMode"] == "COMPLIANCE"
+    evidence = json.loads(body)
+    assert evidence["findings"] == [finding]
+    assert evidence["vault"] == {
+        "name": fleet[stale],
+        "arn": f"arn:aws:backup:{function.region}:{isolated}:backup-vault:{fleet[stale]}",
+        "state": "read",
+        "usable_recovery_points": 4,
+        "unusable_recovery_points": 1,
+    }
+    assert {r["resource_arn"] for r in evidence["resources"]} == set(seeded["resources"][stale])
+
+    # One message, for the stale account, naming its evidence.
+    (topic,) = sns_backends[own][function.region].topics.values()
+    assert topic.arn == env["DR_VERIFIER_TOPIC_ARN"]
+    ((_, text, subject, attributes, _),) = topic.sent_notifications
+    assert subject == f"AWS Backup air gap: {stale} stale"
+    assert f"Evidence: s3://{bucket}/{latest_key}" in text
+    assert attributes is not None
+    assert attributes["account_id"]["Value"] == stale
+
+    metrics = aws.client("cloudwatch", own, function.region).list_metrics(Namespace="AwsDrBackup")["Metrics"]
+    found = {
+        (m["MetricName"], tuple((d["Name"], d["Value"]) for d in m.get("Dimensions", []))) for m in metrics
+    }
+    assert ("VerifierFindings", ()) in found
+    assert ("VerifierFindings", (("Kind", "stale"),)) in found
+    assert {("AirGappedCopyAgeHours", (("AccountId", a),)) for a in fleet} <= found
+    assert "DoneItems" in {name for name, _ in found}
+
+
+def test_the_verifier_without_its_assume_role_grant_fails_naming_it(
+    aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _of(VERIFIER)[0]
+    # The same role (the reader roles trust it by ARN), its AssumeRole statement removed.
+    narrowed = replace(_without(function, "AssumeTheReaderRoles"), role_name=function.role_name)
+    aws.reset()
+    _seed_verifier(aws, function)
+    role = function.environment["DR_VERIFIER_VAULT_READER_ROLE"]
+    credentials = aws.credentials_for(narrowed)
+    result = run_function(
+        narrowed,
+        narrowed.lay_out(tmp_path / "task"),
+        sdk_dir,
+        _event(narrowed),
+        {**credentials, "AWS_ENDPOINT_URL": aws.front.url},
+    )
+    assert result.returncode == 1
+    assert aws.front.denied == [f"sts:AssumeRole on {role}"]
+    assert re.search(rf"sts:AssumeRole on {re.escape(role)}", result.stderr), result.stderr
+    assert not any(call.startswith("backup:") for call in aws.front.calls)
+
+
+def test_a_reader_role_that_does_not_trust_the_verifier_fails_the_run_naming_it(
+    aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _of(VERIFIER)[0]
+    role = function.environment["DR_VERIFIER_JOB_READER_ROLE"]
+    other = f"arn:aws:iam::{function.account}:role/someone-else"
+    reader = function.passed_roles[role]
+    untrusting = replace(
+        function,
+        passed_roles={
+            **function.passed_roles,
+            role: replace(
+                reader,
+                trust_policy=reader.trust_policy.replace(
+                    f"arn:aws:iam::{function.account}:role/{function.role_name}", other
+                ),
+            ),
+        },
+    )
+    aws.reset()
+    _seed_verifier(aws, untrusting)
+    with pytest.raises(
+        AssertionError,
+        match=rf"sts:AssumeRole on {re.escape(role)}: its trust policy does not allow "
+        rf"arn:aws:iam::{function.account}:role/{function.role_name}",
+    ):
+        _run(aws, untrusting, tmp_path, sdk_dir)
 
 
 # --- a statement removed: the run fails naming the action and resource ---------------------------------
