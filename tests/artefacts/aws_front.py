@@ -55,6 +55,7 @@ SERVICES = {
     "iam": "iam",
     "es": "opensearch",
     "memorydb": "memorydb",
+    "config": "config",
 }
 # IAM service prefix where it differs from the signing name.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
@@ -101,6 +102,15 @@ def _bucket_account(call: Call) -> dict[str, str]:
     return {"s3:ResourceAccount": owner[1] if owner else call.account}
 
 
+def _framework_arn(call: Call) -> str:
+    """A framework's ARN ends in its name and a suffix AWS generates: the seeded framework's, else the
+    name with a wildcard suffix (inferred: what a missing framework is authorized against is not
+    documented)."""
+    name = call.params["FrameworkName"]
+    seeded = _SEEDS.frameworks.get((call.account, call.region, name)) if _SEEDS else None
+    return seeded["FrameworkArn"] if seeded else _here(call, "backup", f"framework:{name}-*")
+
+
 # Operation -> what IAM evaluates it against. "*" for actions without a resource type; an account-wide
 # listing of a type with one is evaluated against that type's ARN with a wildcard id (inferred from the
 # Service Authorization Reference, docs/lambda-artefacts.md).
@@ -114,6 +124,9 @@ RESOURCES: dict[str, Callable[[Call], Resource]] = {
         {},
     ),
     "sts:AssumeRole": lambda c: ([c.params["RoleArn"]], {}),
+    "backup:DescribeFramework": lambda c: ([_framework_arn(c)], {}),
+    "config:DescribeConfigurationRecorders": lambda c: (["*"], {}),
+    "config:DescribeConfigurationRecorderStatus": lambda c: (["*"], {}),
     "dynamodb:PutItem": lambda c: ([_here(c, "dynamodb", f"table/{c.params['TableName']}")], {}),
     "dynamodb:DeleteItem": lambda c: ([_here(c, "dynamodb", f"table/{c.params['TableName']}")], {}),
     "dynamodb:ListTables": lambda c: (["*"], {}),
@@ -196,6 +209,12 @@ class Seeds:
     memorydb_copies: list[dict[str, Any]] = field(default_factory=list)
     recovery_points: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Vault ARN -> its recovery points (the vault itself must exist in moto's AWS Backup)."""
+    frameworks: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    """(account, Region, framework name) -> DescribeFramework's answer (moto has no frameworks)."""
+
+
+_SEEDS: Seeds | None = None
+"""The running front's seeds (one front per session), for the rules that need the seeded ARNs."""
 
 
 class LocalError(Exception):
@@ -249,9 +268,20 @@ LOCAL: dict[str, Callable[[Seeds, dict[str, Any]], dict[str, Any]]] = {
     "backup:ListProtectedResources": lambda seeds, _: {"Results": seeds.protected_resources},
     "memorydb:CopySnapshot": _copy_snapshot,
 }
+
+
 # Local operations that answer from the account and Region of the call as well.
+def _describe_framework(call: Call, seeds: Seeds) -> dict[str, Any]:
+    name = call.params["FrameworkName"]
+    framework = seeds.frameworks.get((call.account, call.region, name))
+    if framework is None:
+        raise LocalError("ResourceNotFoundException", f"Framework {name} does not exist")
+    return framework
+
+
 LOCAL_IN_ACCOUNT: dict[str, Callable[[Call, Seeds], dict[str, Any]]] = {
     "backup:ListRecoveryPointsByBackupVault": _list_recovery_points,
+    "backup:DescribeFramework": _describe_framework,
 }
 
 
@@ -525,6 +555,8 @@ class AwsFront:
     def __init__(self, moto_port: int) -> None:
         self.moto_port = moto_port
         self.seeds = Seeds()
+        global _SEEDS
+        _SEEDS = self.seeds
         self.denied: list[str] = []
         self.calls: list[str] = []
         self.callers: list[tuple[str, str, str]] = []

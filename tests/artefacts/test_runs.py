@@ -274,6 +274,32 @@ def _seed_coverage(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
         TrailName="audit", EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}]
     )
 
+    # The Audit Manager frameworks (DR_AUDIT): in the first Region AWS Config records everything and the
+    # framework deployed; in any other, no recorder and the framework's deployment FAILED.
+    audit = json.loads(env["DR_AUDIT"])
+    for index, (audit_region, entry) in enumerate(audit.items()):
+        if index == 0:
+            config = aws.client("config", account, audit_region)
+            config.put_configuration_recorder(
+                ConfigurationRecorder={
+                    "name": "default",
+                    "roleARN": f"arn:aws:iam::{account}:role/config-recorder",
+                    "recordingGroup": {"allSupported": True, "includeGlobalResourceTypes": False},
+                }
+            )
+            config.put_delivery_channel(
+                DeliveryChannel={"name": "default", "s3BucketName": f"trail-logs-{account}"}
+            )
+            config.start_configuration_recorder(ConfigurationRecorderName="default")
+        for name in entry["frameworks"]:
+            aws.front.seeds.frameworks[(account, audit_region, name)] = {
+                "FrameworkName": name,
+                "FrameworkArn": f"arn:aws:backup:{audit_region}:{account}:framework:{name}-0a1b2c3d",
+                "DeploymentStatus": "COMPLETED" if index == 0 else "FAILED",
+                "FrameworkStatus": "ACTIVE" if index == 0 else "UNAVAILABLE",
+            }
+    seeded["audit"] = list(audit)
+
     aws.front.seeds.protected_resources = [
         {
             "ResourceArn": arn,
@@ -332,6 +358,16 @@ def test_the_coverage_job_reports_and_publishes(
     mismatch = [(f["name"], f["routed_to"]) for f in report["engine_mismatch"]]
     assert mismatch == ([("graph", "Aurora")] if "Neptune" in seeded["types"] else [])
     assert report["prerequisite_findings"]["rds-windows"] == 1
+    home, *others = seeded["audit"]
+    assert [(r["region"], r["covered"], r["recorder"]) for r in report["config_recording"]] == [
+        (home, True, "default"),
+        *((r, False, None) for r in others),
+    ]
+    assert [(f["region"], f["reason"].split(" (")[0]) for f in report["audit_frameworks"]] == [
+        (r, "deployment FAILED") for r in others
+    ]
+    assert report["prerequisite_findings"]["config-recording"] == len(others)
+    assert report["prerequisite_findings"]["audit-frameworks"] == len(others)
     assert report["prerequisite_findings"]["cloudtrail"] == len(regions) - 1
 
     # The report the organisation reads: its own account's prefix of the fleet bucket.
