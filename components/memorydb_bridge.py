@@ -78,10 +78,12 @@ class MemoryDbBridge(SnapshotBridge):
                     documents.allow(
                         "ExportSnapshots", ["memorydb:CopySnapshot", "memorydb:TagResource"], snapshots
                     ),
+                    # ListBucket: the bucket preflight (HeadBucket) and the listing of finished exports;
+                    # GetBucketLocation: what CopySnapshot with a target bucket needs of the caller (MemoryDB
+                    # API permissions reference). The bucket's ACL is read by MemoryDB's export principal,
+                    # which the bucket policy above grants, not by this role.
                     documents.allow(
-                        "ExportTargetBucket",
-                        ["s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketAcl"],
-                        bucket_arn,
+                        "ExportTargetBucket", ["s3:ListBucket", "s3:GetBucketLocation"], bucket_arn
                     ),
                     {
                         "Sid": "CopySnapshotBucketLookup",

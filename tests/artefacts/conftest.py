@@ -9,7 +9,7 @@ import subprocess
 import sys
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from moto.server import ThreadedMotoServer
 
 from components.lambda_code import LAMBDA_PROVIDED
 from tests.artefacts.aws_front import AwsFront
+from tests.artefacts.domain_endpoint import loopback_certificate
 from tests.artefacts.functions import LambdaFunction
 
 RUNNER = Path(__file__).with_name("lambda_runner.py")
@@ -38,13 +39,27 @@ def sdk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def domain_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The fake OpenSearch domains' certificate and key (``domain_endpoint.py``)."""
+    return loopback_certificate(tmp_path_factory.mktemp("domain-cert"))
+
+
 @dataclass
 class Aws:
     front: AwsFront
     moto_url: str
+    _clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
 
     def client(self, service: str, account: str, region: str = "us-east-1") -> Any:
-        """A client straight to moto (no IAM) in ``account``, for seeding and checking."""
+        """A client straight to moto (no IAM) in ``account``, for seeding and checking; one per service,
+        account and region for the session (making a client costs more than most calls)."""
+        key = (service, account, region)
+        if key not in self._clients:
+            self._clients[key] = self._client(service, account, region)
+        return self._clients[key]
+
+    def _client(self, service: str, account: str, region: str) -> Any:
         made = boto3.client(
             service,
             region_name=region,
@@ -65,6 +80,7 @@ class Aws:
         urllib.request.urlopen(urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST"))
         self.front.denied.clear()
         self.front.calls.clear()
+        self.front.callers.clear()
         self.front.seeds.__init__()  # type: ignore[misc]
 
     def credentials_for(self, function: LambdaFunction) -> dict[str, str]:
@@ -90,6 +106,10 @@ class Aws:
 
 @pytest.fixture(scope="session")
 def aws() -> Iterator[Aws]:
+    # moto would otherwise load thousands of AMIs into every account's EC2 backend (the coverage job
+    # lists volumes): seconds per account, for nothing the jobs read.
+    before = os.environ.get("MOTO_EC2_LOAD_DEFAULT_AMIS")
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -100,6 +120,10 @@ def aws() -> Iterator[Aws]:
     finally:
         front.stop()
         server.stop()
+        if before is None:
+            os.environ.pop("MOTO_EC2_LOAD_DEFAULT_AMIS", None)
+        else:
+            os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = before
 
 
 def run_function(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,12 @@ def real_arns(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class PassedRole:
+    trust_policy: str
+    inline_policies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class LambdaFunction:
     stack: str
     name: str
@@ -44,6 +50,9 @@ class LambdaFunction:
     trust_policy: str
     inline_policies: dict[str, str]
     managed_policy_arns: tuple[str, ...]
+    passed_roles: dict[str, PassedRole] = field(default_factory=dict)
+    """Role ARN -> the role, for each role of the stack whose ARN the function's environment names (a role
+    the function hands to a service, e.g. the OpenSearch snapshot role)."""
 
     @property
     def id(self) -> str:
@@ -72,6 +81,22 @@ def _depends_on(resource: RegisteredResource, key: str, urn: str) -> bool:
     return urn in resource.property_dependencies.get(key, ())
 
 
+def _passed_roles(graph: StackGraph, environment: dict[str, str]) -> dict[str, PassedRole]:
+    named = {value.rsplit("/", 1)[1]: value for value in environment.values() if ":role/" in value}
+    return {
+        named[role.id]: PassedRole(
+            role.inputs["assumeRolePolicy"],
+            tuple(
+                real_arns(p.inputs["policy"])
+                for p in graph.by_type(ROLE_POLICY)
+                if _depends_on(p, "role", role.urn)
+            ),
+        )
+        for role in graph.by_type(ROLE)
+        if role.id in named
+    }
+
+
 def functions(graph: StackGraph) -> list[LambdaFunction]:
     by_urn = graph.by_urn()
     found: list[LambdaFunction] = []
@@ -90,9 +115,12 @@ def functions(graph: StackGraph) -> list[LambdaFunction]:
                 region=provider.inputs["region"],
                 account=json.loads(provider.inputs["allowedAccountIds"])[0],
                 assets=_assets(inputs["code"]),
-                environment={
-                    k: real_arns(v) for k, v in (inputs.get("environment") or {}).get("variables", {}).items()
-                },
+                environment=(
+                    environment := {
+                        k: real_arns(v)
+                        for k, v in (inputs.get("environment") or {}).get("variables", {}).items()
+                    }
+                ),
                 schedule_input=schedules[0].inputs["target"]["input"],
                 role_name=inputs["role"].rsplit("/", 1)[1],
                 trust_policy=role.inputs["assumeRolePolicy"],
@@ -108,6 +136,7 @@ def functions(graph: StackGraph) -> list[LambdaFunction]:
                         if _depends_on(a, "role", role_urn)
                     )
                 ),
+                passed_roles=_passed_roles(graph, environment),
             )
         )
     return found

@@ -223,6 +223,8 @@ def test_memorydb_ownership_and_export_principal(mdb_mocks: Mocks) -> None:
     wildcard = sorted(s["Sid"] for s in job.values() if s["Resource"] == "*")
     assert wildcard == ["CopySnapshotBucketLookup", "PublishRunSummary"]
     assert job["ExportTargetBucket"]["Resource"] == bucket
+    # What the job and CopySnapshot need of the bucket; the ACL is the export principal's to read.
+    assert sorted(job["ExportTargetBucket"]["Action"]) == ["s3:GetBucketLocation", "s3:ListBucket"]
     assert not any("iam:PassRole" in json.dumps(s) for s in job.values())
     assert mdb_mocks.one("aws:lambda/function:Function")["environment"]["variables"] == {
         "DR_MEMORYDB_BUCKET": "dr-prod-memorydb-snapshots"
