@@ -56,6 +56,7 @@ SERVICES = {
     "es": "opensearch",
     "memorydb": "memorydb",
     "config": "config",
+    "ram": "ram",
 }
 # IAM service prefix where it differs from the signing name.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
@@ -124,6 +125,13 @@ RESOURCES: dict[str, Callable[[Call], Resource]] = {
         {},
     ),
     "sts:AssumeRole": lambda c: ([c.params["RoleArn"]], {}),
+    "backup:GetBackupVaultAccessPolicy": lambda c: (
+        [_here(c, "backup", f"backup-vault:{c.params['BackupVaultName']}")],
+        {},
+    ),
+    # RAM's share listings: the reader's policy grants them on "*" (inferred, docs/verifier.md V15).
+    "ram:GetResourceShareAssociations": lambda c: (["*"], {}),
+    "ram:GetResourceShares": lambda c: (["*"], {}),
     "backup:DescribeFramework": lambda c: ([_framework_arn(c)], {}),
     "config:DescribeConfigurationRecorders": lambda c: (["*"], {}),
     "config:DescribeConfigurationRecorderStatus": lambda c: (["*"], {}),
@@ -211,6 +219,23 @@ class Seeds:
     """Vault ARN -> its recovery points (the vault itself must exist in moto's AWS Backup)."""
     frameworks: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     """(account, Region, framework name) -> DescribeFramework's answer (moto has no frameworks)."""
+    vault_policies: dict[str, str] = field(default_factory=dict)
+    """Vault ARN -> its access policy (JSON text)."""
+    ram_shares: list[RamShare] = field(default_factory=list)
+    """Resource shares, each owned by the account that created it."""
+
+
+@dataclass(frozen=True)
+class RamShare:
+    """One RAM resource share as its owner sees it, with its associated resources and principals."""
+
+    owner: str
+    region: str
+    arn: str
+    name: str
+    resources: tuple[str, ...]
+    principals: tuple[str, ...]
+    status: str = "ACTIVE"
 
 
 _SEEDS: Seeds | None = None
@@ -279,7 +304,57 @@ def _describe_framework(call: Call, seeds: Seeds) -> dict[str, Any]:
     return framework
 
 
+def _vault_policy(call: Call, seeds: Seeds) -> dict[str, Any]:
+    name = call.params["BackupVaultName"]
+    arn = _vault_arn(call.region, call.account, name)
+    if arn not in seeds.vault_policies:
+        raise LocalError("ResourceNotFoundException", f"Backup vault {name} has no access policy")
+    return {"BackupVaultName": name, "BackupVaultArn": arn, "Policy": seeds.vault_policies[arn]}
+
+
+def _own_shares(call: Call, seeds: Seeds) -> list[RamShare]:
+    return [s for s in seeds.ram_shares if s.owner == call.account and s.region == call.region]
+
+
+def _share_associations(call: Call, seeds: Seeds) -> dict[str, Any]:
+    """GetResourceShareAssociations of the caller's own shares: by resource, or by share for principals."""
+    kind = call.params["associationType"]
+    found: list[dict[str, Any]] = []
+    for share in _own_shares(call, seeds):
+        if kind == "RESOURCE":
+            entities = [r for r in share.resources if call.params.get("resourceArn") in (None, r)]
+        else:
+            wanted = call.params.get("resourceShareArns")
+            entities = list(share.principals) if wanted is None or share.arn in wanted else []
+        found.extend(
+            {
+                "resourceShareArn": share.arn,
+                "resourceShareName": share.name,
+                "associatedEntity": entity,
+                "associationType": kind,
+                "status": "ASSOCIATED",
+                "external": False,
+            }
+            for entity in entities
+        )
+    return {"resourceShareAssociations": found}
+
+
+def _resource_shares(call: Call, seeds: Seeds) -> dict[str, Any]:
+    wanted = call.params.get("resourceShareArns")
+    return {
+        "resourceShares": [
+            {"resourceShareArn": s.arn, "name": s.name, "owningAccountId": s.owner, "status": s.status}
+            for s in _own_shares(call, seeds)
+            if wanted is None or s.arn in wanted
+        ]
+    }
+
+
 LOCAL_IN_ACCOUNT: dict[str, Callable[[Call, Seeds], dict[str, Any]]] = {
+    "backup:GetBackupVaultAccessPolicy": _vault_policy,
+    "ram:GetResourceShareAssociations": _share_associations,
+    "ram:GetResourceShares": _resource_shares,
     "backup:ListRecoveryPointsByBackupVault": _list_recovery_points,
     "backup:DescribeFramework": _describe_framework,
 }

@@ -143,6 +143,7 @@ def functions(graph: StackGraph) -> list[LambdaFunction]:
 
 
 _ALL: list[LambdaFunction] = []
+_VAULT_POLICIES: dict[str, str] = {}
 
 
 def every_function() -> list[LambdaFunction]:
@@ -152,6 +153,15 @@ def every_function() -> list[LambdaFunction]:
         from tests.org.org_graphs import org_stack_config, run_org
 
         for stack in STACKS:
-            _ALL.extend(functions(register_stack(stack)))
+            graph = register_stack(stack)
+            _ALL.extend(functions(graph))
+            for policy in graph.by_type("aws:backup/vaultPolicy:VaultPolicy"):
+                _VAULT_POLICIES[policy.inputs["backupVaultName"]] = policy.inputs["policy"]
         _ALL.extend(functions(run_org(org_stack_config())))
     return _ALL
+
+
+def registered_vault_policy(vault_name: str) -> str:
+    """The access policy a workload stack registers for ``vault_name`` (its vaults and the isolated ones)."""
+    every_function()
+    return _VAULT_POLICIES[vault_name]

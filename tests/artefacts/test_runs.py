@@ -19,9 +19,11 @@ from moto.opensearch.models import opensearch_backends
 from moto.sns.models import sns_backends
 
 from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
+from dr_runtime.vault_names import air_gapped_share_name
+from tests.artefacts.aws_front import RamShare
 from tests.artefacts.conftest import Aws, run_function
 from tests.artefacts.domain_endpoint import FakeDomain
-from tests.artefacts.functions import LambdaFunction, every_function
+from tests.artefacts.functions import LambdaFunction, every_function, registered_vault_policy
 
 SCHEDULED = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 SCENARIOS: dict[str, str] = {}
@@ -541,6 +543,19 @@ def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
     for account, vault in fleet.items():
         backup.create_backup_vault(BackupVaultName=vault)
         vault_arn = f"arn:aws:backup:{region}:{isolated}:backup-vault:{vault}"
+        # The vault as the workload stack built it: the policy it registers, and its RAM share.
+        aws.front.seeds.vault_policies[vault_arn] = registered_vault_policy(vault)
+        share = air_gapped_share_name(vault)
+        aws.front.seeds.ram_shares.append(
+            RamShare(
+                owner=isolated,
+                region=region,
+                arn=f"arn:aws:ram:{region}:{isolated}:resource-share/{share}",
+                name=share,
+                resources=(vault_arn,),
+                principals=(account,),
+            )
+        )
         newest = SCHEDULED - (timedelta(days=3) if account == stale else timedelta(hours=5))
         arns = [f"arn:aws:dynamodb:{region}:{account}:table/orders", f"arn:aws:s3:::app-data-{account}"]
         resources[account] = arns
@@ -563,6 +578,23 @@ def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
             }
             for n, (arn, rtype, when, status) in enumerate(points)
         ]
+        # The locked vault of an account that protects RDS: a fresh copy of its instance, its policy.
+        if account in env.get("DR_VERIFIER_LOCKED_VAULT_ACCOUNTS", "").split(","):
+            locked = vault.removesuffix("-air-gapped") + "-locked"
+            backup.create_backup_vault(BackupVaultName=locked)
+            locked_arn = f"arn:aws:backup:{region}:{isolated}:backup-vault:{locked}"
+            aws.front.seeds.vault_policies[locked_arn] = registered_vault_policy(locked)
+            aws.front.seeds.recovery_points[locked_arn] = [
+                {
+                    "RecoveryPointArn": f"arn:aws:backup:{region}:{isolated}:recovery-point:{account}-rds",
+                    "BackupVaultName": locked,
+                    "BackupVaultArn": locked_arn,
+                    "ResourceArn": f"arn:aws:rds:{region}:{account}:db:billing",
+                    "ResourceType": "RDS",
+                    "CreationDate": SCHEDULED - timedelta(hours=5),
+                    "Status": "COMPLETED",
+                }
+            ]
         # The delegated administrator's view: in-Region backups go on for every account; copies into
         # the air-gapped vault stopped for the stale one.
         for arn, rtype in zip(arns, ("DynamoDB", "S3"), strict=True):
@@ -626,11 +658,23 @@ def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
         "2 resource(s) backed up in-Region, 0 copied cross-Region, 0 copied to the air-gapped vault"
         in (finding["message"])
     )
+    locked = set(env["DR_VERIFIER_LOCKED_VAULT_ACCOUNTS"].split(","))
+    assert locked, "the example fleet protects RDS, so some accounts have a locked vault"
     assert report["accounts"] == {
         account: {
-            "newest_air_gapped_age_hours": 72.0 if account == stale else 5.0,
-            "fresh_air_gapped_resources": 0 if account == stale else 2,
-            "baseline_resources": 2,
+            "tiers": {
+                "air-gapped": {
+                    "newest_age_hours": 72.0 if account == stale else 5.0,
+                    "fresh_resources": 0 if account == stale else 2,
+                    "baseline_resources": 2,
+                },
+                # The locked vault's RDS copy is fresh everywhere: only the air-gapped tier is stale.
+                **(
+                    {"locked": {"newest_age_hours": 5.0, "fresh_resources": 1, "baseline_resources": 1}}
+                    if account in locked
+                    else {}
+                ),
+            },
             "findings": ["stale"] if account == stale else [],
         }
         for account in fleet
@@ -651,7 +695,13 @@ def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
     assert by_action["backup:ListBackupJobs"] == by_action["backup:ListCopyJobs"] == {(admin, job_reader)}
     for action in ("s3:PutObject", "sns:Publish", "cloudwatch:PutMetricData"):
         assert by_action[action] == {(own, function.role_name)}, action
-    assert aws.front.calls.count("backup:ListRecoveryPointsByBackupVault") == len(fleet)
+    # One listing per isolated vault: every account's air-gapped vault and the locked ones.
+    assert aws.front.calls.count("backup:ListRecoveryPointsByBackupVault") == len(fleet) + len(
+        locked & set(fleet)
+    )
+    # The drift checks read every vault's policy and the air-gapped vaults' shares, as the vault reader.
+    assert by_action["backup:GetBackupVaultAccessPolicy"] == {(isolated, vault_reader)}
+    assert by_action["ram:GetResourceShareAssociations"] == {(isolated, vault_reader)}
 
     # The evidence: latest, the run's history and the baseline per account, each uploaded with its
     # SHA-256 and under the bucket's default compliance lock.
@@ -670,14 +720,17 @@ def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
     assert held["ObjectLockMode"] == "COMPLIANCE"
     evidence = json.loads(body)
     assert evidence["findings"] == [finding]
-    assert evidence["vault"] == {
+    air_gapped = evidence["vaults"]["air-gapped"]
+    assert {k: air_gapped[k] for k in ("name", "arn", "state")} == {
         "name": fleet[stale],
         "arn": f"arn:aws:backup:{function.region}:{isolated}:backup-vault:{fleet[stale]}",
         "state": "read",
-        "usable_recovery_points": 4,
-        "unusable_recovery_points": 1,
     }
-    assert {r["resource_arn"] for r in evidence["resources"]} == set(seeded["resources"][stale])
+    assert (air_gapped["usable_recovery_points"], air_gapped["unusable_recovery_points"]) == (4, 1)
+    # The vault's share is the program's, as the vault reader saw it.
+    assert evidence["share"]["state"] == "matches"
+    in_air_gap = {r["resource_arn"] for r in evidence["resources"] if "air-gapped" in r["tiers"]}
+    assert in_air_gap == set(seeded["resources"][stale])
 
     # One message, for the stale account, naming its evidence.
     (topic,) = sns_backends[own][function.region].topics.values()
