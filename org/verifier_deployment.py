@@ -32,7 +32,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import documents
-from components.operations import alarms
+from components.operations import alarms, alerts
 from components.private_bucket import PrivateBucket
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
 from dr_runtime import vault_names
@@ -114,28 +114,7 @@ def key_policy(account: str, topic_arn: str) -> dict[str, Any]:
 
 def topic_policy(topic_arn: str, account: str, region: str) -> dict[str, Any]:
     """Alarms of this account publish; the function publishes through its role (same account)."""
-    return documents.document(
-        {
-            "Sid": "CloudWatchAlarmsOfThisAccountPublish",
-            "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {
-                "StringEquals": {"aws:SourceAccount": account},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:*"},
-            },
-        },
-        {
-            # A Deny for everyone is the only way to refuse plain HTTP; it grants nothing.
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
-    )
+    return documents.document(*alerts.alarm_topic_statements(topic_arn, account, region))
 
 
 def only_the_verifier_writes(bucket_arn: Any, role_arn: Any) -> dict[str, Any]:

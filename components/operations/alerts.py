@@ -82,6 +82,14 @@ def topic_policy_statements(topic: str, account: str, region: str) -> list[dict[
             "Resource": topic,
             "Condition": {"StringEquals": {"aws:SourceAccount": account}},
         },
+        *alarm_topic_statements(topic, account, region),
+    ]
+
+
+def alarm_topic_statements(topic: str, account: str, region: str) -> list[dict[str, Any]]:
+    """A topic the account's own CloudWatch alarms publish to, over TLS only (the alert topics here, the
+    verifier's topic in its account)."""
+    return [
         {
             "Sid": "CloudWatchAlarmsOfThisAccountPublish",
             "Effect": "Allow",
