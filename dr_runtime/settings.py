@@ -9,12 +9,15 @@ flag, the variable, the value and what is allowed, e.g.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from dr_runtime.errors import NO_REGION, ConfigError
+
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 
 TRUE_WORDS = frozenset({"1", "true", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "no"})
@@ -111,6 +114,14 @@ def names(
     else:
         return default
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def check_topic_arn(setting: Setting, value: str | None) -> None:
+    """``value``, when given, is an SNS topic ARN; else one ``ConfigError`` naming ``setting``."""
+    if value is not None and not _TOPIC_ARN.match(value):
+        raise ConfigError(
+            f"{setting.label} = {value!r}: must be an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>"
+        )
 
 
 def publish_metrics(env: Mapping[str, str], args: argparse.Namespace | None = None) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dr_runtime.errors import ConfigError
-from dr_runtime.settings import Setting, names, optional, publish_metrics, whole_number
+from dr_runtime.settings import Setting, check_topic_arn, names, optional, publish_metrics, whole_number
 
 DEFAULT_THRESHOLD_MINUTES = 330
 """A job this old is alerted: 30 minutes before the default 360-minute completion window ends."""
@@ -26,7 +26,6 @@ WATCHABLE_COPY_STATES = frozenset({"RUNNING"})
 
 DEFAULT_BACKUP_STATES = ("RUNNING", "PENDING")
 DEFAULT_COPY_STATES = ("RUNNING",)
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 THRESHOLD = Setting(
@@ -91,11 +90,7 @@ class WatchdogConfig:
                 f"{self.interval_minutes} must not exceed {COMPLETION_WINDOW.label} = "
                 f"{self.completion_window_minutes}: a run must fall between the threshold and the window's end"
             )
-        if self.topic_arn is not None and not _TOPIC_ARN.match(self.topic_arn):
-            raise ConfigError(
-                f"{TOPIC.label} = {self.topic_arn!r}: must be an SNS topic ARN, "
-                "arn:aws:sns:<region>:<account>:<topic>"
-            )
+        check_topic_arn(TOPIC, self.topic_arn)
         if self.ledger_table is not None and not _TABLE_NAME.match(self.ledger_table):
             raise ConfigError(
                 f"{LEDGER.label} = {self.ledger_table!r}: must be a DynamoDB table name "

@@ -14,7 +14,16 @@ from typing import Any
 
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW, DEFAULT_COMPLETION_WINDOW_MINUTES
-from dr_runtime.settings import Setting, names, optional, publish_metrics, region, text, whole_number
+from dr_runtime.settings import (
+    Setting,
+    check_topic_arn,
+    names,
+    optional,
+    publish_metrics,
+    region,
+    text,
+    whole_number,
+)
 from dr_runtime.verifier import policy_check
 from dr_runtime.verifier.naming import air_gapped_vault_name, locked_vault_name, vault_arn
 
@@ -33,7 +42,6 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _VAULT_NAME = re.compile(r"^[a-zA-Z0-9\-_]{2,50}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):role/[\w+=,.@/-]{1,512}$")
-_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _KEY_PREFIX = re.compile(r"^[A-Za-z0-9!_.*'()/-]{0,200}$")
 
@@ -308,11 +316,7 @@ class VerifierConfig:
                     f"{policy_check.VAULT_ARN} and {policy_check.WORKLOAD_ACCOUNT} where the vault's ARN "
                     "and the workload account go"
                 ) from None
-        if self.topic_arn is not None and not _TOPIC_ARN.match(self.topic_arn):
-            raise ConfigError(
-                f"{TOPIC.label} = {self.topic_arn!r}: must be an SNS topic ARN, "
-                "arn:aws:sns:<region>:<account>:<topic>"
-            )
+        check_topic_arn(TOPIC, self.topic_arn)
 
     @property
     def stale_after_minutes(self) -> int:
