@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from components.config import ConfigError
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import REPO, read_stack_config, register_stack
 from org.org_config import PROJECT
+from tests.config_mutations import Mutation, drop_key, set_key
 
 ORG_DIR = REPO / "org"
 STACK = "management"
@@ -37,6 +41,31 @@ def run_org(config: dict[str, Any], recorder: list[RegisteredResource] | None = 
     return register_stack(
         STACK, config=config, program=ORG_DIR / "__main__.py", recorder=recorder, project=PROJECT
     )
+
+
+def set_org(path: str, value: Any) -> Mutation:
+    """Sets an organisation-stack key (``a.b.c`` under the project's namespace)."""
+    return set_key(NS.removesuffix(":"), path, value)
+
+
+def drop_org(path: str) -> Mutation:
+    return drop_key(NS.removesuffix(":"), path)
+
+
+def assert_refused_before_registering(
+    config: dict[str, Any], mutate: Mutation, expected: tuple[str, ...]
+) -> None:
+    """The mutated config fails with one config error carrying every expected fragment, and the program
+    registers nothing first."""
+    mutate(config)
+    registered: list[RegisteredResource] = []
+    with pytest.raises(ConfigError) as caught:
+        run_org(config, recorder=registered)
+    message = str(caught.value)
+    assert message.startswith(f"Invalid configuration for stack '{STACK}':")
+    for fragment in expected:
+        assert fragment in message, message
+    assert registered == []
 
 
 def one(graph: StackGraph, type_token: str) -> RegisteredResource:

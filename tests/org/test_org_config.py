@@ -7,95 +7,85 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError
-from drplan.graph import RegisteredResource
 from org.org_config import parse
-from tests.config_mutations import Mutation, drop_key, set_key
-from tests.org.org_graphs import NS, run_org
-
-
-def _set(path: str, value: Any) -> Mutation:
-    return set_key(NS.removesuffix(":"), path, value)
-
-
-def _drop(path: str) -> Mutation:
-    return drop_key(NS.removesuffix(":"), path)
-
+from tests.config_mutations import Mutation
+from tests.org.org_graphs import NS, assert_refused_before_registering, drop_org, set_org
 
 BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "organization-id",
-        _set("organizationId", "o-short"),
+        set_org("organizationId", "o-short"),
         ("aws-dr-backup-org:organizationId = 'o-short'", "AWS Organizations ID: o- and 10-32"),
     ),
-    ("missing-organization-id", _drop("organizationId"), ("organizationId: required setting is missing",)),
+    ("missing-organization-id", drop_org("organizationId"), ("organizationId: required setting is missing",)),
     (
         "management-account-format",
-        _set("accounts.management", "5555"),
+        set_org("accounts.management", "5555"),
         ("aws-dr-backup-org:accounts.management = '5555'", "12-digit AWS account ID"),
     ),
     (
         "reports-in-management",
-        _set("accounts.reports", "777777777777"),
+        set_org("accounts.reports", "777777777777"),
         ("aws-dr-backup-org:accounts", "reports must differ from management (777777777777)"),
     ),
     (
         "management-as-delegated-administrator",
-        _set("accounts.delegatedAdministrator", "777777777777"),
+        set_org("accounts.delegatedAdministrator", "777777777777"),
         ("delegatedAdministrator must differ from management (777777777777)", "cannot register"),
     ),
     (
         "workload-twice",
-        _set("accounts.workloads", ["111111111111", "111111111111"]),
+        set_org("accounts.workloads", ["111111111111", "111111111111"]),
         ("workloads lists 111111111111 twice",),
     ),
     (
         "workload-unquoted",
-        _set("accounts.workloads", [111111111111]),
+        set_org("accounts.workloads", [111111111111]),
         ("aws-dr-backup-org:accounts.workloads.0 = 111111111111", "must be a string (quote it"),
     ),
     (
         "delegated-administrator-without-role",
-        _drop("roles.delegatedAdministrator"),
+        drop_org("roles.delegatedAdministrator"),
         ("roles.delegatedAdministrator is required with accounts.delegatedAdministrator",),
     ),
     (
         "role-without-delegated-administrator",
-        _drop("accounts.delegatedAdministrator"),
+        drop_org("accounts.delegatedAdministrator"),
         ("roles.delegatedAdministrator is set but accounts.delegatedAdministrator is not",),
     ),
     (
         "reports-role-in-another-account",
-        _set("roles.reports", "arn:aws:iam::999999999999:role/Deployer"),
+        set_org("roles.reports", "arn:aws:iam::999999999999:role/Deployer"),
         ("roles.reports (arn:aws:iam::999999999999:role/Deployer)", "role ARN in account 222222222222"),
     ),
     (
         "reports-role-not-a-role",
-        _set("roles.reports", "not a role!"),
+        set_org("roles.reports", "not a role!"),
         ("aws-dr-backup-org:roles.reports = 'not a role!'", "IAM role name or a role ARN"),
     ),
     (
         "organizational-unit-format",
-        _set("jobReports.organizationUnits", ["finance"]),
+        set_org("jobReports.organizationUnits", ["finance"]),
         ("aws-dr-backup-org:jobReports.organizationUnits.0 = 'finance'", "organizational unit ID"),
     ),
     (
         "reports-without-monitoring",
-        _set("crossAccountMonitoring", False),
+        set_org("crossAccountMonitoring", False),
         ("crossAccountMonitoring is false", "delegated administrator only for a service with trusted access"),
     ),
     (
         "same-regions",
-        _set("regions.dr", "us-east-1"),
+        set_org("regions.dr", "us-east-1"),
         ("aws-dr-backup-org:regions", "dr must differ from primary (us-east-1)"),
     ),
     (
         "unknown-key",
-        _set("globalSettings.crossAccountBackup", False),
+        set_org("globalSettings.crossAccountBackup", False),
         ("aws-dr-backup-org:globalSettings.crossAccountBackup = false", "unknown setting"),
     ),
     (
         "reader-not-a-role-arn",
-        _set("coverageBucket.readerRoles", ["*"]),
+        set_org("coverageBucket.readerRoles", ["*"]),
         ("aws-dr-backup-org:coverageBucket.readerRoles.0 = '*'", "must be an IAM role ARN"),
     ),
 ]
@@ -107,15 +97,7 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
 def test_bad_input_fails_before_anything_is_registered(
     org_config: dict[str, Any], mutate: Mutation, expected: tuple[str, ...]
 ) -> None:
-    mutate(org_config)
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        run_org(org_config, recorder=registered)
-    message = str(caught.value)
-    assert message.startswith("Invalid configuration for stack 'management':")
-    for fragment in expected:
-        assert fragment in message
-    assert registered == []
+    assert_refused_before_registering(org_config, mutate, expected)
 
 
 def test_reports_without_monitoring_is_rejected_on_its_own(org_config: dict[str, Any]) -> None:

@@ -11,13 +11,21 @@ from typing import Any
 
 import pytest
 
-from components.config import PROJECT_TAG_KEY, ConfigError
+from components.config import PROJECT_TAG_KEY
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import register_stack
 from org import scp_documents as scp
 from org.org_config import OrgConfig, parse
 from tests.config_mutations import Mutation, drop_key, set_key
-from tests.org.org_graphs import MANAGEMENT, NS, org_stack_config, provider_of, run_org
+from tests.org.org_graphs import (
+    MANAGEMENT,
+    NS,
+    assert_refused_before_registering,
+    org_stack_config,
+    provider_of,
+    run_org,
+    set_org,
+)
 from tests.org.policy_evaluator import Request, denying
 
 WORKLOAD_STACKS = ("prod", "staging", "payments", "analytics")
@@ -389,20 +397,16 @@ def test_role_names_stand_for_the_listed_accounts_and_arns_for_themselves(config
     assert "ProtectRegionSettings" in denying(policies, Request("backup:UpdateRegionSettings", "*", DEPLOYER))
 
 
-def _set(path: str, value: Any) -> Mutation:
-    return set_key(NS.removesuffix(":"), path, value)
-
-
 BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "target-format",
-        _set("guardrails.targets", ["workloads"]),
+        set_org("guardrails.targets", ["workloads"]),
         ("aws-dr-backup-org:guardrails.targets.0 = 'workloads'", "organizational unit ID (ou-ab12-cd34ef56)"),
     ),
-    ("target-twice", _set("guardrails.targets", ["r-ab12", "r-ab12"]), ("targets lists r-ab12 twice",)),
+    ("target-twice", set_org("guardrails.targets", ["r-ab12", "r-ab12"]), ("targets lists r-ab12 twice",)),
     (
         "management-as-target",
-        _set("guardrails.targets", ["777777777777"]),
+        set_org("guardrails.targets", ["777777777777"]),
         (
             "guardrails.targets lists the management account (777777777777)",
             "never bind the management account",
@@ -410,7 +414,7 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "wildcard-account",
-        _set("guardrails.exemptRoles", ["arn:aws:iam::*:role/AwsDrBackupDeployer"]),
+        set_org("guardrails.exemptRoles", ["arn:aws:iam::*:role/AwsDrBackupDeployer"]),
         (
             "guardrails.exemptRoles.0 = 'arn:aws:iam::*:role/AwsDrBackupDeployer'",
             "a wildcard account would exempt",
@@ -418,7 +422,7 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "wildcard-role",
-        _set("guardrails.exemptRoles", ["arn:aws:iam::111111111111:role/*"]),
+        set_org("guardrails.exemptRoles", ["arn:aws:iam::111111111111:role/*"]),
         (
             "guardrails.exemptRoles.0 = 'arn:aws:iam::111111111111:role/*'",
             "wildcards only would exempt every role",
@@ -426,33 +430,38 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "enabled-without-targets",
-        lambda config: (_set("guardrails.targets", [])(config), _set("guardrails.enabled", True)(config)),
+        lambda config: (
+            set_org("guardrails.targets", [])(config),
+            set_org("guardrails.enabled", True)(config),
+        ),
         ("aws-dr-backup-org:guardrails", "targets is empty but the guardrails are enabled"),
     ),
     (
         "no-exempt-role",
-        _set("guardrails.exemptRoles", []),
+        set_org("guardrails.exemptRoles", []),
         ("exemptRoles is empty", "no deployment could update"),
     ),
-    ("no-prefix", _set("guardrails.prefixes", []), ("prefixes is empty",)),
-    ("bad-prefix", _set("guardrails.prefixes", ["DR_Prod"]), ("guardrails.prefixes.0 = 'DR_Prod'",)),
-    ("no-isolated-account", _set("guardrails.isolatedAccounts", []), ("isolatedAccounts is empty",)),
+    ("no-prefix", set_org("guardrails.prefixes", []), ("prefixes is empty",)),
+    ("bad-prefix", set_org("guardrails.prefixes", ["DR_Prod"]), ("guardrails.prefixes.0 = 'DR_Prod'",)),
+    ("no-isolated-account", set_org("guardrails.isolatedAccounts", []), ("isolatedAccounts is empty",)),
     (
         "isolated-account-unquoted",
-        _set("guardrails.isolatedAccounts", [222222222222]),
+        set_org("guardrails.isolatedAccounts", [222222222222]),
         ("guardrails.isolatedAccounts.0 = 222222222222",),
     ),
     (
         "too-many-prefixes",
-        _set("guardrails.prefixes", [f"dr-t{i}" for i in range(24)]),
+        set_org("guardrails.prefixes", [f"dr-t{i}" for i in range(24)]),
         ("guardrails: the statements need", "more than the 4 a target can take beside FullAWSAccess"),
     ),
     (
         "too-many-exempt-roles",
-        _set("guardrails.exemptRoles", [f"arn:aws:iam::111111111111:role/deployer-{i}" for i in range(120)]),
+        set_org(
+            "guardrails.exemptRoles", [f"arn:aws:iam::111111111111:role/deployer-{i}" for i in range(120)]
+        ),
         ("guardrails: statement", "alone is", "over the 5120 an SCP may hold"),
     ),
-    ("unknown-key", _set("guardrails.exemptPrincipals", ["x"]), ("guardrails.exemptPrincipals",)),
+    ("unknown-key", set_org("guardrails.exemptPrincipals", ["x"]), ("guardrails.exemptPrincipals",)),
 ]
 
 
@@ -460,20 +469,12 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
 def test_bad_guardrails_config_fails_before_anything_is_registered(
     org_config: dict[str, Any], mutate: Mutation, expected: tuple[str, ...]
 ) -> None:
-    mutate(org_config)
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        run_org(org_config, recorder=registered)
-    message = str(caught.value)
-    assert message.startswith("Invalid configuration for stack 'management':")
-    for fragment in expected:
-        assert fragment in message, message
-    assert registered == []
+    assert_refused_before_registering(org_config, mutate, expected)
 
 
 def test_disabled_guardrails_are_not_checked(org_config: dict[str, Any]) -> None:
-    _set("guardrails.enabled", False)(org_config)
-    _set("guardrails.prefixes", [])(org_config)
+    set_org("guardrails.enabled", False)(org_config)
+    set_org("guardrails.prefixes", [])(org_config)
     assert run_org(org_config).by_type(POLICY) == []
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components import catalog, documents
-from components.config import ConfigError, from_namespaced
+from components.config import from_namespaced
 from components.config import parse as parse_stack
 from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
 from dr_runtime.verifier import policy_check
@@ -21,7 +21,7 @@ from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import REPO, read_stack_config, stack_file, stack_name
 from org.org_config import parse
 from org.verifier_config import schedule_gap_minutes
-from tests.config_mutations import Mutation, drop_key, set_key
+from tests.config_mutations import Mutation
 from tests.org.org_graphs import (
     DELEGATED,
     MANAGEMENT,
@@ -29,9 +29,12 @@ from tests.org.org_graphs import (
     REPORTS,
     VERIFIER,
     WORKLOADS,
+    assert_refused_before_registering,
+    drop_org,
     one,
     provider_of,
     run_org,
+    set_org,
 )
 
 ROLE = "aws:iam/role:Role"
@@ -48,14 +51,6 @@ JOB_READER = f"arn:aws:iam::{DELEGATED}:role/dr-org-verifier-job-reader"
 TOPIC_ARN = f"arn:aws:sns:us-east-1:{VERIFIER}:dr-org-backup-verifier-findings"
 EVIDENCE_BUCKET = f"dr-org-verifier-{VERIFIER}-us-east-1"
 OWN_STATEMENTS = ("WriteOwnLogs", "FailedInvocationsToDeadLetterQueue")
-
-
-def _set(path: str, value: Any) -> Mutation:
-    return set_key(NS.removesuffix(":"), path, value)
-
-
-def _drop(path: str) -> Mutation:
-    return drop_key(NS.removesuffix(":"), path)
 
 
 def _named(graph: StackGraph, type_token: str, name: str) -> RegisteredResource:
@@ -110,22 +105,22 @@ def _verifier_resources(graph: StackGraph) -> list[RegisteredResource]:
 BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     (
         "runs-in-a-workload-account",
-        _set("verifier.account", "111111111111"),
+        set_org("verifier.account", "111111111111"),
         ("aws-dr-backup-org:verifier.account = '111111111111': must not be a workload account",),
     ),
     (
         "isolated-account-is-a-workload",
-        _set("verifier.isolatedAccount", "555555555555"),
+        set_org("verifier.isolatedAccount", "555555555555"),
         ("verifier.isolatedAccount = '555555555555': must not be a workload account",),
     ),
     (
         "account-format",
-        _set("verifier.account", "9999"),
+        set_org("verifier.account", "9999"),
         ("aws-dr-backup-org:verifier.account = '9999'", "12-digit AWS account ID"),
     ),
     (
         "fleet-misses-accounts",
-        _set("verifier.fleet", ["111111111111=dr-prod"]),
+        set_org("verifier.fleet", ["111111111111=dr-prod"]),
         (
             "verifier.fleet misses 555555555555, 666666666666 of accounts.workloads",
             "or to verifier.unverified with the reason",
@@ -133,77 +128,77 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "fleet-outside-the-workloads",
-        _set("verifier.fleet", [*(f"{a}={p}" for a, p in FLEET.items()), "123456789012=dr-other"]),
+        set_org("verifier.fleet", [*(f"{a}={p}" for a, p in FLEET.items()), "123456789012=dr-other"]),
         ("verifier.fleet lists 123456789012, not in accounts.workloads",),
     ),
     (
         "fleet-entry-shape",
-        _set("verifier.fleet", ["dr-prod"]),
+        set_org("verifier.fleet", ["dr-prod"]),
         ("verifier.fleet: entry 'dr-prod' must be <12-digit account>=<value>",),
     ),
     (
         "fleet-prefix",
-        _set("verifier.fleet", ["111111111111=Dr_Prod"]),
+        set_org("verifier.fleet", ["111111111111=Dr_Prod"]),
         ("verifier.fleet: prefix 'Dr_Prod' of 111111111111 must be lower-case letters",),
     ),
     (
         "locked-vault-of-an-unknown-account",
-        _set("verifier.lockedVaults", ["123456789012"]),
+        set_org("verifier.lockedVaults", ["123456789012"]),
         ("verifier.lockedVaults: '123456789012' must be a workload account of verifier.fleet",),
     ),
     (
         "vault-name-of-an-unknown-account",
-        _set("verifier.vaultNames", ["123456789012=old-vault"]),
+        set_org("verifier.vaultNames", ["123456789012=old-vault"]),
         ("verifier.vaultNames: account 123456789012 is not in verifier.fleet",),
     ),
     (
         "unverified-and-in-the-fleet",
-        _set("verifier.unverified", {"111111111111": "copies elsewhere"}),
+        set_org("verifier.unverified", {"111111111111": "copies elsewhere"}),
         ("verifier.unverified has 111111111111, which verifier.fleet lists too",),
     ),
     (
         "unverified-not-a-workload",
-        _set("verifier.unverified", {"333333333333": "staging", "123456789012": "gone"}),
+        set_org("verifier.unverified", {"333333333333": "staging", "123456789012": "gone"}),
         ("verifier.unverified has 123456789012, which is not in accounts.workloads",),
     ),
     (
         "schedule-too-rare",
-        _set("verifier.schedule", "rate(7 hours)"),
+        set_org("verifier.schedule", "rate(7 hours)"),
         ("aws-dr-backup-org:verifier.schedule = 'rate(7 hours)'", "at least every 360 minutes (6 hours)"),
     ),
     (
         "schedule-cron-too-rare",
-        _set("verifier.schedule", "cron(0 */8 * * ? *)"),
+        set_org("verifier.schedule", "cron(0 */8 * * ? *)"),
         ("verifier.schedule = 'cron(0 */8 * * ? *)'", "runs only every 480 minutes at its longest gap"),
     ),
     (
         "schedule-not-every-day",
-        _set("verifier.schedule", "cron(0 */2 ? * MON-FRI *)"),
+        set_org("verifier.schedule", "cron(0 */2 ? * MON-FRI *)"),
         ("day-of-week 'MON-FRI' runs only on some days of the week", "must run every day"),
     ),
     (
         "schedule-once",
-        _set("verifier.schedule", "at(2026-01-01T00:00:00)"),
+        set_org("verifier.schedule", "at(2026-01-01T00:00:00)"),
         ("verifier.schedule = 'at(2026-01-01T00:00:00)': at(...) runs the verifier only once",),
     ),
     (
         "schedule-grammar",
-        _set("verifier.schedule", "every 6 hours"),
+        set_org("verifier.schedule", "every 6 hours"),
         ("verifier.schedule = 'every 6 hours'", "it must be cron(...), rate(...) or at(...)"),
     ),
     (
         "drop-percent",
-        _set("verifier.thresholds.dropPercent", 0),
+        set_org("verifier.thresholds.dropPercent", 0),
         ("aws-dr-backup-org:verifier.thresholds.dropPercent = 0: must be between 1 and 99",),
     ),
     (
         "drop-percent-as-text",
-        _set("verifier.thresholds.dropPercent", "20"),
+        set_org("verifier.thresholds.dropPercent", "20"),
         ("aws-dr-backup-org:verifier.thresholds.dropPercent = '20'",),
     ),
     (
         "baseline-shorter-than-the-stale-threshold",
-        _set("verifier.thresholds.baselineDays", 1),
+        set_org("verifier.thresholds.baselineDays", 1),
         (
             "verifier.thresholds.baselineDays = 1: must be longer than "
             "verifier.thresholds.scheduleIntervalMinutes + verifier.thresholds.completionWindowMinutes + "
@@ -212,35 +207,35 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     (
         "no-alert-email",
-        _set("verifier.alertEmails", []),
+        set_org("verifier.alertEmails", []),
         ("aws-dr-backup-org:verifier.alertEmails = []: must not be empty",),
     ),
     (
         "alert-email-shape",
-        _set("verifier.alertEmails", ["on-call"]),
+        set_org("verifier.alertEmails", ["on-call"]),
         ("aws-dr-backup-org:verifier.alertEmails.0 = 'on-call'", "an e-mail address"),
     ),
     (
         "isolated-account-without-a-role",
-        _set("verifier.isolatedAccount", "444444444444"),
+        set_org("verifier.isolatedAccount", "444444444444"),
         ("verifier.isolatedAccountRole is required: verifier.isolatedAccount (444444444444)",),
     ),
     (
         "role-in-another-account",
-        _set("verifier.role", "arn:aws:iam::222222222222:role/Deployer"),
+        set_org("verifier.role", "arn:aws:iam::222222222222:role/Deployer"),
         (
             "verifier.role (arn:aws:iam::222222222222:role/Deployer) must be a role name or a role ARN in account 999999999999",
         ),
     ),
     (
         "evidence-retention",
-        _set("verifier.evidenceRetentionDays", 0),
+        set_org("verifier.evidenceRetentionDays", 0),
         ("aws-dr-backup-org:verifier.evidenceRetentionDays = 0",),
     ),
-    ("missing-fleet", _drop("verifier.fleet"), ("verifier.fleet: required setting is missing",)),
+    ("missing-fleet", drop_org("verifier.fleet"), ("verifier.fleet: required setting is missing",)),
     (
         "unknown-key",
-        _set("verifier.thresholds.staleHours", 30),
+        set_org("verifier.thresholds.staleHours", 30),
         ("aws-dr-backup-org:verifier.thresholds.staleHours = 30", "unknown setting"),
     ),
 ]
@@ -252,15 +247,7 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
 def test_bad_verifier_config_fails_before_anything_is_registered(
     org_config: dict[str, Any], mutate: Mutation, expected: tuple[str, ...]
 ) -> None:
-    mutate(org_config)
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        run_org(org_config, recorder=registered)
-    message = str(caught.value)
-    assert message.startswith("Invalid configuration for stack 'management':")
-    for fragment in expected:
-        assert fragment in message, message
-    assert registered == []
+    assert_refused_before_registering(org_config, mutate, expected)
 
 
 @pytest.mark.parametrize(
