@@ -30,9 +30,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.operations.audit import (
-    REPORTS_SERVICE,
     report_bucket_rules,
     reports_delivery_statement,
+    reports_role,
     reports_role_arn,
 )
 from components.operations.naming import backup_name
@@ -173,13 +173,11 @@ class FleetReports(pulumi.ComponentResource):
         if args.job_reports:
             roles: list[pulumi.Resource] = []
             if args.create_reports_role:
-                # The bucket policy names this role, which IAM refuses ("Invalid principal") until it exists.
                 roles.append(
-                    aws.iam.ServiceLinkedRole(
+                    reports_role(
                         f"{name}-reports-role",
-                        aws_service_name=REPORTS_SERVICE,
-                        description="AWS Backup Audit Manager delivers the organisation's job reports with this role",
-                        opts=plans_opts,
+                        "AWS Backup Audit Manager delivers the organisation's job reports with this role",
+                        plans_opts,
                     )
                 )
             job_name_in_aws = layout.job_reports_bucket_name(

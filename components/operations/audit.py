@@ -164,6 +164,14 @@ def bucket_name(prefix: str, account: str, region: str) -> str:
     return f"{prefix}-backup-reports-{account}-{region}"
 
 
+def reports_role(name: str, description: str, opts: pulumi.ResourceOptions) -> aws.iam.ServiceLinkedRole:
+    """The reports service-linked role, created before any bucket policy names it: IAM refuses a policy
+    naming a role that does not exist yet ("Invalid principal", docs/aws-facts.md 7.5)."""
+    return aws.iam.ServiceLinkedRole(
+        name, aws_service_name=REPORTS_SERVICE, description=description, opts=opts
+    )
+
+
 def reports_role_arn(account: str) -> str:
     return f"arn:aws:iam::{account}:role/{REPORTS_ROLE_PATH}"
 
@@ -221,13 +229,9 @@ class Audit(pulumi.ComponentResource):
         bucket = store.bucket
         roles: list[pulumi.Resource] = []
         if args.create_reports_role:
-            # The policy names this role, which IAM rejects ("Invalid principal") until it exists.
             roles.append(
-                aws.iam.ServiceLinkedRole(
-                    f"{name}-reports-role",
-                    aws_service_name=REPORTS_SERVICE,
-                    description="AWS Backup Audit Manager delivers reports with this role",
-                    opts=child,
+                reports_role(
+                    f"{name}-reports-role", "AWS Backup Audit Manager delivers reports with this role", child
                 )
             )
         policy = store.attach_policy(
