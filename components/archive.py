@@ -41,7 +41,6 @@ class AirGappedArchiveArgs:
 # Days before a vault lock takes effect and can no longer be changed or removed (AWS's minimum is 3; a
 # lock with this setting is in compliance mode, one without it in governance mode).
 LOCK_CHANGEABLE_DAYS = 3
-KEY_DELETION_WINDOW_DAYS = 30
 
 
 def locked_key_alias(vault_name: str) -> str:
@@ -140,7 +139,7 @@ class AirGappedArchive(pulumi.ComponentResource):
             f"{name}-locked-key",
             description=f"AWS Backup locked vault key ({vault_name})",
             enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            deletion_window_in_days=documents.KEY_DELETION_WINDOW_DAYS,
             policy=json.dumps(documents.key_policy(args.isolated_account, (args.workload_account,))),
             tags=args.tags,
             opts=protected,

@@ -17,6 +17,10 @@ from dr_runtime.vault_names import (
     vault_arn as vault_arn,  # the program spells vault ARNs as the runtime finds them
 )
 
+KEY_DELETION_WINDOW_DAYS = 30
+"""Every KMS key the stacks create waits the longest pending window KMS allows (7-30 days) before a
+scheduled deletion; the guardrails refuse a shorter one (``org/scp_documents.py``)."""
+
 Document = dict[str, Any]
 POLICY_VERSION = "2012-10-17"
 """The IAM policy language version every document states."""

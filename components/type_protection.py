@@ -13,7 +13,6 @@ from components.plan_layout import Destination, PlanSpec
 from dr_runtime import vault_names
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
-KEY_DELETION_WINDOW_DAYS = 30
 BACKUP_ROLE_SUFFIX = "-AWSBackupRole"
 """Every AWS Backup service role of a stack ends so: the AWS-managed backup operator policies only allow
 ``iam:PassRole`` on names with ``AWSBackup`` (docs/aws-facts.md#1-selection-semantics, 1.11)."""
@@ -152,7 +151,7 @@ class ResourceTypeProtection(pulumi.ComponentResource):
             f"{name}-key",
             description=f"AWS Backup vault key for {args.resource_type.label} ({base})",
             enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            deletion_window_in_days=documents.KEY_DELETION_WINDOW_DAYS,
             policy=json.dumps(documents.key_policy(args.workload_account, copy_accounts)),
             tags=args.tags,
             opts=protected,

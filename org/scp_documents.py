@@ -32,8 +32,8 @@ MAX_SCPS_PER_TARGET = 5
 GUARDRAIL_POLICY_SLOTS = MAX_SCPS_PER_TARGET - 1
 """What the guardrails may use of a target's SCPs: one slot stays for ``FullAWSAccess`` (or the platform's
 own allow list), without which nothing in the target is allowed at all."""
-MIN_KEY_DELETION_WINDOW_DAYS = 30
-"""The stacks schedule key deletion with the longest window AWS allows (``KEY_DELETION_WINDOW_DAYS``)."""
+MIN_KEY_DELETION_WINDOW_DAYS = documents.KEY_DELETION_WINDOW_DAYS
+"""No key deletion with a shorter window than the stacks' own keys wait."""
 PRINCIPAL_ARN = "aws:PrincipalArn"
 ANY = "*"
 

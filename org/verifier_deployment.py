@@ -58,7 +58,6 @@ SHARE_READ_ACTIONS = ("ram:GetResourceShareAssociations", "ram:GetResourceShares
 """The RAM reads of the share check; RAM gives them no resource type (docs/verifier.md, V15): ``*``."""
 JOB_READ_ACTIONS = ("backup:ListBackupJobs", "backup:ListCopyJobs")
 EVIDENCE_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
-KEY_DELETION_WINDOW_DAYS = 30
 TIMEOUT_SECONDS = 600
 # The schedule hands over its own time, so a retried invocation judges ages the same way.
 SCHEDULE_INPUT = '{"time": "<aws.scheduler.scheduled-time>"}'
@@ -186,7 +185,7 @@ class VerifierDeployment(pulumi.ComponentResource):
             f"{name}-key",
             description=f"Encrypts the {topic_name(prefix)} SNS topic",
             enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            deletion_window_in_days=documents.KEY_DELETION_WINDOW_DAYS,
             policy=documents.to_json(key_policy(account, own_topic_arn)),
             tags=tags,
             # Every KMS key is protected: a deleted key would leave the topic unable to deliver.

@@ -22,7 +22,6 @@ from components.operations import patterns
 from components.operations.naming import region_code
 
 COMPONENT_TYPE = "aws-dr-backup:operations:RegionAlerts"
-KEY_DELETION_WINDOW_DAYS = 30
 # Services that publish to the topic: EventBridge rules and CloudWatch alarms.
 PUBLISHERS = ("events.amazonaws.com", "cloudwatch.amazonaws.com")
 
@@ -198,7 +197,7 @@ class RegionAlerts(pulumi.ComponentResource):
             f"{name}-key",
             description=f"Encrypts the {topic_name(args.prefix)} SNS topic",
             enable_key_rotation=True,
-            deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+            deletion_window_in_days=documents.KEY_DELETION_WINDOW_DAYS,
             policy=documents.to_json(key_policy(args.account, own_arn)),
             tags=tags,
             # Every KMS key is protected (policy aws-backup-deletion-protection); a deleted key would
