@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from components import documents
 from components.config import ShareWith, air_gapped_share_name
+from components.keyed_vault import keyed_vault
 
 COMPONENT_TYPE = "aws-dr-backup:backup:AirGappedArchive"
 
@@ -135,28 +136,15 @@ class AirGappedArchive(pulumi.ComponentResource):
         re-encrypted under it, and the workload account may use it for copies (and the copy back) only.
         """
         protected = pulumi.ResourceOptions(parent=self, protect=True)
-        key = aws.kms.Key(
-            f"{name}-locked-key",
-            description=f"AWS Backup locked vault key ({vault_name})",
-            enable_key_rotation=True,
-            deletion_window_in_days=documents.KEY_DELETION_WINDOW_DAYS,
-            policy=json.dumps(documents.key_policy(args.isolated_account, (args.workload_account,))),
+        _, vault = keyed_vault(
+            self,
+            f"{name}-locked",
+            vault_name=vault_name,
+            key_alias=locked_key_alias(vault_name),
+            key_description=f"AWS Backup locked vault key ({vault_name})",
+            key_owner=args.isolated_account,
+            copy_accounts=(args.workload_account,),
             tags=args.tags,
-            opts=protected,
-        )
-        aws.kms.Alias(
-            f"{name}-locked-key-alias",
-            name=locked_key_alias(vault_name),
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        vault = aws.backup.Vault(
-            f"{name}-locked-vault",
-            name=vault_name,
-            kms_key_arn=key.arn,
-            force_destroy=False,
-            tags=args.tags,
-            opts=protected,
         )
         # Compliance mode (changeable_for_days set): after the cooling-off days nobody, the isolated
         # account's root included, can delete a recovery point early or loosen the range. The range is

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components import catalog, documents
+from components.keyed_vault import keyed_vault
 from components.plan_layout import Destination, PlanSpec
 from dr_runtime import vault_names
 
@@ -145,32 +146,17 @@ class ResourceTypeProtection(pulumi.ComponentResource):
         self, name: str, base: str, copy_accounts: tuple[str, ...], provider: aws.Provider | None
     ) -> tuple[aws.kms.Key, aws.backup.Vault]:
         args = self._args
-        # Vaults and keys hold every recovery point: never deleted by a stray `pulumi destroy`.
-        protected = pulumi.ResourceOptions(parent=self, provider=provider, protect=True)
-        key = aws.kms.Key(
-            f"{name}-key",
-            description=f"AWS Backup vault key for {args.resource_type.label} ({base})",
-            enable_key_rotation=True,
-            deletion_window_in_days=documents.KEY_DELETION_WINDOW_DAYS,
-            policy=json.dumps(documents.key_policy(args.workload_account, copy_accounts)),
+        return keyed_vault(
+            self,
+            name,
+            vault_name=base,
+            key_alias=key_alias(base),
+            key_description=f"AWS Backup vault key for {args.resource_type.label} ({base})",
+            key_owner=args.workload_account,
+            copy_accounts=copy_accounts,
             tags=args.tags,
-            opts=protected,
+            provider=provider,
         )
-        aws.kms.Alias(
-            f"{name}-key-alias",
-            name=key_alias(base),
-            target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
-        )
-        vault = aws.backup.Vault(
-            f"{name}-vault",
-            name=base,
-            kms_key_arn=key.arn,
-            force_destroy=False,
-            tags=args.tags,
-            opts=protected,
-        )
-        return key, vault
 
     def _plan(
         self,
