@@ -241,6 +241,10 @@ ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 ROLE_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
+DEFAULT_DEPLOYMENT_ROLE = "aws-dr-backup-deploy"
+"""The workload account's deploy role that deploy/pulumi-cloud/README.md has each account create."""
+
+
 def role_arn(role: str, account: str) -> str:
     """A role given by name (in ``account``) or by ARN, as an ARN."""
     return role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
@@ -388,6 +392,91 @@ class AirGappedVault(_Model):
                 f"maxRetentionDays ({self.max_retention_days}) must be at least minRetentionDays "
                 f"({self.min_retention_days})"
             )
+        return self
+
+
+class VaultLockMode(StrEnum):
+    """How the workload vaults are locked (docs/guardrails.md#vault-lock-on-the-workload-vaults)."""
+
+    GOVERNANCE = "governance"
+    """A principal allowed ``backup:DeleteBackupVaultLockConfiguration`` may still remove the lock; no one
+    else can delete a recovery point early or shorten its lifecycle."""
+    COMPLIANCE = "compliance"
+    """After ``changeableForDays`` the lock can no longer be changed or removed by anyone, root included."""
+
+
+# Vault Lock limits (botocore 1.43.11 PutBackupVaultLockConfigurationInput; docs/aws-facts.md#3, 3.12-3.13):
+# a 72-hour cooling-off, so at least 3 days of grace; grace and retention at most 36,500 days; a minimum
+# retention of at least 1 day.
+MIN_LOCK_CHANGEABLE_DAYS = 3
+MIN_LOCK_RETENTION_DAYS = 1
+
+
+def _days_between(low: int, high: int, why: str) -> Callable[[int], int]:
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"must be {low} to {high} days ({why})")
+        return value
+
+    return check
+
+
+class VaultLock(_Model):
+    """The Vault Lock on every workload-side vault (each type's vault in both regions)."""
+
+    mode: VaultLockMode = VaultLockMode.GOVERNANCE
+    changeable_for_days: (
+        Annotated[
+            int,
+            AfterValidator(
+                _days_between(
+                    MIN_LOCK_CHANGEABLE_DAYS,
+                    MAX_RETENTION_DAYS,
+                    "AWS Backup's 72-hour cooling-off makes 3 the least grace period",
+                )
+            ),
+        ]
+        | None
+    ) = None
+    """Compliance mode only, and required there: the days before the lock becomes immutable."""
+    min_retention_days: (
+        Annotated[
+            int,
+            AfterValidator(
+                _days_between(MIN_LOCK_RETENTION_DAYS, MAX_RETENTION_DAYS, "AWS Backup Vault Lock's range")
+            ),
+        ]
+        | None
+    ) = None
+    """Default: per vault, the shortest retention any rule or copy action of the stack gives a recovery point
+    there. Given, it applies to every workload vault and must not exceed the stack's shortest retention."""
+    max_retention_days: (
+        Annotated[
+            int,
+            AfterValidator(
+                _days_between(MIN_LOCK_RETENTION_DAYS, MAX_RETENTION_DAYS, "AWS Backup Vault Lock's range")
+            ),
+        ]
+        | None
+    ) = None
+    """Default: none. Given, every workload vault refuses jobs keeping a recovery point longer; it must not be
+    below the stack's longest retention."""
+
+    @model_validator(mode="after")
+    def _grace_only_in_compliance(self) -> Self:
+        if self.mode is VaultLockMode.COMPLIANCE and self.changeable_for_days is None:
+            raise ValueError(
+                "mode is compliance but changeableForDays is not set: give the grace period before the lock "
+                f"becomes immutable ({MIN_LOCK_CHANGEABLE_DAYS} to {MAX_RETENTION_DAYS} days)"
+            )
+        if self.mode is VaultLockMode.GOVERNANCE and self.changeable_for_days is not None:
+            raise ValueError(
+                f"changeableForDays ({self.changeable_for_days}) is set but mode is governance: AWS Backup "
+                "treats a lock with a grace period as compliance mode; set mode: compliance or remove it"
+            )
+        low, high = self.min_retention_days, self.max_retention_days
+        if low is not None and high is not None and high < low:
+            raise ValueError(f"maxRetentionDays ({high}) must be at least minRetentionDays ({low})")
         return self
 
 
@@ -572,6 +661,10 @@ class StackConfig(_Model):
     regions: Regions = Regions()
     isolated_account_role: str
     """Role the archive provider assumes in the isolated account: a name or a full role ARN."""
+    deployment_role: str = DEFAULT_DEPLOYMENT_ROLE
+    """The role ``pulumi up`` runs as in the workload account (a name or a role ARN there): the only principal
+    besides the backup roles that the workload vaults' access policies let delete recovery points, change
+    their lifecycle or the policy itself (docs/guardrails.md#vault-lock-on-the-workload-vaults)."""
     prefix: Prefix
     tags: Annotated[dict[TagKey, TagValue], Field(max_length=MAX_STACK_TAGS)] = {}
     layout: Layout = Layout.PARTITIONED
@@ -579,6 +672,7 @@ class StackConfig(_Model):
     windows: Windows = Windows()
     retention: Retention = Retention()
     air_gapped_vault: AirGappedVault = AirGappedVault()
+    vault_lock: VaultLock = VaultLock()
     opt_out_tags: OptOutTags = OptOutTags()
     kubernetes_clusters: Annotated[tuple[ClusterName, ...], AfterValidator(_each_once)] = ()
     resource_types: dict[str, TypeToggle] = {}
@@ -674,17 +768,27 @@ class StackConfig(_Model):
                         f"bridges.{service}.clusterName ({bridge.cluster_name}) makes the bucket name {bucket} "
                         f"{len(bucket)} characters long; S3 allows {MAX_BUCKET_NAME}"
                     )
-        role = self.isolated_account_role
-        if role.startswith("arn:"):
-            match = ROLE_ARN.match(role)
-            if match is None or match.group(1) != self.accounts.isolated:
-                raise ValueError(
-                    f"isolatedAccountRole ({role}) must be a role name or a role ARN in the isolated "
-                    f"account {self.accounts.isolated}"
-                )
-        elif not ROLE_NAME.match(role):
-            raise ValueError(f"isolatedAccountRole ({role!r}) must be an IAM role name or role ARN")
+        _check_role("isolatedAccountRole", self.isolated_account_role, "isolated", self.accounts.isolated)
+        _check_role("deploymentRole", self.deployment_role, "workload", self.accounts.workload)
+        self._check_vault_lock()
         return self
+
+    def _check_vault_lock(self) -> None:
+        lock = self.vault_lock
+        shortest, longest = self.workload_retention_days
+        if lock.min_retention_days is not None and lock.min_retention_days > shortest:
+            raise ValueError(
+                f"vaultLock.minRetentionDays ({lock.min_retention_days}) must be at most {shortest}, the shortest "
+                "retention this stack gives a recovery point in a workload vault (retention.inRegion, "
+                "retention.crossRegionCopy, retention.s3ContinuousDays): a locked vault fails every job that "
+                "keeps a recovery point for less than its minimum"
+            )
+        if lock.max_retention_days is not None and lock.max_retention_days < longest:
+            raise ValueError(
+                f"vaultLock.maxRetentionDays ({lock.max_retention_days}) must be at least {longest}, the longest "
+                "retention this stack gives a recovery point in a workload vault: a locked vault fails every "
+                "job that keeps a recovery point for longer than its maximum"
+            )
 
     @model_validator(mode="after")
     def _region_settings_leave_protected_types_alone(self) -> Self:
@@ -719,6 +823,33 @@ class StackConfig(_Model):
     @property
     def isolated_role_arn(self) -> str:
         return role_arn(self.isolated_account_role, self.accounts.isolated)
+
+    @property
+    def deployment_role_arn(self) -> str:
+        return role_arn(self.deployment_role, self.accounts.workload)
+
+    @property
+    def workload_retention_days(self) -> tuple[int, int]:
+        """(shortest, longest) days any rule or copy action may keep a recovery point in a workload vault: the
+        in-region rules, the cross-region copies and, when an active type backs up continuously, its rules.
+        Each vault's own lock takes the exact value from its plans (``plan_layout.retention_into``)."""
+        retention = self.retention
+        days = [retention.in_region.delete_after_days, retention.cross_region_copy.delete_after_days]
+        if any(t.continuous_cross_account for t in self.active_types):
+            days.append(retention.s3_continuous_days)
+        return min(days), max(days)
+
+
+def _check_role(key: str, role: str, which: str, account: str) -> None:
+    """A role given by name, or by ARN in ``account`` (the stack's ``which`` account)."""
+    if role.startswith("arn:"):
+        match = ROLE_ARN.match(role)
+        if match is None or match.group(1) != account:
+            raise ValueError(
+                f"{key} ({role}) must be a role name or a role ARN in the {which} account {account}"
+            )
+    elif not ROLE_NAME.match(role):
+        raise ValueError(f"{key} ({role!r}) must be an IAM role name or role ARN")
 
 
 _MISSING = object()

@@ -122,17 +122,60 @@ def key_policy(owner_account: str, copy_accounts: tuple[str, ...] = ()) -> Docum
     return document(*statements)
 
 
+def _copy_in(vault_arn: str, source_account: str) -> Document:
+    return {
+        "Sid": "OnlyWorkloadAccountCopiesIn",
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root(source_account)},
+        "Action": "backup:CopyIntoBackupVault",
+        "Resource": vault_arn,
+    }
+
+
 def copy_into_vault_policy(vault_arn: str, source_account: str) -> Document:
     """Vault access policy: only ``source_account`` may copy recovery points in."""
-    return document(
+    return document(_copy_in(vault_arn, source_account))
+
+
+# What the workload vaults' access policies refuse to all but the exempt roles: destroying or shortening what the
+# vault holds, and removing this refusal or the lock (docs/guardrails.md#vault-lock-on-the-workload-vaults). Vault
+# access policies take no wildcard in Action, so every action is spelled out.
+WORKLOAD_VAULT_GUARDED_ACTIONS = (
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:PutBackupVaultAccessPolicy",
+    "backup:DeleteBackupVaultAccessPolicy",
+    "backup:PutBackupVaultLockConfiguration",
+    "backup:DeleteBackupVaultLockConfiguration",
+)
+
+
+def workload_vault_policy(
+    vault_arn: str, exempt_roles: Sequence[str], copy_source_account: str | None = None
+) -> Document:
+    """Access policy of a workload vault: a ``Deny`` of ``WORKLOAD_VAULT_GUARDED_ACTIONS`` to every principal
+    (the account's root and administrators included) whose ARN is not one of ``exempt_roles`` (the vault's backup
+    role and the deployment role), and, with ``copy_source_account``, copy-in from that account only.
+
+    Principal and Resource are wildcards as AWS Config's ``backup-recovery-point-manual-deletion-disabled``
+    expects of such a statement; the exemption is exact ARNs, never a pattern.
+    """
+    if not exempt_roles:
+        raise ValueError("a workload vault policy needs at least one exempt role, or nobody could change it")
+    statements: list[Document] = []
+    if copy_source_account is not None:
+        statements.append(_copy_in(vault_arn, copy_source_account))
+    statements.append(
         {
-            "Sid": "OnlyWorkloadAccountCopiesIn",
-            "Effect": "Allow",
-            "Principal": {"AWS": account_root(source_account)},
-            "Action": "backup:CopyIntoBackupVault",
-            "Resource": vault_arn,
+            "Sid": "OnlyBackupAndDeploymentRolesDeleteOrLoosen",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": list(WORKLOAD_VAULT_GUARDED_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnNotLike": {"aws:PrincipalArn": sorted(set(exempt_roles))}},
         }
     )
+    return document(*statements)
 
 
 def service_trust(service: str, source_account: str | None) -> Document:

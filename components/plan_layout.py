@@ -167,3 +167,24 @@ def plans_for(config: StackConfig, rtype: catalog.ResourceType) -> tuple[PlanSpe
             _selection(config, rtype, cross_region=False),
         ),
     )
+
+
+def retention_into(plans: tuple[PlanSpec, ...], destination: Destination | None) -> tuple[int, int]:
+    """(shortest, longest) ``deleteAfterDays`` the plans give a recovery point in one vault: the rules' own
+    target vault (``destination`` None) or the vault their copy actions to ``destination`` reach.
+
+    Continuous rules and cold-storage lifecycles count with their total retention (``deleteAfterDays``), which is
+    what a vault lock compares with its minimum and maximum (docs/aws-facts.md#3-logically-air-gapped-vaults, 3.12).
+    """
+    days = [
+        lifecycle.delete_after_days
+        for spec in plans
+        for lifecycle in (
+            [spec.rule.lifecycle]
+            if destination is None
+            else [c.lifecycle for c in spec.rule.copies if c.destination is destination]
+        )
+    ]
+    if not days:
+        raise ValueError(f"no plan puts recovery points into the {destination or 'target'} vault")
+    return min(days), max(days)

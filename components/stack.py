@@ -111,6 +111,8 @@ def protect(config: StackConfig) -> Protected:
                 locked_vault=archive.locked_vault,
                 cross_region_provider=places.cross_region,
                 tags=tags,
+                vault_lock=config.vault_lock,
+                deployment_role_arn=config.deployment_role_arn,
             ),
             opts=pulumi.ResourceOptions(provider=places.origin),
         )

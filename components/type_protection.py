@@ -9,8 +9,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components import catalog, documents
+from components.config import VaultLock, role_arn
 from components.keyed_vault import keyed_vault
-from components.plan_layout import Destination, PlanSpec
+from components.plan_layout import Destination, PlanSpec, retention_into
+from components.vault_lock import VaultLockArgs, lock_vault
 from dr_runtime import vault_names
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"
@@ -46,6 +48,10 @@ class ResourceTypeProtectionArgs:
     """The isolated account's locked standard vault; set for a type whose ``isolated_copy`` goes there."""
     cross_region_provider: aws.Provider = field(kw_only=True)
     tags: dict[str, str] = field(kw_only=True)
+    vault_lock: VaultLock = field(kw_only=True, default_factory=VaultLock)
+    """The lock on both vaults (config ``vaultLock``); its minimum defaults to each vault's shortest retention."""
+    deployment_role_arn: str = field(kw_only=True)
+    """The role ``pulumi up`` runs as here: exempt, with the backup role, from the vaults' access policies."""
 
 
 def _lifecycle_args(spec: PlanSpec) -> aws.backup.PlanRuleLifecycleArgs:
@@ -81,15 +87,6 @@ class ResourceTypeProtection(pulumi.ComponentResource):
         dr_key, dr_vault = self._key_and_vault(
             f"{name}-cross-region", base, copy_accounts=(), provider=args.cross_region_provider
         )
-        aws.backup.VaultPolicy(
-            f"{name}-cross-region-vault-policy",
-            backup_vault_name=dr_vault.name,
-            policy=dr_vault.arn.apply(
-                lambda arn: json.dumps(documents.copy_into_vault_policy(arn, args.workload_account))
-            ),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.cross_region_provider),
-        )
-
         role = aws.iam.Role(
             f"{name}-backup-role",
             name=backup_role_name(base),
@@ -122,6 +119,35 @@ class ResourceTypeProtection(pulumi.ComponentResource):
         if args.locked_vault_arn is not None and args.locked_vault is not None:
             destinations[Destination.LOCKED_VAULT] = args.locked_vault_arn
             targets[Destination.LOCKED_VAULT] = args.locked_vault
+        # Locks and access policies (after the role, which they exempt by its ARN; the ARN is spelled out so
+        # the documents are known at preview).
+        exempt = (
+            role_arn(backup_role_name(base), args.workload_account),
+            args.deployment_role_arn,
+        )
+        for place, vault, provider, destination, copy_source in (
+            ("origin", origin_vault, None, None, None),
+            (
+                "cross-region",
+                dr_vault,
+                args.cross_region_provider,
+                Destination.CROSS_REGION,
+                args.workload_account,
+            ),
+        ):
+            lock_vault(
+                self,
+                f"{name}-{place}",
+                VaultLockArgs(
+                    vault=vault,
+                    settings=args.vault_lock,
+                    shortest_retention_days=retention_into(args.plans, destination)[0],
+                    exempt_roles=exempt,
+                    copy_source_account=copy_source,
+                    provider=provider,
+                ),
+            )
+
         self.plan_ids = {}
         for spec in args.plans:
             missing = [c.destination for c in spec.rule.copies if c.destination not in destinations]

@@ -26,6 +26,8 @@ class RegisteredResource:
     """Provider reference ``<provider urn>::<provider id>``; empty for components and default providers."""
     protect: bool = False
     retain_on_delete: bool = False
+    delete_before_replace: bool = False
+    """The old resource is deleted before its replacement is created (a singleton per parent, as a vault lock)."""
     dependencies: tuple[str, ...] = ()
     property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     id: str = ""

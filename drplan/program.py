@@ -272,6 +272,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 provider=request.provider,
                 protect=bool(request.protect) if request.HasField("protect") else False,
                 retain_on_delete=request.HasField("retainOnDelete") and bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 dependencies=tuple(request.dependencies),
                 property_dependencies={
                     key: tuple(deps.urns) for key, deps in request.propertyDependencies.items()

@@ -7,8 +7,9 @@ and ``NumericLessThan``, alone or with ``ForAnyValue:``/``ForAllValues:``. The s
 user guide's condition-operator and multivalued-key pages (docs/guardrails.md#how-the-tests-judge-the-documents):
 every operator and every key of a block must hold; a negated operator holds when no policy value matches;
 a key absent from the request makes a positive operator false and a negated one true; ``ForAnyValue`` with
-an absent key is false, ``ForAllValues`` true. Anything else raises, so a statement using more than this
-cannot pass a test by accident.
+an absent key is false, ``ForAllValues`` true. Resource policies (a vault access policy) are judged the same
+way: their ``Allow`` statements never deny, and a ``Deny`` must name the wildcard principal. Anything else
+raises, so a statement using more than this cannot pass a test by accident.
 """
 
 from __future__ import annotations
@@ -102,10 +103,23 @@ def condition_holds(condition: Mapping[str, Mapping[str, Any]], request: Request
     return True
 
 
+def _wildcard_principal(principal: Any) -> bool:
+    return bool(principal == "*" or principal == {"AWS": "*"})
+
+
 def statement_denies(statement: Mapping[str, Any], request: Request) -> bool:
+    """Whether ``statement`` denies ``request``: an SCP statement, or one of a resource policy (which names a
+    ``Principal``). In a resource policy an ``Allow`` never denies; a ``Deny`` is judged here only with the
+    wildcard principal (who it binds is then decided by its conditions); any other principal raises."""
+    resource_policy = "Principal" in statement
+    if resource_policy:
+        if statement["Effect"] == "Allow":
+            return False
+        if not _wildcard_principal(statement["Principal"]):
+            raise NotImplementedError(f"a Deny with principal {statement['Principal']!r}")
     if statement["Effect"] != "Deny":
         raise NotImplementedError("an SCP here only denies")
-    if set(statement) - {"Sid", "Effect", "Action", "Resource", "Condition"}:
+    if set(statement) - {"Sid", "Effect", "Action", "Resource", "Condition", "Principal"}:
         raise NotImplementedError(f"elements {sorted(statement)}")
     actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
     resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]

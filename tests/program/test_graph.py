@@ -111,7 +111,8 @@ def test_cross_region_vault_policy_lets_only_workload_account_copy_in(prod: Stac
     for key in TYPES:
         policy = one(prod, "aws:backup/vaultPolicy:VaultPolicy", f"{key}-cross-region-vault-policy")
         assert provider_name(policy) == "cross-region"
-        [statement] = _statements(policy.inputs["policy"])
+        # The one Allow; the Deny beside it is tests/program/test_vault_lock.py's.
+        [statement] = [s for s in _statements(policy.inputs["policy"]) if s["Effect"] == "Allow"]
         assert statement["Principal"] == {"AWS": f"arn:aws:iam::{WORKLOAD}:root"}
         assert statement["Action"] == "backup:CopyIntoBackupVault"
         assert statement["Resource"] == vault_arn("us-east-2", WORKLOAD, f"dr-prod-{key}")
