@@ -20,6 +20,7 @@ from . import (
     plan_windows,
     s3_buckets,
     servicer,
+    vault_lock,
     vault_policy,
     vault_routing,
 )
@@ -55,6 +56,7 @@ RULES: list[Rule] = [
     *alerting.RULES,
     *bucket_policy.RULES,
     *global_settings.RULES,
+    *vault_lock.RULES,
 ]
 
 __all__ = ["PACK_NAME", "RULES", "ResourceRule", "StackRule", "build_policies", "serve"]

@@ -191,6 +191,15 @@ SCHEMA: dict[str, dict[str, Any]] = {
             "The clusterEngineTagKey value of each non-Aurora engine; a cluster with no or another value is Aurora."
         ),
     },
+    "productionVaultLockMode": {
+        "type": "string",
+        "enum": ["governance", "compliance"],
+        "default": "governance",
+        "description": (
+            "The weakest Vault Lock a production stack's standard vaults may have: governance (a governance or "
+            "compliance lock) or compliance (a lock with changeableForDays)."
+        ),
+    },
     "productionStacks": {
         "type": "array",
         "items": {"type": "string", "minLength": 1},

@@ -23,6 +23,7 @@ AIR_GAPPED_VAULTS = frozenset({AIR_GAPPED_VAULT})
 STANDARD_VAULTS = frozenset({VAULT})
 VAULTS = STANDARD_VAULTS | AIR_GAPPED_VAULTS
 VAULT_POLICIES = frozenset({VAULT_POLICY})
+VAULT_LOCKS = frozenset({"aws:backup/vaultLockConfiguration:VaultLockConfiguration"})
 
 # KMS: every resource that creates a key (and so has a key policy and a deletion window).
 KMS_KEY = "aws:kms/key:Key"

@@ -355,6 +355,22 @@ ALERT_TARGET = resource(
     deps={"rule": (ALERT_RULE,)},
 )
 
+
+def vault_lock(vault: RegisteredResource, prov: RegisteredResource, days: float) -> RegisteredResource:
+    """A governance-mode Vault Lock on ``vault`` (its minimum the shortest retention put there)."""
+    return resource(
+        "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
+        f"{vault.name}-lock",
+        {"backupVaultName": vault.inputs["name"], "minRetentionDays": days},
+        prov,
+        deps={"backupVaultName": (vault,)},
+    )
+
+
+ORIGIN_LOCK = vault_lock(ORIGIN_VAULT, ORIGIN, 1.0)
+DR_LOCK = vault_lock(DR_VAULT, DR, 3.0)
+S3_LOCK = vault_lock(S3_VAULT, ORIGIN, 35.0)
+
 RESOURCES: tuple[RegisteredResource, ...] = (
     ORIGIN,
     DR,
@@ -370,6 +386,9 @@ RESOURCES: tuple[RegisteredResource, ...] = (
     S3_VAULT,
     S3_PLAN,
     S3_SELECTION,
+    ORIGIN_LOCK,
+    DR_LOCK,
+    S3_LOCK,
     BUCKET,
     BUCKET_VERSIONING,
     BUCKET_OWNERSHIP,
