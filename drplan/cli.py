@@ -195,6 +195,23 @@ def _plan(
     tags = _tags(config)
     matrices = {current: matrix.build(graph, tags), other: matrix.build(other_graph, tags)}
     estimate = storage.estimate(matrices, inventory, current)
+    # The cost of a longer air-gapped retention: the isolated account's GiB at each option, this layout.
+    progress("running the protection part of the program with each air-gapped retention option")
+    air_gapped = {
+        days: round(
+            storage.isolated_gib(
+                matrix.build(
+                    storage.register_with_layout(
+                        stack, storage.with_air_gapped_days(raw, days), current, args.program
+                    ),
+                    tags,
+                ),
+                inventory,
+            ),
+            1,
+        )
+        for days in storage.AIR_GAPPED_OPTIONS
+    }
     groups = tree.group(graph)
 
     result = verdict.SKIPPED
@@ -212,7 +229,11 @@ def _plan(
         "layout": current,
         "resources": {"count": len(graph.resources), "groups": [g.to_json() for g in groups]},
         "matrix": matrices[current].to_json(),
-        "storage": {"inventory": _shown(args.inventory), **estimate.to_json()},
+        "storage": {
+            "inventory": _shown(args.inventory),
+            **estimate.to_json(),
+            "isolatedAccountGiBByAirGappedDays": {str(d): gib for d, gib in air_gapped.items()},
+        },
         "policy": result.to_json(),
     }
     text = [
@@ -221,6 +242,8 @@ def _plan(
         *render.tree(groups, labels),
         *render.matrix(matrices[current]),
         *render.storage(estimate, _shown(args.inventory)),
+        f"  isolated account by retention.airGappedCopy.deleteAfterDays (layout {current}):",
+        "    " + ", ".join(f"{d} days {gib:,.0f} GiB" for d, gib in air_gapped.items()),
         *render.verdict(result),
     ]
     return Outcome(code, reason, message, document, text)

@@ -18,11 +18,15 @@ from components import catalog
 from components.config import PROJECT, Layout, StackConfig
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
 from drplan.graph import StackGraph
-from drplan.matrix import DESTINATIONS, Matrix, VaultUse
+from drplan.matrix import AIR_GAPPED, DESTINATIONS, LOCKED_VAULT, Matrix, VaultUse
 from drplan.program import register_stack
 
 LAYOUTS = ("split", "partitioned")
 LAYOUT_KEY = f"{PROJECT}:layout"
+RETENTION_KEY = f"{PROJECT}:retention"
+AIR_GAPPED_OPTIONS = (7, 35)
+"""Air-gapped copy retentions the estimate compares: the seed design's 7 days and AWS Audit Manager's default
+minimum of 35 (threat model G3); both fit the default air-gapped vault range [7, 35]."""
 
 
 def layouts_of(raw: dict[str, Any]) -> tuple[str, str]:
@@ -169,3 +173,20 @@ def estimate(matrices: dict[str, Matrix], inventory: Inventory, current: str) ->
             by_layout[layout] = {d: round(v, 1) for d, v in gib.items() if v}
         types.append(TypeEstimate(key, size.count, size.total_gib, by_layout))
     return Estimate(current, tuple(types))
+
+
+def with_air_gapped_days(raw: dict[str, Any], days: int) -> dict[str, Any]:
+    """The stack's config with ``retention.airGappedCopy.deleteAfterDays`` set to ``days`` (the rest kept)."""
+    retention = dict(raw.get(RETENTION_KEY) or {})
+    retention["airGappedCopy"] = {"deleteAfterDays": days}
+    return {**raw, RETENTION_KEY: retention}
+
+
+def isolated_gib(matrix: Matrix, inventory: Inventory) -> float:
+    """GiB the stack keeps in the isolated account (air-gapped and locked vaults) for ``inventory``."""
+    layout_estimate = estimate({"current": matrix}, inventory, "current")
+    return sum(
+        (t.by_layout.get("current") or {}).get(d, 0.0)
+        for t in layout_estimate.types
+        for d in (AIR_GAPPED, LOCKED_VAULT)
+    )

@@ -105,3 +105,32 @@ def test_other_layout_protection_part_registers_what_the_whole_program_does(stac
     assert matrix.build(part, tags).to_json() == matrix.build(whole, tags).to_json()
     protection = [r for r in whole.resources if r.type.startswith("aws:backup:")]
     assert {(r.type, r.name) for r in protection} <= {(r.type, r.name) for r in part.resources}
+
+
+def test_air_gapped_retention_options_by_hand(estimate: storage.Estimate) -> None:
+    """7 vs 35 days in the isolated account: the 7-day figure is the estimate's own air-gapped and locked GiB for
+    prod; EBS, incremental at 900 GiB of change a day, grows by 28 more daily increments at 35 days."""
+    raw = stack_config("prod")
+    inventory = storage.load_inventory(EXAMPLE)
+    gib = {
+        days: storage.isolated_gib(
+            matrix.build(
+                storage.register_with_layout(
+                    "prod", storage.with_air_gapped_days(raw, days), "partitioned", None
+                ),
+                tags_of("prod"),
+            ),
+            inventory,
+        )
+        for days in storage.AIR_GAPPED_OPTIONS
+    }
+    assert storage.AIR_GAPPED_OPTIONS == (7, 35)
+    own = sum(
+        (t.by_layout["partitioned"] or {}).get(d, 0.0)
+        for t in estimate.types
+        for d in (AIR_GAPPED, matrix.LOCKED_VAULT)
+    )
+    assert gib[7] == pytest.approx(own, abs=0.5)
+    assert gib[35] > gib[7]
+    ebs_7, ebs_35 = 30000 + 6 * 900, 30000 + 34 * 900
+    assert gib[35] - gib[7] >= ebs_35 - ebs_7
