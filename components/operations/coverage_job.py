@@ -29,7 +29,7 @@ from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_sta
 from dr_runtime.operations import audit_settings, publish, windows
 from dr_runtime.operations import coverage_settings as job_settings
 from dr_runtime.operations import selection_verdict as selection
-from dr_runtime.settings import PUBLISH_METRICS, environment
+from dr_runtime.settings import PUBLISH_METRICS, Setting, environment
 
 HANDLER = "dr_runtime.operations.coverage.handler"
 # Types whose inventory comes from the tagging API plus a name listing (dr_runtime.operations.inventory).
@@ -59,6 +59,10 @@ class CoverageArgs:
     audit_frameworks: Mapping[str, Sequence[tuple[str, Sequence[str]]]] = field(default_factory=dict)
     """Region -> (framework name, control names) of the stack's Audit Manager frameworks: the job checks
     that AWS Config records what they evaluate and that they deployed."""
+    dr_region: str | None = None
+    """The stack's DR Region: copy jobs into it count for the cross-region tier."""
+    isolated_account: str | None = None
+    """The isolated account: copy jobs into it count for the air-gapped tier."""
     tags: Mapping[str, str] = field(default_factory=dict)
     log_retention_days: int = 30
 
@@ -173,12 +177,15 @@ def statements(
     trail_regions: Sequence[str] = (),
     fleet_bucket: str | None = None,
     audit: Sequence[audit_settings.AuditRegion] = (),
+    copy_tiers: bool = False,
 ) -> list[dict[str, Any]]:
     """Exactly the calls the handler makes for ``types``: recovery points, inventory, prerequisite
-    checks, metrics, and the report written to the fleet bucket when there is one."""
+    checks, metrics, the report written to the fleet bucket when there is one, and the account's own
+    copy jobs when the copy tiers are measured (``ListCopyJobs`` takes no resource: ``*``)."""
     names = {t.backup_name for t in types}
     return [
         documents.allow("ReadProtectedResources", "backup:ListProtectedResources", "*"),
+        *([documents.allow("ReadCopyJobs", "backup:ListCopyJobs", "*")] if copy_tiers else []),
         *_inventory_statements(region, account, names),
         *_prerequisite_statements(account, names, bool(trail_regions)),
         *_audit_statements(account, audit),
@@ -286,6 +293,13 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
         }
     ).apply(_compact)
     audit = audit_regions(args.audit_frameworks)
+    tier_settings: dict[Setting, pulumi.Input[str]] = {}
+    if args.dr_region is not None and args.isolated_account is not None:
+        tier_settings = {
+            job_settings.DR_REGION: args.dr_region,
+            job_settings.ISOLATED_ACCOUNT: args.isolated_account,
+        }
+    copy_tiers = bool(tier_settings)
     return ScheduledJob(
         name,
         ScheduledJobArgs(
@@ -313,10 +327,17 @@ def create(name: str, args: CoverageArgs, opts: pulumi.ResourceOptions | None = 
                     job_settings.KEY_THREAT_CALLS: ",".join(KEY_THREATENING_CALLS),
                     **({} if args.fleet_bucket is None else {job_settings.FLEET_BUCKET: args.fleet_bucket}),
                     **({} if not audit else {job_settings.AUDIT: _compact(audit_settings.describe(audit))}),
+                    **tier_settings,
                 }
             ),
             policy_statements=statements(
-                args.region, args.account, args.types, args.trail_regions, args.fleet_bucket, audit
+                args.region,
+                args.account,
+                args.types,
+                args.trail_regions,
+                args.fleet_bucket,
+                audit,
+                copy_tiers=copy_tiers,
             ),
             # Listing every bucket, volume and table of a large account takes minutes.
             timeout_seconds=900,

@@ -171,6 +171,9 @@ class Operations(pulumi.ComponentResource):
                 fleet_bucket=ops.fleet_bucket,
                 # The job checks that AWS Config records what the frameworks evaluate, and that they deployed.
                 audit_frameworks={} if audit_args is None else frameworks_by_region(audit_args),
+                # The copy tiers: copy jobs into the DR Region and into the isolated account.
+                dr_region=dr,
+                isolated_account=args.isolated_account,
                 tags=tags,
                 log_retention_days=args.log_retention_days,
             ),

@@ -29,12 +29,15 @@ from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
 from dr_runtime.errors import EXIT_OK, item_reason
 from dr_runtime.operations import audit_checks, buckets, publish, trails, windows
+from dr_runtime.operations import copy_tiers as tiers
 from dr_runtime.operations import inventory as inv
 from dr_runtime.operations.coverage_settings import (
     ACCOUNT_ID,
     AUDIT,
     CLUSTER_VAULTS,
+    DR_REGION,
     FLEET_BUCKET,
+    ISOLATED_ACCOUNT,
     KEY_THREAT_CALLS,
     PLAN_START_WINDOWS,
     PREREQUISITE_METRIC,
@@ -69,6 +72,10 @@ CHECKS = (RDS_WINDOWS, *buckets.CHECKS, trails.CHECK, ENGINE_VAULT, *audit_check
 S3_CHECK = "s3"
 """How ``skipped_checks`` names the bucket checks as a whole."""
 RegionalClients = Callable[[str], ClientFactory]
+REPORT_SCHEMA = 2
+"""2: coverage per copy tier (``tiers``), opted-out resources counted as not covered."""
+COPY_JOBS = "copy-jobs"
+"""How the run summary names the copy-job listing the copy tiers come from."""
 
 
 @dataclass
@@ -80,11 +87,19 @@ class TypeCoverage:
     no_cross_region: int = 0
     recent: int = 0
     not_routed: int = 0
+    tiers: dict[tiers.CopyTier, tiers.TierFigure] = field(default_factory=dict)
+    """Per copy tier, covered of eligible (``copy_tiers``); filled by ``build_report``."""
+
+    @property
+    def eligible(self) -> int:
+        """Every resource found but the Kubernetes-owned volumes: opted-out ones count, as not covered."""
+        return self.total - self.kubernetes_excluded
 
     @property
     def coverage_percent(self) -> float:
-        # Nothing selected means nothing left unprotected; 100 keeps a "< 100" alarm quiet.
-        return 100.0 if self.selected == 0 else round(100.0 * self.recent / self.selected, 2)
+        """In-Region: recent points of the eligible resources. Only a type with nothing eligible is 100 %
+        without a point: an opted-out resource lowers coverage, it never raises it."""
+        return 100.0 if self.eligible == 0 else round(100.0 * self.recent / self.eligible, 2)
 
 
 @dataclass(frozen=True)
@@ -154,6 +169,19 @@ class CoverageReport:
     """Checks that could not run at all (their listing call failed); they fail the run."""
     selected_buckets: list[buckets.Bucket] = field(default_factory=list)
     """Input to the bucket checks: the selected S3 buckets of this Region."""
+    tiers_not_measured: str | None = None
+    """Why the copy tiers were not measured (settings missing, the copy-job listing failed); None when they were."""
+
+    def tier_totals(self) -> dict[tiers.CopyTier, tiers.TierFigure]:
+        """Per copy tier, over every type."""
+        totals = {tier: tiers.TierFigure(measured=True) for tier in tiers.TIERS}
+        for counts in self.per_type.values():
+            for tier in tiers.TIERS:
+                totals[tier] = totals[tier] + counts.tiers.get(tier, tiers.TierFigure(measured=False))
+        if self.tiers_not_measured is not None:
+            for tier in tiers.COPY_TIERS:
+                totals[tier] = tiers.TierFigure(totals[tier].eligible, measured=False)
+        return totals
 
     def findings_per_check(self) -> dict[str, int]:
         """Check -> number of items it reports, for the checks that ran."""
@@ -186,13 +214,18 @@ class CoverageReport:
                 for f in items
             ]
 
+        now = self.generated_at
         return {
+            "schema": REPORT_SCHEMA,
             "generated_at": self.generated_at.isoformat(),
             "region": self.region,
             "recent_hours": self.recent_hours,
+            "tiers": {tier.value: f.as_dict(now) for tier, f in self.tier_totals().items()},
+            "tiers_not_measured": self.tiers_not_measured,
             "types": {
                 name: {
                     "total": c.total,
+                    "eligible": c.eligible,
                     "selected": c.selected,
                     "opted_out": c.opted_out,
                     "kubernetes_excluded": c.kubernetes_excluded,
@@ -200,6 +233,7 @@ class CoverageReport:
                     "recent": c.recent,
                     "not_routed": c.not_routed,
                     "coverage_percent": c.coverage_percent,
+                    "tiers": {tier.value: f.as_dict(now) for tier, f in c.tiers.items()},
                 }
                 for name, c in self.per_type.items()
             },
@@ -238,10 +272,15 @@ def build_report(
     config: CoverageConfig,
     now: datetime,
     vaults: Mapping[str, str | None] | None = None,
+    copies: Mapping[tiers.CopyTier, Mapping[str, datetime]] | None = None,
+    tiers_not_measured: str | None = None,
 ) -> CoverageReport:
-    """Coverage, drift, exclusions, RDS window conflicts and engine/vault mismatches, without AWS calls.
+    """Coverage per copy tier, drift, exclusions, RDS window conflicts and engine/vault mismatches,
+    without AWS calls.
 
     ``vaults``: resource ARN -> the vault of its last recovery point (``ListProtectedResources``).
+    ``copies``: copy tier -> resource ARN -> its newest completed copy (``copy_tiers.newest_copies``);
+    None leaves the copy tiers not measured, for the reason ``tiers_not_measured``.
     """
     cutoff = now - timedelta(hours=config.recent_hours)
     per_type = {t: TypeCoverage() for t in config.types if t not in inventory.failures}
@@ -255,7 +294,10 @@ def build_report(
         no_cross_region=[],
         failed_types={t: e for t, e in inventory.failures.items() if t in config.types},
         plan_windows=config.plan_windows,
+        tiers_not_measured=None if copies is not None else tiers_not_measured or "not measured",
     )
+    eligible: dict[str, list[str]] = {t: [] for t in per_type}
+    covering: dict[tiers.CopyTier, set[str]] = {tier: set() for tier in tiers.TIERS}
     listed = [catalog.BY_BACKUP_NAME[t] for t in per_type]
     if config.plan_windows is None:
         report.skipped_checks[RDS_WINDOWS] = f"{PLAN_START_WINDOWS.label} is not set"
@@ -279,6 +321,8 @@ def build_report(
                 Decision.NOT_ROUTED,
                 f"no protected type's plans take clusters with {catalog.CLUSTER_ENGINE_TAG}={tag or '(none)'}",
             )
+        if verdict.decision is not Decision.KUBERNETES_EXCLUDED:
+            eligible[resource.type].append(resource.arn)
         if not verdict.decision.selected:
             if verdict.decision is Decision.OPTED_OUT:
                 counts.opted_out += 1
@@ -292,6 +336,10 @@ def build_report(
             continue
         counts.selected += 1
         opted_out_of_cross_region = verdict.decision is Decision.SELECTED_NO_CROSS_REGION
+        covering[tiers.CopyTier.IN_REGION].add(resource.arn)
+        covering[tiers.CopyTier.AIR_GAPPED].add(resource.arn)
+        if not opted_out_of_cross_region:
+            covering[tiers.CopyTier.CROSS_REGION].add(resource.arn)
         if opted_out_of_cross_region:
             counts.no_cross_region += 1
             report.no_cross_region.append(Finding(resource.type, resource.arn, resource.name, verdict.reason))
@@ -312,6 +360,21 @@ def build_report(
             )
             if mismatch is not None:
                 report.engine_mismatch.append(mismatch)
+    points: dict[tiers.CopyTier, Mapping[str, datetime]] = {
+        tiers.CopyTier.IN_REGION: backups,
+        **(copies or {}),
+    }
+    for name, counts in per_type.items():
+        counts.tiers = {
+            tier: tiers.figure(
+                eligible[name],
+                covering[tier],
+                points.get(tier, {}),
+                cutoff,
+                measured=tier is tiers.CopyTier.IN_REGION or copies is not None,
+            )
+            for tier in tiers.TIERS
+        }
     return report
 
 
@@ -374,26 +437,55 @@ def _engine_mismatch(
     )
 
 
-def render_table(report: CoverageReport) -> str:
-    header = ("TYPE", "TOTAL", "SELECTED", "OPTED-OUT", "K8S-EXCL", "NO-XREGION", "RECENT", "COVERED")
-    rows: list[tuple[str, ...]] = [header]
-    for name, c in report.per_type.items():
-        counts = (c.total, c.selected, c.opted_out, c.kubernetes_excluded, c.no_cross_region, c.recent)
-        rows.append((name, *(str(v) for v in counts), f"{c.coverage_percent:.2f}%"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
+def _aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
         "  ".join(
             cell.ljust(w) if i == 0 else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in rows
     ]
+
+
+def _tier_cell(figure: tiers.TierFigure, now: datetime) -> str:
+    if figure.percent is None:
+        return "not measured"
+    rpo = figure.as_dict(now)["rpo_hours"]
+    return f"{figure.covered}/{figure.eligible} {figure.percent:.2f}%" + (
+        "" if rpo is None else f" RPO {rpo:.1f} h"
+    )
+
+
+def render_table(report: CoverageReport) -> str:
+    header = ("TYPE", "TOTAL", "SELECTED", "OPTED-OUT", "K8S-EXCL", "NO-XREGION", "RECENT", "COVERED")
+    rows: list[tuple[str, ...]] = [header]
+    for name, c in report.per_type.items():
+        counts = (c.total, c.selected, c.opted_out, c.kubernetes_excluded, c.no_cross_region, c.recent)
+        rows.append((name, *(str(v) for v in counts), f"{c.coverage_percent:.2f}%"))
+    lines = _aligned(rows)
+    lines.append("")
+    lines.append("Coverage per copy tier (covered / eligible, RPO = age of the oldest newest point):")
+    tier_rows: list[tuple[str, ...]] = [("TYPE", *(f"{t.value.upper()}" for t in tiers.TIERS))]
+    now = report.generated_at
+    rows_of: list[tuple[str, Mapping[tiers.CopyTier, tiers.TierFigure]]] = [
+        *((name, c.tiers) for name, c in report.per_type.items()),
+        ("ALL", report.tier_totals()),
+    ]
+    for name, figures in rows_of:
+        tier_rows.append((name, *(_tier_cell(figures[t], now) for t in tiers.TIERS)))
+    lines.extend(_aligned(tier_rows))
+    if report.tiers_not_measured is not None:
+        lines.append(f"Copy tiers not measured: {report.tiers_not_measured}")
     lines.append("")
     lines.append(
         f"Drift (selected, no recovery point in the last {report.recent_hours} h): {len(report.drift)}"
     )
     lines.extend(f"  {f.type:<10}  {f.arn}  last backup: {f.detail}" for f in report.drift)
-    lines.append(f"Excluded (opt-out tag or Kubernetes-owned): {len(report.excluded)}")
+    lines.append(
+        f"Excluded (opt-out tag or Kubernetes-owned; an opted-out resource counts as not covered): "
+        f"{len(report.excluded)}"
+    )
     lines.extend(f"  {f.type:<10}  {f.arn}  {f.detail}" for f in report.excluded)
     lines.append(f"Protected without cross-Region copy: {len(report.no_cross_region)}")
     lines.extend(f"  {f.type:<10}  {f.arn}" for f in report.no_cross_region)
@@ -432,10 +524,13 @@ def metric_data(report: CoverageReport) -> list[dict[str, Any]]:
         dims = [{"Name": "ResourceType", "Value": name}]
         for metric, value, unit in (
             ("CoveragePercent", c.coverage_percent, "Percent"),
-            ("UnprotectedResources", float(c.selected - c.recent), "Count"),
+            ("UnprotectedResources", float(c.eligible - c.recent), "Count"),
             ("SelectedResources", float(c.selected), "Count"),
+            ("ExcludedResources", float(c.opted_out + c.not_routed), "Count"),
         ):
             data.append({"MetricName": metric, "Dimensions": dims, "Value": value, "Unit": unit})
+        data.extend(_tier_metrics(c.tiers, report.generated_at, dims))
+    data.extend(_tier_metrics(report.tier_totals(), report.generated_at, []))
     per_check = report.findings_per_check()
     for check, count in per_check.items():
         data.append(
@@ -454,6 +549,40 @@ def metric_data(report: CoverageReport) -> list[dict[str, Any]]:
     return data
 
 
+TIER_COVERAGE_METRIC = "TierCoveragePercent"
+TIER_RPO_METRIC = "TierRpoHours"
+
+
+def _tier_metrics(
+    figures: Mapping[tiers.CopyTier, tiers.TierFigure], now: datetime, dims: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """Per copy tier (dimension ``Tier``, with the type's when given) its coverage and RPO; none for a
+    tier not measured or without a point, so an alarm on them sees missing data, not a good value."""
+    data: list[dict[str, Any]] = []
+    for tier, found in figures.items():
+        where = [*dims, {"Name": "Tier", "Value": tier.value}]
+        values = found.as_dict(now)
+        if values["coverage_percent"] is not None:
+            data.append(
+                {
+                    "MetricName": TIER_COVERAGE_METRIC,
+                    "Dimensions": where,
+                    "Value": values["coverage_percent"],
+                    "Unit": "Percent",
+                }
+            )
+        if values["rpo_hours"] is not None:
+            data.append(
+                {
+                    "MetricName": TIER_RPO_METRIC,
+                    "Dimensions": where,
+                    "Value": values["rpo_hours"],
+                    "Unit": "None",
+                }
+            )
+    return data
+
+
 def collect(
     config: CoverageConfig,
     clients: ClientFactory,
@@ -464,12 +593,15 @@ def collect(
     # Recovery points first: without them no type can be judged, so fail before the inventory.
     protected = inv.protected_resources(clients("backup"))
     found = inv.collect_inventory(clients, config.region, config.types, config.account_id)
+    copies, not_measured = _copies(config, clients, now)
     report = build_report(
         found,
         {arn: p.last_backup for arn, p in protected.items()},
         config,
         now,
         vaults={arn: p.vault_arn for arn, p in protected.items()},
+        copies=copies,
+        tiers_not_measured=not_measured,
     )
     report.selected_buckets = [
         buckets.Bucket(r.name, r.arn, r.arn in protected)
@@ -480,6 +612,26 @@ def collect(
     _check_trails(report, config, clients, regional or client_factory)
     _check_audit(report, config, clients, regional or client_factory)
     return report
+
+
+def _copies(
+    config: CoverageConfig, clients: ClientFactory, now: datetime
+) -> tuple[dict[tiers.CopyTier, dict[str, datetime]] | None, str | None]:
+    """The newest copy per tier and resource, or why the copy tiers cannot be measured."""
+    if config.dr_region is None or config.isolated_account is None:
+        missing = [
+            s.label
+            for s, v in ((DR_REGION, config.dr_region), (ISOLATED_ACCOUNT, config.isolated_account))
+            if v is None
+        ]
+        return None, f"{' and '.join(missing)} not set"
+    account = config.account_id or str(clients("sts").get_caller_identity()["Account"])
+    where = tiers.Destinations(account, config.dr_region, config.isolated_account)
+    try:
+        jobs = tiers.list_copy_jobs(clients("backup"), now)
+    except (ClientError, BotoCoreError) as error:
+        return None, f"the copy jobs could not be listed: {item_reason(error)}"
+    return tiers.newest_copies(jobs, where), None
 
 
 def _check_buckets(report: CoverageReport, config: CoverageConfig, clients: ClientFactory) -> None:
@@ -544,6 +696,13 @@ def finish(report: CoverageReport, config: CoverageConfig, clients: ClientFactor
     summary.failed.update(report.failed_types)
     summary.failed.update({f"check:{name}": error for name, error in report.failed_checks.items()})
     summary.skipped.update({f"check:{name}": why for name, why in report.skipped_checks.items()})
+    if report.tiers_not_measured is None:
+        summary.done.append(COPY_JOBS)
+    elif config.dr_region is not None and config.isolated_account is not None:
+        # Configured but unreadable: a copy tier nobody can see fails the run, like a type not listed.
+        summary.failed[COPY_JOBS] = report.tiers_not_measured
+    else:
+        summary.skipped[COPY_JOBS] = report.tiers_not_measured
     if config.fleet_bucket is not None and config.account_id is not None:
         # A report the organisation cannot see fails the run (and its alarm), like a type not listed.
         try:
@@ -592,6 +751,8 @@ def parser() -> Parser:
         KEY_THREAT_CALLS,
         FLEET_BUCKET,
         AUDIT,
+        DR_REGION,
+        ISOLATED_ACCOUNT,
     ):
         setting.add_to(command)
     KUBERNETES_CLUSTERS_SETTING.add_to(command, action="append", default=None)

@@ -69,6 +69,18 @@ FLEET_BUCKET = Setting(
     "the organisation's fleet bucket: also write the report there, as coverage/<account>/<region>/latest.json "
     "(needs --account-id; default: not published)",
 )
+DR_REGION = Setting(
+    "--dr-region",
+    "DR_COVERAGE_DR_REGION",
+    "the stack's DR Region: a copy job into this account's vaults there counts for the cross-region tier "
+    "(with --isolated-account; default: the copy tiers are not measured)",
+)
+ISOLATED_ACCOUNT = Setting(
+    "--isolated-account",
+    "DR_COVERAGE_ISOLATED_ACCOUNT",
+    "the isolated account: a copy job into its vaults counts for the air-gapped tier (with --dr-region)",
+)
+_REGION_NAME = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,10 @@ class CoverageConfig:
     """The organisation's fleet bucket, where the report is also written (``dr_runtime.operations.publish``)."""
     audit: tuple[audit_settings.AuditRegion, ...] = ()
     """The stack's Audit Manager frameworks per Region; none skips the AWS Config and framework checks."""
+    dr_region: str | None = None
+    """The DR Region of the cross-Region copies; with ``isolated_account`` the copy tiers are measured."""
+    isolated_account: str | None = None
+    """The isolated account of the air-gapped (and locked-vault) copies."""
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -117,6 +133,27 @@ class CoverageConfig:
             raise ConfigError(f"{RECENT_HOURS.label} = {self.recent_hours}: must be at least 1")
         if self.account_id is not None and not _ACCOUNT_ID.match(self.account_id):
             raise ConfigError(f"{ACCOUNT_ID.label} = {self.account_id!r}: must be 12 digits")
+        if self.dr_region is not None and (
+            not _REGION_NAME.match(self.dr_region) or self.dr_region == self.region
+        ):
+            raise ConfigError(
+                f"{DR_REGION.label} = {self.dr_region!r}: must be a Region name like us-west-2, other than "
+                f"the job's Region {self.region}"
+            )
+        if self.isolated_account is not None and (
+            not _ACCOUNT_ID.match(self.isolated_account) or self.isolated_account == self.account_id
+        ):
+            raise ConfigError(
+                f"{ISOLATED_ACCOUNT.label} = {self.isolated_account!r}: must be 12 digits, and not the "
+                "workload account itself"
+            )
+        if (self.dr_region is None) != (self.isolated_account is None):
+            given, other = (
+                (DR_REGION, ISOLATED_ACCOUNT)
+                if self.isolated_account is None
+                else (ISOLATED_ACCOUNT, DR_REGION)
+            )
+            raise ConfigError(f"{given.label} needs {other.label}: the copy tiers are measured together")
         if self.fleet_bucket is not None and self.account_id is None:
             raise ConfigError(
                 f"{FLEET_BUCKET.label} = {self.fleet_bucket!r} needs {ACCOUNT_ID.label}: the report is written "
@@ -148,6 +185,8 @@ class CoverageConfig:
             key_threat_calls=names(KEY_THREAT_CALLS, env, args),
             fleet_bucket=optional(FLEET_BUCKET, env, args),
             audit=audit_settings.parse_setting(optional(AUDIT, env, args)),
+            dr_region=optional(DR_REGION, env, args),
+            isolated_account=optional(ISOLATED_ACCOUNT, env, args),
         )
 
 

@@ -268,6 +268,38 @@ def _seed_coverage(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
         protected.append((made["DBClusterArn"], "Aurora", recent, vaults["Aurora"]))
     seeded["clusters"] = clusters_made
 
+    # The copy tiers (DR_COVERAGE_DR_REGION, DR_COVERAGE_ISOLATED_ACCOUNT): the orders table copied into
+    # the DR Region and the isolated account; the EFS file system into the isolated account only.
+    dr_region, isolated = env["DR_COVERAGE_DR_REGION"], env["DR_COVERAGE_ISOLATED_ACCOUNT"]
+    orders = f"arn:aws:dynamodb:{region}:{account}:table/orders"
+    aws.front.seeds.copy_jobs = [
+        {
+            "CopyJobId": f"copy-{index}",
+            "State": "COMPLETED",
+            "AccountId": account,
+            "CreationDate": recent,
+            "ResourceArn": arn,
+            "ResourceType": rtype,
+            "SourceBackupVaultArn": f"arn:aws:backup:{region}:{account}:backup-vault:dr-src",
+            "DestinationBackupVaultArn": destination,
+        }
+        for index, (arn, rtype, destination) in enumerate(
+            (
+                (orders, "DynamoDB", f"arn:aws:backup:{dr_region}:{account}:backup-vault:dr-ddb"),
+                (
+                    orders,
+                    "DynamoDB",
+                    f"arn:aws:backup:{region}:{isolated}:backup-vault:dr-{account}-air-gapped",
+                ),
+                (
+                    efs["FileSystemArn"],
+                    "EFS",
+                    f"arn:aws:backup:{region}:{isolated}:backup-vault:dr-{account}-air-gapped",
+                ),
+            )
+        )
+    ]
+
     # A single-Region trail: the first trail Region is covered, the others are not.
     cloudtrail = aws.client("cloudtrail", account)
     cloudtrail.create_trail(Name="audit", S3BucketName=f"trail-logs-{account}")
@@ -334,6 +366,13 @@ def test_the_coverage_job_reports_and_publishes(
     assert (ebs["total"], ebs["selected"], ebs["kubernetes_excluded"]) == (1 + k8s, 1, k8s)
     assert report["types"]["EFS"]["coverage_percent"] == 100.0
     assert report["types"]["RDS"]["recent"] == 2
+    # Per copy tier, from the account's own copy jobs, as the function's role may list them.
+    assert report["tiers_not_measured"] is None
+    ddb_tiers = {tier: (f["covered"], f["eligible"]) for tier, f in ddb["tiers"].items()}
+    assert ddb_tiers == {"in-region": (1, 2), "cross-region": (1, 2), "air-gapped": (1, 2)}
+    efs_tiers = {tier: f["coverage_percent"] for tier, f in report["types"]["EFS"]["tiers"].items()}
+    assert efs_tiers == {"in-region": 100.0, "cross-region": 0.0, "air-gapped": 100.0}
+    assert "backup:ListCopyJobs" in aws.front.calls
     drift = {f["name"]: f["last_backup"] for f in report["drift"]}
     assert drift == {
         f"raw-uploads-{account}": "never",

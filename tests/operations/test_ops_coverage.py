@@ -181,6 +181,7 @@ def fixture(clients: Any) -> Fixture:
 
 EXPECTED_TYPES = {
     "S3": {
+        "eligible": 4,
         "total": 4,
         "selected": 3,
         "opted_out": 1,
@@ -188,9 +189,10 @@ EXPECTED_TYPES = {
         "no_cross_region": 1,
         "recent": 2,
         "not_routed": 0,
-        "coverage_percent": 66.67,
+        "coverage_percent": 50.0,
     },
     "EBS": {
+        "eligible": 5,
         "total": 6,
         "selected": 4,
         "opted_out": 1,
@@ -198,9 +200,10 @@ EXPECTED_TYPES = {
         "no_cross_region": 1,
         "recent": 3,
         "not_routed": 0,
-        "coverage_percent": 75.0,
+        "coverage_percent": 60.0,
     },
     "EFS": {
+        "eligible": 2,
         "total": 2,
         "selected": 2,
         "opted_out": 0,
@@ -211,6 +214,7 @@ EXPECTED_TYPES = {
         "coverage_percent": 50.0,
     },
     "DynamoDB": {
+        "eligible": 3,
         "total": 3,
         "selected": 2,
         "opted_out": 1,
@@ -218,9 +222,10 @@ EXPECTED_TYPES = {
         "no_cross_region": 0,
         "recent": 2,
         "not_routed": 0,
-        "coverage_percent": 100.0,
+        "coverage_percent": 66.67,
     },
     "RDS": {
+        "eligible": 2,
         "total": 2,
         "selected": 2,
         "opted_out": 0,
@@ -231,6 +236,7 @@ EXPECTED_TYPES = {
         "coverage_percent": 50.0,
     },
     "Aurora": {
+        "eligible": 1,
         "total": 1,
         "selected": 1,
         "opted_out": 0,
@@ -241,6 +247,7 @@ EXPECTED_TYPES = {
         "coverage_percent": 100.0,
     },
     "DocumentDB": {
+        "eligible": 1,
         "total": 1,
         "selected": 0,
         "opted_out": 1,
@@ -248,9 +255,10 @@ EXPECTED_TYPES = {
         "no_cross_region": 0,
         "recent": 0,
         "not_routed": 0,
-        "coverage_percent": 100.0,
+        "coverage_percent": 0.0,
     },
     "Neptune": {
+        "eligible": 1,
         "total": 1,
         "selected": 1,
         "opted_out": 0,
@@ -266,7 +274,10 @@ EXPECTED_TYPES = {
 def test_fixture_inventory_percentages_drift_and_exclusions(clients: Any, fixture: Fixture) -> None:
     report = coverage.collect(CONFIG, clients, NOW).as_dict()
 
-    assert report["types"] == EXPECTED_TYPES
+    # An opted-out resource counts as not covered (DocumentDB, all opted out, is 0 %, not 100 %).
+    assert {
+        t: {k: v for k, v in c.items() if k != "tiers"} for t, c in report["types"].items()
+    } == EXPECTED_TYPES
     assert report["failed_types"] == {}
     assert [(d["type"], d["arn"], d["last_backup"]) for d in report["drift"]] == sorted(
         [
@@ -305,17 +316,22 @@ def test_metrics_and_table(clients: Any, fixture: Fixture) -> None:
         Period=3600,
         Statistics=["Maximum"],
     )
-    assert [p["Maximum"] for p in stats["Datapoints"]] == [66.67]
+    assert [p["Maximum"] for p in stats["Datapoints"]] == [50.0]
     names = {
         (m["MetricName"], m["Dimensions"][0]["Value"])
         for m in clients("cloudwatch").list_metrics(Namespace="AwsDrBackup")["Metrics"]
         if m["Dimensions"] and m["Dimensions"][0]["Name"] == "ResourceType"
     }
-    assert names == {
-        (metric, t)
-        for metric in ("CoveragePercent", "UnprotectedResources", "SelectedResources")
-        for t in inv.ALL_TYPES
+    per_type = ("CoveragePercent", "UnprotectedResources", "SelectedResources", "ExcludedResources")
+    assert {n for n in names if n[0] in per_type} == {
+        (metric, t) for metric in per_type for t in inv.ALL_TYPES
     }
+    # Without the copy tiers' settings only the in-region tier is measured: its coverage for every type,
+    # its RPO only where a resource is covered.
+    assert {n for n in names if n[0] == "TierCoveragePercent"} == {
+        ("TierCoveragePercent", t) for t in inv.ALL_TYPES
+    }
+    assert {t for m, t in names if m == "TierRpoHours"} == {"S3", "EBS", "EFS", "DynamoDB", "RDS", "Aurora"}
 
     table = coverage.render_table(report)
     lines = table.splitlines()
@@ -330,7 +346,7 @@ def test_metrics_and_table(clients: Any, fixture: Fixture) -> None:
         "COVERED",
     ]
     rows = {line.split()[0]: line.split()[1:] for line in lines[1:9]}
-    assert rows["S3"] == ["4", "3", "1", "0", "1", "2", "66.67%"]
+    assert rows["S3"] == ["4", "3", "1", "0", "1", "2", "50.00%"]
     assert rows["Neptune"] == ["1", "1", "0", "0", "0", "0", "0.00%"]
     assert "Drift (selected, no recovery point in the last 26 h): 5" in table
 
@@ -346,7 +362,9 @@ def test_cli_json(
 
     assert code == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["types"] == EXPECTED_TYPES
+    assert {
+        t: {k: v for k, v in c.items() if k != "tiers"} for t, c in out["types"].items()
+    } == EXPECTED_TYPES
     assert len(out["drift"]) == 5
     assert clients("cloudwatch").list_metrics(Namespace="AwsDrBackup")["Metrics"] == []
 
@@ -360,8 +378,10 @@ def test_cli_without_the_cluster_flag_counts_owned_volumes_as_selected(
     coverage.main(["--json", "--no-metrics", "--region", REGION, "--types", "EBS"], clients)
 
     out = json.loads(capsys.readouterr().out)
+    del out["types"]["EBS"]["tiers"]
     assert out["types"] == {
         "EBS": {
+            "eligible": 6,
             "total": 6,
             "selected": 5,
             "opted_out": 1,
@@ -369,7 +389,7 @@ def test_cli_without_the_cluster_flag_counts_owned_volumes_as_selected(
             "no_cross_region": 1,
             "recent": 3,
             "not_routed": 0,
-            "coverage_percent": 60.0,
+            "coverage_percent": 50.0,
         }
     }
 

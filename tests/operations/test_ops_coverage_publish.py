@@ -38,7 +38,8 @@ def test_report_lands_under_the_accounts_own_prefix(clients: Any) -> None:
     stored = clients("s3").get_object(Bucket=FLEET, Key=f"coverage/{ACCOUNT}/{REGION}/latest.json")
     document = json.loads(stored["Body"].read())
     assert document["account_id"] == ACCOUNT
-    assert document["types"]["S3"]["coverage_percent"] == 100.0
+    # The opted-out bucket counts as not covered: 1 of 2.
+    assert document["types"]["S3"]["coverage_percent"] == 50.0
     # The fleet report tells an opt-out from other exclusions by the decision code.
     assert document["excluded"] == [
         {

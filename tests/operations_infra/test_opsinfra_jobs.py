@@ -168,6 +168,9 @@ def test_coverage_settings_match_the_selections(prod_graph: StackGraph) -> None:
     # Both regions have a key-threat rule; it matches exactly these calls.
     assert env["DR_TRAIL_REGIONS"] == f"{PRIMARY},{DR}"
     assert env["DR_KEY_THREAT_CALLS"].split(",") == list(KEY_THREATENING_CALLS)
+    # The copy tiers: copies into the DR Region and into the isolated account (Pulumi.yaml).
+    assert env["DR_COVERAGE_DR_REGION"] == DR
+    assert env["DR_COVERAGE_ISOLATED_ACCOUNT"] == "222222222222"
     # The frameworks the stack registered, and what AWS Config must record for their controls.
     places = Places(prod_graph)
     registered = {
@@ -314,6 +317,8 @@ def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> N
     document = _policy(prod_graph, "coverage")
     assert _actions(document) == {
         "backup:ListProtectedResources",
+        # The copy tiers: the account's own copy jobs (cross-Region and into the isolated account).
+        "backup:ListCopyJobs",
         "tag:GetResources",
         "s3:ListAllMyBuckets",
         "dynamodb:ListTables",
@@ -353,6 +358,8 @@ def test_coverage_may_list_the_protected_types_only(prod_graph: StackGraph) -> N
     assert by_sid["ReadTrails"]["Resource"] == "arn:aws:cloudtrail:*:*:trail/*"
     assert {s["Sid"] for s in document if s["Resource"] == "*"} == {
         "ReadProtectedResources",
+        # ListCopyJobs takes no resource ARN.
+        "ReadCopyJobs",
         "ListResources",
         "ListTrails",
         # AWS Config's recorder listings have no resource-level permissions.
@@ -379,6 +386,8 @@ def test_coverage_permissions_shrink_with_the_active_types() -> None:
     assert json.loads(env["DR_CLUSTER_VAULTS"]) == {}
     assert _actions(_policy(graph, "coverage")) == {
         "backup:ListProtectedResources",
+        # The copy tiers: the account's own copy jobs (cross-Region and into the isolated account).
+        "backup:ListCopyJobs",
         "tag:GetResources",
         "s3:ListAllMyBuckets",
         "ec2:DescribeVolumes",
