@@ -117,6 +117,9 @@ class Verifier(stack_config._Model):
     """The fleet's accounts whose stack has a locked vault ``<prefix>-<account>-locked``: it protects a type
     AWS Backup cannot copy into an air-gapped vault (RDS DB instances). Each is verified as a tier of its
     own; a listed account whose vault is missing is a ``no-vault`` finding."""
+    vault_retention: tuple[str, ...] = ()
+    """``<workload account>=<min days>-<max days>`` for a stack whose ``airGappedVault`` sets another
+    retention range than the default; the verifier compares each vault's lock with its account's range."""
     unverified: dict[AccountId, Annotated[str, StringConstraints(min_length=1, max_length=300)]] = {}
     """Workload accounts deliberately left out of ``fleet``, each with the reason (e.g. its vault is in
     another isolated account): every account of ``accounts.workloads`` is in one of the two."""
@@ -143,6 +146,7 @@ class Verifier(stack_config._Model):
 # The runtime's settings as this section names them (the fleet's messages quote the entry itself).
 CONFIG_KEYS: dict[Setting, str] = {
     runtime.FLEET: "verifier.fleet",
+    runtime.VAULT_RETENTION: "verifier.vaultRetention",
     runtime.VAULT_NAMES: "verifier.vaultNames",
     runtime.LOCKED_VAULTS: "verifier.lockedVaults",
     runtime.ISOLATED_ACCOUNT: "verifier.isolatedAccount",
@@ -194,6 +198,19 @@ class VerifierPlan:
             if locked is not None:
                 arns.append(locked)
         return tuple(arns)
+
+
+def vault_retention(verifier: Verifier) -> tuple[str, ...]:
+    """``vaultRetention``'s entries as given, and ``<account>=<min>-<max>`` of the stacks' default range
+    (``components/config.py`` ``AirGappedVault``) for every other fleet account."""
+    given = {entry.partition("=")[0].strip() for entry in verifier.vault_retention}
+    default = stack_config.AirGappedVault()
+    others = (
+        f"{account}={default.min_retention_days}-{default.max_retention_days}"
+        for account in (entry.partition("=")[0].strip() for entry in verifier.fleet)
+        if account not in given
+    )
+    return (*verifier.vault_retention, *others)
 
 
 def reader_role_name(prefix: str, what: str) -> str:
@@ -257,7 +274,9 @@ def plan(org: OrgConfig) -> VerifierPlan | None:
         )
     try:
         # After the fleet's own checks, so that a fleet missing accounts is reported as that.
-        fleet = runtime.fleet_accounts(verifier.fleet, verifier.vault_names, verifier.locked_vaults)
+        fleet = runtime.fleet_accounts(
+            verifier.fleet, verifier.vault_names, verifier.locked_vaults, vault_retention(verifier)
+        )
     except ConfigError as exc:
         raise ValueError(_in_config_terms(str(exc))) from None
     thresholds = verifier.thresholds
@@ -280,6 +299,7 @@ def plan(org: OrgConfig) -> VerifierPlan | None:
             drop_percent=thresholds.drop_percent,
             baseline_days=thresholds.baseline_days,
             vault_policy=vault_policy_template(),
+            mpa_team_required=org.global_settings.multi_party_approval,
         )
     except ConfigError as exc:
         raise ValueError(_in_config_terms(str(exc))) from None

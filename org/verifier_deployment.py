@@ -428,6 +428,10 @@ def environment_values(plan: VerifierPlan, bucket: str, topic_arn: str) -> dict[
         runtime.EVIDENCE_BUCKET: bucket,
         runtime.EVIDENCE_PREFIX: settings.evidence_prefix,
         runtime.TOPIC: topic_arn,
+        runtime.VAULT_RETENTION: ",".join(
+            f"{a.account_id}={a.retention[0]}-{a.retention[1]}" for a in settings.fleet if a.retention
+        ),
+        runtime.MPA_TEAM_REQUIRED: "true" if settings.mpa_team_required else "false",
     }
     if settings.vault_policy is not None:
         values[runtime.VAULT_POLICY] = settings.vault_policy

@@ -5,7 +5,8 @@
   credentials; each place's account is checked with ``sts:GetCallerIdentity`` before anything is read,
   so a job listing from the wrong account (which would see only that account's jobs) stops the run.
 - ``read_vault``: ``ListRecoveryPointsByBackupVault`` on one of the account's vaults (the air-gapped
-  one, the locked one), every page, and its access policy (``GetBackupVaultAccessPolicy``).
+  one, the locked one), every page, its description (``DescribeBackupVault``) and its access policy
+  (``GetBackupVaultAccessPolicy``).
 - ``read_share``: the RAM shares of the isolated account that associate the air-gapped vault, and
   their principals (``GetResourceShareAssociations``, ``GetResourceShares``).
 - ``read_jobs``: ``ListBackupJobs`` and ``ListCopyJobs`` with ``ByAccountId`` and ``ByCreatedAfter``.
@@ -40,6 +41,7 @@ from dr_runtime.verifier.readings import (
     ShareAssociation,
     ShareReading,
     Sighting,
+    StateReading,
     Tier,
     VaultReading,
 )
@@ -123,9 +125,31 @@ def read_policy(backup: Any, vault_name: str) -> PolicyReading:
     return PolicyReading(document=None if policy is None else str(policy))
 
 
+def read_state(backup: Any, vault_name: str) -> StateReading:
+    """The vault's type, lock, retention range and approval team (``DescribeBackupVault``), asked only of a
+    vault the listing found (docs/verifier.md, V17)."""
+    try:
+        answer = backup.describe_backup_vault(BackupVaultName=vault_name)
+    except (ClientError, BotoCoreError) as error:
+        return StateReading(error=_failed(f"description of vault {vault_name}", error))
+
+    def days(key: str) -> int | None:
+        value = answer.get(key)
+        return None if value is None else int(value)
+
+    team = answer.get("MpaApprovalTeamArn")
+    return StateReading(
+        vault_type=None if answer.get("VaultType") is None else str(answer["VaultType"]),
+        locked=None if answer.get("Locked") is None else bool(answer["Locked"]),
+        min_retention_days=days("MinRetentionDays"),
+        max_retention_days=days("MaxRetentionDays"),
+        mpa_team_arn=str(team) if team else None,
+    )
+
+
 def read_vault(backup: Any, vault_name: str, tier: Tier, *, policy: bool) -> VaultReading:
     """Every recovery point of the vault (as sightings of ``tier``); ``found`` False when the vault does not
-    exist. With ``policy``, the access policy of a vault that was listed, too."""
+    exist. Of a vault that was listed, its description too, and with ``policy`` its access policy."""
     reading = VaultReading()
     try:
         pages = backup.get_paginator("list_recovery_points_by_backup_vault").paginate(
@@ -150,6 +174,7 @@ def read_vault(backup: Any, vault_name: str, tier: Tier, *, policy: bool) -> Vau
         return VaultReading(error=_failed(f"vault {vault_name}", error))
     except BotoCoreError as error:
         return VaultReading(error=_failed(f"vault {vault_name}", error))
+    reading.state = read_state(backup, vault_name)
     if policy:
         reading.policy = read_policy(backup, vault_name)
     return reading

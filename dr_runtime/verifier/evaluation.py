@@ -18,6 +18,10 @@ naming its tier where it has one:
   says that no copy is fresh.
 - ``vault-policy-drift``: a vault's access policy is missing or differs from the one the program builds
   (``policy_check``).
+- ``vault-state-drift``: a vault's own description (``DescribeBackupVault``) is not what the stack
+  built: the air-gapped vault is not of type ``LOGICALLY_AIR_GAPPED_BACKUP_VAULT`` (the locked one not a
+  ``BACKUP_VAULT``), it is not locked, its min/max retention is not the stack's, or (where the organisation
+  turned multi-party approval on) the air-gapped vault has no approval team.
 - ``ram-share-drift``: the air-gapped vault is not shared with its workload account by its own share
   alone (``air_gapped_share_name``): the share is gone or not active, the vault or the workload account
   is no longer associated, or the vault is shared with anyone else.
@@ -53,6 +57,8 @@ EVIDENCE_SCHEMA = 2
 """2: per copy tier (``vaults``, ``tiers``), the policy and share checks."""
 LIVE_ASSOCIATIONS = frozenset({"ASSOCIATED", "ASSOCIATING"})
 """RAM association states that give (or are about to give) access (botocore ``ResourceShareAssociationStatus``)."""
+VAULT_TYPES = {Tier.AIR_GAPPED: "LOGICALLY_AIR_GAPPED_BACKUP_VAULT", Tier.LOCKED: "BACKUP_VAULT"}
+"""The ``VaultType`` each tier's vault is built as (``components/archive.py``)."""
 WORDS = {Tier.AIR_GAPPED: ("air-gapped", "an air-gapped"), Tier.LOCKED: ("locked", "a locked")}
 
 LISTED_RESOURCES = 20
@@ -66,6 +72,7 @@ class Kind(StrEnum):
     STALE = "stale"
     MASS_DROP = "mass-drop"
     VAULT_POLICY_DRIFT = "vault-policy-drift"
+    VAULT_STATE_DRIFT = "vault-state-drift"
     RAM_SHARE_DRIFT = "ram-share-drift"
 
 
@@ -273,6 +280,9 @@ def evaluate(config: VerifierConfig, reading: AccountReading, now: datetime) -> 
                         part.tier,
                     )
 
+        if part.vault.state is not None:
+            _state(config, verdict, part, vaults_evidence[part.tier.value])
+
     share_state = "not-read"
     share = reading.share
     if share is not None and reading.tiers:
@@ -317,6 +327,60 @@ def evaluate(config: VerifierConfig, reading: AccountReading, now: datetime) -> 
         "findings": [finding.as_dict() for finding in verdict.findings],
     }
     return verdict
+
+
+def _state(
+    config: VerifierConfig, verdict: AccountVerdict, part: TierReading, evidence: dict[str, Any]
+) -> None:
+    """The vault's description against what the stack built; its findings and its evidence."""
+    account, state = verdict.account_id, part.vault.state
+    assert state is not None
+    if state.error is not None:
+        verdict.findings.append(
+            Finding(
+                account,
+                Kind.UNREADABLE,
+                f"{state.error}; the vault-state check was not made for {part.vault_name}",
+                part.tier,
+            )
+        )
+        evidence["description"] = "unreadable"
+        return
+    evidence["description"] = {
+        "type": state.vault_type,
+        "locked": state.locked,
+        "min_retention_days": state.min_retention_days,
+        "max_retention_days": state.max_retention_days,
+        "mpa_approval_team_arn": state.mpa_team_arn,
+    }
+    problems = []
+    wanted_type = VAULT_TYPES[part.tier]
+    if state.vault_type != wanted_type:
+        problems.append(f"its type is {state.vault_type}, not {wanted_type}")
+    if state.locked is not True:
+        problems.append("it is not locked: its recovery points can be deleted before they expire")
+    entry = next((a for a in config.fleet if a.account_id == account), None)
+    if entry is not None and entry.retention is not None:
+        found = (state.min_retention_days, state.max_retention_days)
+        if found != entry.retention:
+            problems.append(
+                f"its retention is {found[0]}-{found[1]} days (min-max), not the stack's "
+                f"{entry.retention[0]}-{entry.retention[1]}"
+            )
+    if config.mpa_team_required and part.tier is Tier.AIR_GAPPED and state.mpa_team_arn is None:
+        problems.append(
+            "it has no multi-party approval team (MpaApprovalTeamArn), though the organisation turned "
+            "multi-party approval on: a restore after the loss of the workload account has no approvers"
+        )
+    if problems:
+        verdict.findings.append(
+            Finding(
+                account,
+                Kind.VAULT_STATE_DRIFT,
+                f"vault {part.vault_name} is not as the stack built it: {'; '.join(problems)}",
+                part.tier,
+            )
+        )
 
 
 def _tier(

@@ -57,6 +57,20 @@ class PolicyReading:
 
 
 @dataclass
+class StateReading:
+    """A vault's own description (``DescribeBackupVault``): its type, lock, retention range, approval team."""
+
+    vault_type: str | None = None
+    """``VaultType``: ``BACKUP_VAULT``, ``LOGICALLY_AIR_GAPPED_BACKUP_VAULT`` or ``RESTORE_ACCESS_BACKUP_VAULT``."""
+    locked: bool | None = None
+    min_retention_days: int | None = None
+    max_retention_days: int | None = None
+    mpa_team_arn: str | None = None
+    """``MpaApprovalTeamArn``: the multi-party approval team associated with the vault, if any."""
+    error: str | None = None
+
+
+@dataclass
 class VaultReading:
     """One of the account's vaults in the isolated account, listed by its owner."""
 
@@ -68,6 +82,8 @@ class VaultReading:
     error: str | None = None
     policy: PolicyReading | None = None
     """None when not read: the vault was not found or not listed, or no expected policy was given."""
+    state: StateReading | None = None
+    """None when not read: the vault was not found or not listed."""
 
 
 @dataclass

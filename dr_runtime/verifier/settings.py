@@ -15,6 +15,8 @@ from typing import Any
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW, DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.settings import (
+    FALSE_WORDS,
+    TRUE_WORDS,
     Setting,
     check_topic_arn,
     names,
@@ -69,6 +71,19 @@ VAULT_POLICY = Setting(
     "the vault access policy the program builds, as JSON with the placeholders "
     f"{policy_check.VAULT_ARN} and {policy_check.WORKLOAD_ACCOUNT}; each vault's policy is compared with it "
     "(required by the handler; without it the command does not check the policies)",
+)
+VAULT_RETENTION = Setting(
+    "--vault-retention",
+    "DR_VERIFIER_VAULT_RETENTION",
+    "comma-separated <workload account>=<min days>-<max days>: the retention range of the account's vaults "
+    "in the isolated account (airGappedVault.minRetentionDays/maxRetentionDays); a vault whose lock has "
+    "another range is a finding. An account not listed: the range is not compared",
+)
+MPA_TEAM_REQUIRED = Setting(
+    "--mpa-team-required",
+    "DR_VERIFIER_MPA_TEAM_REQUIRED",
+    "true: every air-gapped vault must have a multi-party approval team (the organisation's "
+    "globalSettings.multiPartyApproval); default false",
 )
 ISOLATED_ACCOUNT = Setting(
     "--isolated-account", "DR_VERIFIER_ISOLATED_ACCOUNT", "the isolated account owning the vaults (required)"
@@ -131,6 +146,8 @@ SETTINGS = (
     VAULT_NAMES,
     LOCKED_VAULTS,
     VAULT_POLICY,
+    VAULT_RETENTION,
+    MPA_TEAM_REQUIRED,
     ISOLATED_ACCOUNT,
     DELEGATED_ADMIN,
     VAULT_READER_ROLE,
@@ -156,6 +173,8 @@ class FleetAccount:
     """The logically air-gapped vault."""
     locked_vault_name: str | None = None
     """The locked standard vault, or None when the account's stack has none."""
+    retention: tuple[int, int] | None = None
+    """The vaults' (min, max) retention days as the stack sets them; None: not compared."""
 
 
 def _pairs(setting: Setting, entries: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -177,11 +196,35 @@ def _pairs(setting: Setting, entries: tuple[str, ...]) -> list[tuple[str, str]]:
     return pairs
 
 
+_RETENTION = re.compile(r"^(\d{1,5})-(\d{1,5})$")
+
+
+def _retention(pairs: list[tuple[str, str]], prefixes: Mapping[str, str]) -> dict[str, tuple[int, int]]:
+    ranges: dict[str, tuple[int, int]] = {}
+    for account, value in pairs:
+        if account not in prefixes:
+            raise ConfigError(
+                f"{VAULT_RETENTION.label}: account {account} is not in {FLEET.label} "
+                f"({', '.join(sorted(prefixes))})"
+            )
+        match = _RETENTION.match(value)
+        if match is None or int(match[1]) < 1 or int(match[2]) < int(match[1]):
+            raise ConfigError(
+                f"{VAULT_RETENTION.label}: {value!r} of {account} must be <min days>-<max days>, whole "
+                "numbers with 1 <= min <= max, e.g. 7-35"
+            )
+        ranges[account] = (int(match[1]), int(match[2]))
+    return ranges
+
+
 def fleet_accounts(
-    fleet: tuple[str, ...], vault_names: tuple[str, ...], locked: tuple[str, ...] = ()
+    fleet: tuple[str, ...],
+    vault_names: tuple[str, ...],
+    locked: tuple[str, ...] = (),
+    retention: tuple[str, ...] = (),
 ) -> tuple[FleetAccount, ...]:
-    """``<account>=<prefix>`` entries, with ``<account>=<vault name>`` overrides and the accounts with a
-    locked vault, as vaults to read."""
+    """``<account>=<prefix>`` entries, with ``<account>=<vault name>`` overrides, the accounts with a
+    locked vault and ``<account>=<min>-<max>`` retention ranges, as vaults to read."""
     prefixes = dict(_pairs(FLEET, fleet))
     if not prefixes:
         raise ConfigError(f"{FLEET.label} is required: comma-separated <workload account>=<stack prefix>")
@@ -203,6 +246,7 @@ def fleet_accounts(
                 f"{VAULT_NAMES.label}: {name!r} of {account} must be a backup vault name: 2-50 letters, "
                 "digits, hyphens and underscores"
             )
+    ranges = _retention(_pairs(VAULT_RETENTION, retention), prefixes)
     seen: set[str] = set()
     for account in locked:
         if not _ACCOUNT.match(account) or account not in prefixes:
@@ -227,7 +271,7 @@ def fleet_accounts(
                 f"{FLEET.label}: prefix {prefix!r} makes the vault name {name!r} of {account} longer than "
                 f"a backup vault name allows (50); give the vault's name with {VAULT_NAMES.label}"
             )
-        accounts.append(FleetAccount(account, name, locked_name))
+        accounts.append(FleetAccount(account, name, locked_name, ranges.get(account)))
     return tuple(accounts)
 
 
@@ -250,6 +294,8 @@ class VerifierConfig:
     publish_metrics: bool = True
     vault_policy: str | None = None
     """The built policy's template (``policy_check``); None: the policies are not compared."""
+    mpa_team_required: bool = False
+    """Every air-gapped vault must have a multi-party approval team (``MpaApprovalTeamArn``)."""
 
     def __post_init__(self) -> None:
         for setting, account in (
@@ -352,7 +398,10 @@ class VerifierConfig:
         return cls(
             region=region(env, args, profile=args is not None),
             fleet=fleet_accounts(
-                names(FLEET, env, args), names(VAULT_NAMES, env, args), names(LOCKED_VAULTS, env, args)
+                names(FLEET, env, args),
+                names(VAULT_NAMES, env, args),
+                names(LOCKED_VAULTS, env, args),
+                names(VAULT_RETENTION, env, args),
             ),
             isolated_account=isolated,
             delegated_admin_account=delegated,
@@ -370,4 +419,14 @@ class VerifierConfig:
             topic_arn=optional(TOPIC, env, args),
             publish_metrics=publish_metrics(env, args),
             vault_policy=optional(VAULT_POLICY, env, args),
+            mpa_team_required=_flag(MPA_TEAM_REQUIRED, env, args),
         )
+
+
+def _flag(setting: Setting, env: Mapping[str, str], args: Any) -> bool:
+    raw = setting.raw(env, args)
+    if raw is None or raw.strip().lower() in FALSE_WORDS:
+        return False
+    if raw.strip().lower() in TRUE_WORDS:
+        return True
+    raise ConfigError(f"{setting.label} = {raw!r}: must be true or false")

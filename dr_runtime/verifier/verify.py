@@ -53,6 +53,7 @@ from dr_runtime.verifier.settings import (
     EVIDENCE_BUCKET,
     TOPIC,
     VAULT_POLICY,
+    VAULT_RETENTION,
     FleetAccount,
     VerifierConfig,
 )
@@ -251,6 +252,11 @@ def run(config: VerifierConfig, places: Places, now: datetime, *, dry_run: bool 
         summary.skipped["alerts"] = f"no {TOPIC.label}: findings listed only"
     if config.vault_policy is None:
         summary.skipped["vault-policy"] = f"no {VAULT_POLICY.label}: the vaults' policies were not compared"
+    unranged = [account.account_id for account in config.fleet if account.retention is None]
+    if unranged:
+        summary.skipped["vault-retention"] = (
+            f"no {VAULT_RETENTION.label} for {', '.join(unranged)}: their vaults' retention was not compared"
+        )
     s3 = places.own("s3") if config.evidence_bucket is not None else None
     sns = places.own("sns") if config.topic_arn is not None else None
     for verdict in result.verdicts:

@@ -234,6 +234,21 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
     ),
     ("missing-fleet", drop_org("verifier.fleet"), ("verifier.fleet: required setting is missing",)),
     (
+        "retention-of-an-unknown-account",
+        set_org("verifier.vaultRetention", ["777777777777=7-35"]),
+        ("verifier.vaultRetention: account 777777777777 is not in verifier.fleet",),
+    ),
+    (
+        "retention-range-reversed",
+        set_org("verifier.vaultRetention", ["111111111111=35-7"]),
+        ("verifier.vaultRetention: '35-7' of 111111111111 must be <min days>-<max days>",),
+    ),
+    (
+        "retention-shape",
+        set_org("verifier.vaultRetention", ["111111111111"]),
+        ("verifier.vaultRetention: entry '111111111111' must be <12-digit account>=<value>",),
+    ),
+    (
         "unknown-key",
         set_org("verifier.thresholds.staleHours", 30),
         ("aws-dr-backup-org:verifier.thresholds.staleHours = 30", "unknown setting"),
@@ -374,6 +389,32 @@ def test_the_environment_reads_back_through_the_runtime_parser(org_graph: StackG
     assert config.publish_metrics is True
     # Every variable written is one of the runtime's settings.
     assert set(_environment(org_graph)) <= {s.env for s in runtime.SETTINGS}
+
+
+def test_retention_and_the_approval_team_check_reach_the_function(org_config: dict[str, Any]) -> None:
+    # The example: every stack keeps the default 7-35 days, and multi-party approval is on.
+    config = _read_back(run_org(org_config))
+    assert {a.account_id: a.retention for a in config.fleet} == dict.fromkeys(FLEET, (7, 35))
+    assert config.mpa_team_required is True
+    org_config[NS + "verifier"]["vaultRetention"] = ["555555555555=14-60"]
+    org_config[NS + "globalSettings"] = {**org_config[NS + "globalSettings"], "multiPartyApproval": False}
+    config = _read_back(run_org(org_config))
+    assert {a.account_id: a.retention for a in config.fleet}["555555555555"] == (14, 60)
+    assert {a.account_id: a.retention for a in config.fleet}["111111111111"] == (7, 35)
+    assert config.mpa_team_required is False
+
+
+def test_the_example_retention_is_the_stack_files(org_config: dict[str, Any]) -> None:
+    """The range the verifier expects of each account's vaults is its stack's airGappedVault range."""
+    config = _read_back(run_org(org_config))
+    for path in sorted(REPO.glob("Pulumi.*.yaml")):
+        stack = parse_stack(
+            from_namespaced(read_stack_config(stack_file(stack_name(path)))), stack_name(path)
+        )
+        for account in config.fleet:
+            if account.account_id == stack.accounts.workload:
+                vault = stack.air_gapped_vault
+                assert account.retention == (vault.min_retention_days, vault.max_retention_days)
 
 
 def test_thresholds_and_vault_names_reach_the_function(org_config: dict[str, Any]) -> None:

@@ -76,7 +76,9 @@ def make_config(locked: tuple[str, ...] = (), **overrides: Any) -> VerifierConfi
     program's own (``vault_policy_template``), as the deployment writes it."""
     values: dict[str, Any] = {
         "region": REGION,
-        "fleet": fleet_accounts(tuple(f"{a}={p}" for a, p in FLEET.items()), (), locked),
+        "fleet": fleet_accounts(
+            tuple(f"{a}={p}" for a, p in FLEET.items()), (), locked, tuple(f"{a}=7-35" for a in FLEET)
+        ),
         "isolated_account": ISOLATED,
         "delegated_admin_account": ADMIN,
         "vault_policy": vault_policy_template(),
@@ -110,6 +112,8 @@ class FakeBackup:
         """vault name -> its access policy (None: it has none); a vault not here has the program's"""
         self.denied: dict[str, str] = {}
         """operation name or vault name -> error code to answer with"""
+        self.states: dict[str, dict[str, Any]] = {}
+        """vault name -> fields of its DescribeBackupVault answer that differ from what the program builds"""
         self.backup_jobs: list[dict[str, Any]] = []
         self.copy_jobs: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -189,6 +193,7 @@ class FakeBackup:
             "ListBackupJobs": self._list_backup_jobs,
             "ListCopyJobs": self._list_copy_jobs,
             "GetBackupVaultAccessPolicy": self._get_policy,
+            "DescribeBackupVault": self._describe_vault,
         }.get(model.name)
         if handler is None:
             raise AssertionError(f"FakeBackup does not answer {model.name}")
@@ -233,6 +238,25 @@ class FakeBackup:
         if policy is None:
             return self._error("ResourceNotFoundException", f"Backup vault {name} has no access policy", 400)
         return {"BackupVaultName": name, "BackupVaultArn": arn, "Policy": policy}
+
+    def _describe_vault(self, params: dict[str, Any]) -> Any:
+        """As the program builds the vault (``components/archive.py``): the air-gapped vault of its type,
+        the locked one a standard vault, both locked with the default 7-35 days; ``states`` changes it."""
+        name = params["BackupVaultName"]
+        if name not in self.vaults:
+            return self._error("ResourceNotFoundException", f"Backup vault {name} does not exist", 400)
+        described: dict[str, Any] = {
+            "BackupVaultName": name,
+            "BackupVaultArn": vault_arn(REGION, ISOLATED, name),
+            "VaultType": "BACKUP_VAULT" if name.endswith("-locked") else "LOGICALLY_AIR_GAPPED_BACKUP_VAULT",
+            "VaultState": "AVAILABLE",
+            "NumberOfRecoveryPoints": len(self.vaults[name]),
+            "Locked": True,
+            "MinRetentionDays": 7,
+            "MaxRetentionDays": 35,
+            **self.states.get(name, {}),
+        }
+        return {key: value for key, value in described.items() if value is not None}
 
     def _jobs(self, jobs: list[dict[str, Any]], params: dict[str, Any], key: str) -> dict[str, Any]:
         chosen = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,96 @@ def test_unreadable_shares_are_unreadable(fleet: Fleet) -> None:
     fleet.ram.denied["GetResourceShareAssociations"] = "AccessDeniedException"
     assert kinds(fleet, locked=False) == [("unreadable", "air-gapped")]
     assert Kind.RAM_SHARE_DRIFT.value == "ram-share-drift"
+
+
+# --- the vault's own state (DescribeBackupVault) -------------------------------------------------------
+
+MPA_TEAM = "arn:aws:mpa:us-east-1:777777777777:approval-team/dr-approvers"
+
+
+@pytest.mark.parametrize("locked", [False, True])
+@pytest.mark.parametrize(
+    ("change", "drift"),
+    [
+        ({}, False),
+        ({"VaultType": "BACKUP_VAULT"}, True),
+        ({"Locked": False}, True),
+        ({"Locked": None, "MinRetentionDays": None, "MaxRetentionDays": None}, True),
+        ({"MinRetentionDays": 1}, True),
+        ({"MaxRetentionDays": 36500}, True),
+    ],
+)
+def test_vault_state_drift(fleet: Fleet, locked: bool, change: dict[str, object], drift: bool) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.healthy_databases(STAGING)
+    if locked and change.get("VaultType") == "BACKUP_VAULT":
+        change = {"VaultType": "LOGICALLY_AIR_GAPPED_BACKUP_VAULT"}
+    fleet.isolated.states[locked_name(STAGING) if locked else lag_name(STAGING)] = change
+    tier = "locked" if locked else "air-gapped"
+    assert kinds(fleet) == ([("vault-state-drift", tier)] if drift else [])
+
+
+def test_vault_state_drift_names_what_differs(fleet: Fleet) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.isolated.states[lag_name(STAGING)] = {
+        "VaultType": "BACKUP_VAULT",
+        "Locked": False,
+        "MaxRetentionDays": 90,
+    }
+    result = run(only(STAGING), fleet.places(), NOW)
+    (finding,) = result.findings
+    assert finding.message == (
+        f"vault {lag_name(STAGING)} is not as the stack built it: its type is BACKUP_VAULT, not "
+        "LOGICALLY_AIR_GAPPED_BACKUP_VAULT; it is not locked: its recovery points can be deleted before "
+        "they expire; its retention is 7-90 days (min-max), not the stack's 7-35"
+    )
+    evidence = result.verdicts[0].evidence["vaults"]["air-gapped"]["description"]
+    assert evidence == {
+        "type": "BACKUP_VAULT",
+        "locked": False,
+        "min_retention_days": 7,
+        "max_retention_days": 90,
+        "mpa_approval_team_arn": None,
+    }
+
+
+def test_retention_is_compared_only_where_the_stack_range_is_given(fleet: Fleet) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.isolated.states[lag_name(STAGING)] = {"MinRetentionDays": 3}
+    config = only(STAGING)
+    unranged = replace(config, fleet=tuple(replace(a, retention=None) for a in config.fleet))
+    assert [f.kind for f in run(config, fleet.places(), NOW).findings] == [Kind.VAULT_STATE_DRIFT]
+    result = run(unranged, fleet.places(), NOW)
+    assert result.findings == []
+    assert STAGING in result.summary.skipped["vault-retention"]
+
+
+@pytest.mark.parametrize(
+    ("required", "team", "drift"),
+    [(True, None, True), (True, MPA_TEAM, False), (False, None, False), (False, MPA_TEAM, False)],
+)
+def test_an_air_gapped_vault_needs_its_approval_team_when_mpa_is_on(
+    fleet: Fleet, required: bool, team: str | None, drift: bool
+) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.healthy_databases(STAGING)
+    fleet.isolated.states[lag_name(STAGING)] = {"MpaApprovalTeamArn": team}
+    # The locked vault is a standard vault: no approval team is expected of it.
+    result = run(only(STAGING, locked=True, mpa_team_required=required), fleet.places(), NOW)
+    found = sorted((f.kind.value, f.tier.value if f.tier else None) for f in result.findings)
+    assert found == ([("vault-state-drift", "air-gapped")] if drift else [])
+    if drift:
+        assert "no multi-party approval team (MpaApprovalTeamArn)" in result.findings[0].message
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
+def test_an_unreadable_description_is_unreadable(fleet: Fleet, code: str) -> None:
+    fleet.healthy_account(STAGING)
+    fleet.isolated.denied["DescribeBackupVault"] = code
+    result = run(only(STAGING), fleet.places(), NOW)
+    (finding,) = result.findings
+    assert (finding.kind, finding.tier) == (Kind.UNREADABLE, Tier.AIR_GAPPED)
+    assert "description of vault" in finding.message
+    assert "vault-state check was not made" in finding.message
+    assert ("throttled" if code.startswith("Throttl") else "access denied") in finding.message
+    assert result.summary.failed == {STAGING: finding.message}

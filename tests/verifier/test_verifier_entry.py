@@ -109,6 +109,19 @@ BASE = ["--fleet", FLEET_ARG, "--isolated-account", ISOLATED, "--delegated-admin
             [*BASE, "--margin-minutes", "-5"],
             "--margin-minutes (DR_VERIFIER_MARGIN_MINUTES) = -5: must be at least 0",
         ),
+        (
+            [*BASE, "--vault-retention", "111111111111=35-7"],
+            "--vault-retention (DR_VERIFIER_VAULT_RETENTION): '35-7' of 111111111111 must be "
+            "<min days>-<max days>, whole numbers with 1 <= min <= max, e.g. 7-35",
+        ),
+        (
+            [*BASE, "--vault-retention", "777777777777=7-35"],
+            "--vault-retention (DR_VERIFIER_VAULT_RETENTION): account 777777777777 is not in --fleet",
+        ),
+        (
+            [*BASE, "--mpa-team-required", "maybe"],
+            "--mpa-team-required (DR_VERIFIER_MPA_TEAM_REQUIRED) = 'maybe': must be true or false",
+        ),
         ([*BASE, "--frobnicate"], "unrecognized arguments: --frobnicate (see --help)"),
     ],
 )

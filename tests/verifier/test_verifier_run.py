@@ -10,6 +10,7 @@ import pytest
 
 from dr_runtime.report import JobFailedError
 from dr_runtime.verifier import evidence_layout
+from dr_runtime.verifier.cli import report
 from dr_runtime.verifier.evaluation import Kind, TierFigures
 from dr_runtime.verifier.readings import BaselineEntry, Tier
 from dr_runtime.verifier.verify import RunResult, finish, run
@@ -93,6 +94,13 @@ def test_a_healthy_fleet_has_no_findings_and_its_evidence_is_kept(fleet: Fleet) 
         "state": "read",
         "usable_recovery_points": 35,
         "unusable_recovery_points": 0,
+        "description": {
+            "type": "LOGICALLY_AIR_GAPPED_BACKUP_VAULT",
+            "locked": True,
+            "min_retention_days": 7,
+            "max_retention_days": 35,
+            "mpa_approval_team_arn": None,
+        },
     }
     rows = {row["resource_arn"]: row["tiers"] for row in evidence["resources"]}
     assert sorted(rows) == [volume(STAGING, n) for n in range(5)]
@@ -326,3 +334,42 @@ def test_a_failed_publish_fails_the_run(fleet: Fleet) -> None:
 
     assert kinds(result) == {STAGING: ["no-vault"]}
     assert list(result.summary.failed) == [f"publish:{STAGING}"]
+
+
+@pytest.mark.parametrize(
+    ("place", "operation", "what"),
+    [
+        ("isolated", "ListRecoveryPointsByBackupVault", "vault "),
+        ("isolated", "DescribeBackupVault", "description of vault"),
+        ("admin", "ListBackupJobs", "backup jobs: "),
+    ],
+)
+def test_throttling_after_the_retries_is_named_per_account_never_ok(
+    fleet: Fleet, place: str, operation: str, what: str
+) -> None:
+    """A listing still throttled after the SDK's retries is that account's ``unreadable``: in the report,
+    in its alert, and in the failed count; the other accounts are judged as usual."""
+    for account in ACCOUNTS:
+        fleet.healthy_account(account)
+    fake = fleet.isolated if place == "isolated" else fleet.admin
+    fake.denied[operation] = "ThrottlingException"
+    topic = fleet.topic()
+    config = make_config(topic_arn=topic, evidence_bucket=BUCKET)
+    places = fleet.places()
+
+    result = run(config, places, NOW)
+    with pytest.raises(JobFailedError, match=f"verifier: 3 failed: {', '.join(ACCOUNTS)}"):
+        finish(result, config, places)
+
+    assert kinds(result) == {account: ["unreadable"] for account in ACCOUNTS}
+    for verdict in result.verdicts:
+        (finding,) = verdict.findings
+        assert what in finding.message
+        assert (
+            f"throttled by AWS after the SDK's retries: {operation} (ThrottlingException)" in finding.message
+        )
+        assert verdict.account_id in finding.message
+    sent = {m["MessageAttributes"]["account_id"]["StringValue"]: m["Body"] for m in fleet.messages()}
+    assert sorted(sent) == ACCOUNTS
+    assert all("unreadable" in body and "throttled" in body for body in sent.values())
+    assert " ok" not in report(result)
