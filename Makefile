@@ -3,7 +3,9 @@
 PY := .venv/bin/python
 PIP := .venv/bin/pip install -q --disable-pip-version-check
 STACK ?= prod
-# The stack's policy pack configuration, as the organisation enforces it, where the repository has one.
+# The organisation's policy pack configuration, with each stack's own facts added from its stack file
+# (drplan/stack_policy_config.py); a stack's own examples/policy-config.<stack>.json wins where it exists.
+ORG_POLICY_CONFIG := examples/policy-config.json
 POLICY_CONFIG = $(wildcard examples/policy-config.$(STACK).json)
 
 .venv/.runtime: requirements.txt policies/requirements.txt
@@ -28,12 +30,12 @@ bytecode: .venv/.runtime
 	$(PY) -m compileall -q $(SOURCES)
 
 plan: bytecode
-	$(PY) -m drplan $(STACK) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG))
+	$(PY) -m drplan $(STACK) $(if $(POLICY_CONFIG),--policy-config $(POLICY_CONFIG),--org-policy-config $(ORG_POLICY_CONFIG))
 
 # Every stack of the repository in worker processes, each with its policy pack config, and the checks
 # across stacks (docs/fleet.md).
 fleet: bytecode
-	$(PY) -m drplan --all --policy-config 'examples/policy-config.{stack}.json'
+	$(PY) -m drplan --all --org-policy-config $(ORG_POLICY_CONFIG) --policy-config 'examples/policy-config.{stack}.json'
 
 lint: .venv/.dev
 	.venv/bin/ruff check .

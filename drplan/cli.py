@@ -24,7 +24,18 @@ from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
 from components.lambda_code import ArchiveError
-from drplan import NO_POLICY, matrix, org_plan, policy_config, project_config, render, storage, tree, verdict
+from drplan import (
+    NO_POLICY,
+    matrix,
+    org_plan,
+    policy_config,
+    project_config,
+    render,
+    stack_policy_config,
+    storage,
+    tree,
+    verdict,
+)
 from drplan.pack_process import PackProcess
 from drplan.policy_client import PolicyPackClient, PolicyPackError
 from drplan.program import (
@@ -106,7 +117,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="policy pack configuration, the JSON file `pulumi preview --policy-pack-config` takes "
-        "(e.g. examples/policy-config.prod.json); default: every policy at its defaults",
+        "(e.g. examples/policy-config.prod.json); wins over --org-policy-config; default: every "
+        "policy at its defaults",
+    )
+    parser.add_argument(
+        stack_policy_config.ORG_FLAG,
+        type=Path,
+        metavar="FILE",
+        help="the organisation-wide policy pack config (e.g. examples/policy-config.json), to which the "
+        "stack's own facts (kubernetesClusters, allowedCopySourceAccounts) are added from its config",
     )
     # Benchmarks only: run another program file (benchmarks/plan_synthetic_program.py builds 10x the stack).
     parser.add_argument("--program", type=Path, help=argparse.SUPPRESS)
@@ -156,10 +175,10 @@ def _plan(
         return Outcome(INVALID_INPUT, reason, str(exc))
 
     pack_config = None
-    if args.policy_config is not None:
+    if args.policy_config is not None or args.org_policy_config is not None:
         try:
-            pack_config = policy_config.load(args.policy_config)
-            if pack is not None:  # checked against the pack's schemas before the program runs
+            pack_config = _pack_config(args, stack, raw)
+            if pack is not None and pack_config is not None:  # checked against the pack's schemas first
                 pack.result().configure(pack_config)
         except policy_config.PolicyConfigError as exc:
             return Outcome(INVALID_INPUT, "invalid-policy-config", _policy_config_problem(args, exc))
@@ -265,10 +284,27 @@ def _plan_org(
     return Outcome(code, reason, ", ".join(sorted({f.policy for f in result.mandatory})), document, text)
 
 
+def _pack_config(args: argparse.Namespace, stack: str, raw: dict[str, Any]) -> dict[str, Any] | None:
+    """``--policy-config`` whole, else ``--org-policy-config`` with the stack's facts
+    (:mod:`drplan.stack_policy_config`); ``None`` when the stack's config is invalid (the program then
+    reports why)."""
+    if args.policy_config is not None:
+        return policy_config.load(args.policy_config)
+    org = policy_config.load(args.org_policy_config)
+    try:
+        config = parse(from_namespaced(raw), stack)
+    except ConfigError:
+        return None
+    return stack_policy_config.with_stack_facts(org, config)
+
+
 def _policy_config_problem(args: argparse.Namespace, exc: policy_config.PolicyConfigError) -> str:
-    return "\n".join(
-        f"--policy-config {_shown(args.policy_config)}: {line}" for line in str(exc).splitlines()
+    flag, path = (
+        (stack_policy_config.STACK_FLAG, args.policy_config)
+        if args.policy_config is not None
+        else (stack_policy_config.ORG_FLAG, args.org_policy_config)
     )
+    return "\n".join(f"{flag} {_shown(path)}: {line}" for line in str(exc).splitlines())
 
 
 def _close(pack: Future[PolicyPackClient]) -> None:
@@ -284,7 +320,7 @@ def main(argv: Sequence[str] | None = None, started_pack: PackProcess | None = N
     (``drplan/__main__.py``), which the plan adopts unless it skips the pack."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.no_policy and args.policy_config is not None:
+    if args.no_policy and (args.policy_config or args.org_policy_config) is not None:
         parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
     progress = Progress(args.progress or sys.stderr.isatty())
     with ThreadPoolExecutor(max_workers=1) as pool:

@@ -36,7 +36,16 @@ from typing import Any
 
 from components import catalog
 from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
-from drplan import GC_THRESHOLD, NO_POLICY, fleet_checks, matrix, policy_config, project_config, verdict
+from drplan import (
+    GC_THRESHOLD,
+    NO_POLICY,
+    fleet_checks,
+    matrix,
+    policy_config,
+    project_config,
+    stack_policy_config,
+    verdict,
+)
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, IsolatedName, StackSummary
 from drplan.graph import UNKNOWN, StackGraph
@@ -104,7 +113,21 @@ def _parser() -> argparse.ArgumentParser:
         "--policy-config",
         metavar="FILE",
         help="each stack's policy pack config; {stack} stands for the stack name, "
-        "e.g. 'examples/policy-config.{stack}.json' (default: every policy at its defaults)",
+        "e.g. 'examples/policy-config.{stack}.json'; with --org-policy-config, only the stacks whose "
+        "file exists use it (default: every policy at its defaults)",
+    )
+    parser.add_argument(
+        stack_policy_config.ORG_FLAG,
+        type=Path,
+        metavar="FILE",
+        help="the organisation-wide policy pack config (e.g. examples/policy-config.json), to which each "
+        "stack's own facts (kubernetesClusters, allowedCopySourceAccounts) are added from its config",
+    )
+    parser.add_argument(
+        "--write-policy-configs",
+        metavar="TEMPLATE",
+        help="write each selected stack's policy pack config ({stack} stands for the stack name) for "
+        "`pulumi preview --policy-pack-config`, without planning",
     )
     parser.add_argument(
         "--workers",
@@ -175,7 +198,7 @@ class Task:
     path: Path
     project_file: Path
     """The project's Pulumi.yaml, whose config is merged into the stack's (when it exists)."""
-    policy_config: Path | None
+    pack_configs: stack_policy_config.PackConfigSource | None
     port: int | None
     """The fleet's policy pack, or ``None`` for --no-policy."""
 
@@ -265,14 +288,20 @@ def plan_stack(
         return failed(INVALID_INPUT, "invalid-stack-file", f"{shown}: {exc}")
     environments = stack_environments(task.path)
     notes = [esc_note(environments)] if environments else []
-    pack_config = None
-    if task.policy_config is not None and client is not None:
+    pack_config = org_config = None
+    where = ""
+    if task.pack_configs is not None and client is not None:
+        own = task.pack_configs.own_file(task.stack)
         try:
-            pack_config = policy_config.load(task.policy_config)
+            if own is not None:
+                where = f"{stack_policy_config.STACK_FLAG} {own}"
+                pack_config = policy_config.load(own)
+            else:
+                where = f"{stack_policy_config.ORG_FLAG} {task.pack_configs.org_file}"
+                org_config = task.pack_configs.load_org()
         except policy_config.PolicyConfigError as exc:
-            return failed(
-                INVALID_INPUT, "invalid-policy-config", f"--policy-config {task.policy_config}: {exc}"
-            )
+            message = str(exc) if own is None else f"{where}: {exc}"
+            return failed(INVALID_INPUT, "invalid-policy-config", message)
     try:
         graph = register_stack(task.stack, config=raw)
     except ConfigError as exc:
@@ -282,15 +311,15 @@ def plan_stack(
         return failed(INVALID_INPUT, "invalid-config", message)
     # The program accepted this config, so parsing it again cannot fail.
     config = parse(from_namespaced(raw), task.stack)
+    if org_config is not None:
+        pack_config = stack_policy_config.with_stack_facts(org_config, config)
     result = verdict.SKIPPED
     if client is not None:
         try:
             with lock or nullcontext():
                 result = verdict.check(graph, client, pack_config)
         except policy_config.PolicyConfigError as exc:
-            return failed(
-                INVALID_INPUT, "invalid-policy-config", f"--policy-config {task.policy_config}: {exc}"
-            )
+            return failed(INVALID_INPUT, "invalid-policy-config", f"{where}: {exc}")
     return replace(_summary(task, config, graph, result, notes), seconds=time.perf_counter() - started)
 
 
@@ -334,8 +363,9 @@ def _plan_in_worker(task: Task) -> StackSummary:
         )
 
 
-def _policy_config_path(template: str | None, stack: str) -> Path | None:
-    return None if template is None else Path(template.replace(STACK_PLACEHOLDER, stack))
+def _pack_configs(args: argparse.Namespace) -> stack_policy_config.PackConfigSource | None:
+    source = stack_policy_config.PackConfigSource(args.policy_config, args.org_policy_config)
+    return source if source.configured else None
 
 
 def _plan_all(
@@ -358,10 +388,8 @@ def _plan_all(
             )
         port = None if pack is None else pack.port
         project_file = args.project_dir / project_config.PROJECT_FILE
-        tasks = [
-            Task(s, p, project_file, _policy_config_path(args.policy_config, s), port)
-            for s, p in stacks.items()
-        ]
+        pack_configs = _pack_configs(args)
+        tasks = [Task(s, p, project_file, pack_configs, port) for s, p in stacks.items()]
         if pool is not None:
             results = pool.imap_unordered(_plan_in_worker, tasks)
             done: set[str] = set()
@@ -585,10 +613,51 @@ def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[str |
     return (line if not problems else None), problems
 
 
+def write_policy_configs(stacks: Mapping[str, Path], project_file: Path, args: argparse.Namespace) -> int:
+    """``--write-policy-configs``: each stack's pack config as a file, from the same sources and with the
+    same precedence as the plan (:mod:`drplan.stack_policy_config`)."""
+    source = _pack_configs(args)
+    if source is None:
+        print(
+            f"--write-policy-configs needs {stack_policy_config.STACK_FLAG} or {stack_policy_config.ORG_FLAG}",
+            file=sys.stderr,
+        )
+        return INVALID_INPUT
+    problems = []
+    written: dict[Path, str] = {}
+    for stack, path in stacks.items():
+        try:
+            raw = read_stack_config(path, project_file=project_file, stack=stack)
+            config = parse(from_namespaced(raw), stack)
+            pack, _ = source.for_stack(stack, config)
+        except (StackFileError, ConfigError) as exc:
+            problems.append(f"{_shown(path)}: {exc}")
+            continue
+        except policy_config.PolicyConfigError as exc:
+            problems.append(str(exc))
+            continue
+        written[Path(args.write_policy_configs.replace(STACK_PLACEHOLDER, stack))] = stack_policy_config.dump(
+            pack or {}
+        )
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return INVALID_INPUT
+    if len(written) < len(stacks):
+        print(
+            f"--write-policy-configs {args.write_policy_configs}: one file for several stacks; add {STACK_PLACEHOLDER}",
+            file=sys.stderr,
+        )
+        return INVALID_INPUT
+    for target, text in written.items():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return OK
+
+
 def main(argv: Sequence[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.no_policy and args.policy_config is not None:
+    if args.no_policy and (args.policy_config or args.org_policy_config) is not None:
         parser.error("--policy-config configures the policy pack, which --no-policy skips; give one of them")
     for flag, value in (("--workers", args.workers), ("--vault-quota", args.vault_quota)):
         if value < 1:
@@ -602,6 +671,9 @@ def main(argv: Sequence[str]) -> int:
     except (SelectionError, StackFileError) as exc:
         print(exc, file=sys.stderr)
         return INVALID_INPUT
+
+    if args.write_policy_configs is not None:
+        return write_policy_configs(stacks, project_file, args)
 
     if args.matrix:
         line, problems = github_matrix(stacks, project_file)

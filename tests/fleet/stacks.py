@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from drplan.program import read_stack_config, stack_file
+from drplan.program import REPO, read_stack_config, stack_file
 
 NS = "aws-dr-backup:"
 # Above one GitHub Actions matrix (drplan.fleet.GITHUB_MATRIX_LIMIT) and short of two.
@@ -40,3 +42,13 @@ def write_stack(directory: Path, stack: str, workload: str, **changes: Any) -> P
     path = directory / f"Pulumi.{stack}.yaml"
     path.write_text(yaml.safe_dump({"config": config}, sort_keys=False))
     return path
+
+
+def make_fleet_command() -> list[str]:
+    """`make fleet`'s drplan arguments, read from the Makefile (its variables substituted)."""
+    makefile = (REPO / "Makefile").read_text()
+    org = re.search(r"^ORG_POLICY_CONFIG := (\S+)$", makefile, re.M)
+    line = re.search(r"^fleet: .*\n\t\$\(PY\) -m drplan (.+)$", makefile, re.M)
+    assert org
+    assert line
+    return shlex.split(line.group(1).replace("$(ORG_POLICY_CONFIG)", org.group(1)))

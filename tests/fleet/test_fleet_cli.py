@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from drplan import fleet
-from tests.fleet.stacks import LARGE_FLEET, large_fleet_stacks, write_stack
+from tests.fleet.stacks import LARGE_FLEET, large_fleet_stacks, make_fleet_command, write_stack
 
 REPO = Path(__file__).resolve().parents[2]
 ISOLATED = "222222222222"
@@ -28,18 +28,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, 
 
 @pytest.fixture(scope="module")
 def repo_fleet() -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """The repository's stacks, in worker processes, with the policy pack and each stack's pack config."""
+    """The repository's stacks as `make fleet` plans them: in worker processes, with the policy pack and
+    each stack's pack config (the organisation's with its facts, or its own file)."""
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "drplan",
-            "--all",
-            "--policy-config",
-            "examples/policy-config.{stack}.json",
-            "--json",
-            "--progress",
-        ],
+        [sys.executable, "-m", "drplan", *make_fleet_command(), "--json", "--progress"],
         cwd=REPO,
         capture_output=True,
         text=True,

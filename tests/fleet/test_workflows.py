@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.config import from_namespaced, parse
 from drplan import fleet
 from tests.fleet.stacks import large_fleet_stacks
 
@@ -105,7 +106,11 @@ def test_each_chunk_calls_the_per_stack_workflow_one_chunk_after_another(
 ) -> None:
     document = workflow(name)
     fleet_steps = [s.get("run", "") for s in steps(document["jobs"]["fleet"])]
-    assert any("-m drplan --all --policy-config" in run for run in fleet_steps)
+    assert any(
+        "-m drplan --all --org-policy-config examples/policy-config.json" in run
+        and '--policy-config "examples/policy-config.{stack}.json"' in run
+        for run in fleet_steps
+    )
     assert any("-m drplan --all --matrix" in run and "$GITHUB_OUTPUT" in run for run in fleet_steps)
     assert set(document["jobs"]) == {"fleet", job}
     chunk_job = document["jobs"][job]
@@ -131,7 +136,9 @@ def test_each_chunk_calls_the_per_stack_workflow_one_chunk_after_another(
     pulumi = [s["run"] for s in steps(per_stack) if "pulumi " in s.get("run", "")]
     assert len(pulumi) == 1
     assert "--policy-pack policies" in pulumi[0]
-    assert '--policy-pack-config "examples/policy-config.$STACK.json"' in pulumi[0]
+    assert '--policy-pack-config "$RUNNER_TEMP/policy-config.$STACK.json"' in pulumi[0]
+    (write,) = [s["run"] for s in steps(per_stack) if "--write-policy-configs" in s.get("run", "")]
+    assert '--write-policy-configs "$RUNNER_TEMP/policy-config.{stack}.json"' in write
     assert '--stack "$STACK"' in pulumi[0]
     assert per_stack["env"] == {"STACK": "${{ matrix.stack }}"}
 
@@ -235,3 +242,27 @@ def test_deploy_runs_on_main_behind_github_environments() -> None:
     assert set(preview[True]) == {"pull_request"}
     assert ".github/workflows/preview-stacks.yml" in preview[True]["pull_request"]["paths"]
     assert "environment" not in workflow("preview-stacks.yml")["jobs"]["preview"]
+
+
+@pytest.mark.parametrize(("name", "job", "called", "per_stack_job"), FAN_OUTS)
+def test_the_per_stack_step_writes_the_config_pulumi_reads(
+    tmp_path: Path, name: str, job: str, called: str, per_stack_job: str
+) -> None:
+    """The step before `pulumi`, run as the runner would for prod (which has its own file) and payments
+    (which has none): the file pulumi's --policy-pack-config names exists and holds the plan's config."""
+    from drplan import policy_config, stack_policy_config
+    from drplan.program import read_stack_config, stack_file
+
+    per_stack = workflow(called)["jobs"][per_stack_job]
+    (write,) = [s["run"] for s in steps(per_stack) if "--write-policy-configs" in s.get("run", "")]
+    org = policy_config.load(REPO / stack_policy_config.ORG_POLICY_CONFIG)
+    for stack in ("prod", "payments"):
+        command = write.replace(".venv/bin/python", sys.executable)
+        env = {"PATH": "/usr/bin:/bin", "STACK": stack, "RUNNER_TEMP": str(tmp_path)}
+        done = subprocess.run(
+            ["bash", "-ec", command], cwd=REPO, env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        written = json.loads((tmp_path / f"policy-config.{stack}.json").read_text())
+        config = parse(from_namespaced(read_stack_config(stack_file(stack))), stack)
+        assert written == stack_policy_config.with_stack_facts(org, config)

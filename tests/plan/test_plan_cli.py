@@ -315,3 +315,43 @@ def test_a_job_whose_code_would_not_import_in_lambda_is_one_line_and_exit_3(
     assert "Traceback" not in errors
     assert "cannot run in Lambda" in errors
     assert "'boto3'" in errors or "'botocore'" in errors
+
+
+ORG_POLICY_CONFIG = REPO / "examples" / "policy-config.json"
+
+
+def test_the_organisations_pack_config_takes_the_stacks_own_clusters(tmp_path: Path) -> None:
+    """`make plan`'s form for a stack without its own file: the clusters come from the stack, so the stack
+    that fails prod's own file (above) passes; its own file, given too, wins and fails it again."""
+    stack = write_stack(tmp_path, kubernetesClusters=["platform-prod-1"])
+    done = drplan("prod", "--stack-file", str(stack), "--org-policy-config", str(ORG_POLICY_CONFIG), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["policy"]["ran"] is True
+    done = drplan(
+        "prod", "--stack-file", str(stack), "--org-policy-config", str(ORG_POLICY_CONFIG),
+        "--policy-config", str(PROD_POLICY_CONFIG),
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Kubernetes cluster 'platform-prod-2'" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[]", "must be a JSON object keyed by policy name"),
+        (
+            '{"aws-backup-selection-kubernetes-volumes": {"kubernetesClusterNames": ["a"]}}',
+            'aws-backup-selection-kubernetes-volumes.kubernetesClusterNames = ["a"]: not a setting',
+        ),
+    ],
+    ids=["not-an-object", "unknown-setting"],
+)
+def test_bad_organisation_pack_config_exits_2_naming_its_flag(
+    tmp_path: Path, content: str, problem: str
+) -> None:
+    path = tmp_path / "org.json"
+    path.write_text(content)
+    done = drplan("prod", "--org-policy-config", str(path))
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"--org-policy-config {path}: {problem}")

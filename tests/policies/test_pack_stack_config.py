@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from components.config import StackConfig, from_namespaced, parse
-from drplan import policy_config
+from drplan import policy_config, stack_policy_config
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.policy_client import PolicyPackClient, Violation
 from drplan.program import REPO, read_stack_config, register_stack, stack_file
@@ -185,3 +185,65 @@ def test_custom_opt_out_tags_need_the_same_pack_settings(client: PolicyPackClien
     # Each policy reads its own copy of the keys: configuring only one leaves the other failing.
     client.configure({DR_OPT_OUT: {"drOptOutTagKey": "dr-backup-skip", "optOutTagValue": "yes"}})
     assert {v.policy_name for v in all_violations(client, graph)} == {CROSS_REGION_OPT_OUT}
+
+
+# --- one organisation-wide file, the stacks' facts from their own config (drplan/stack_policy_config.py) ---
+
+REPO_STACKS = ("prod", "staging", "payments", "analytics")
+
+
+def organisation() -> policy_config.PolicyConfig:
+    return policy_config.load(REPO / stack_policy_config.ORG_POLICY_CONFIG)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_organisations_file_with_a_stacks_facts_is_its_kept_example(stack: str) -> None:
+    """prod's and staging's own files are what the organisation's file and their stack files give."""
+    config = stack_config(raw_config(stack), stack)
+    assert stack_policy_config.with_stack_facts(organisation(), config) == example(stack)
+
+
+@pytest.mark.parametrize("stack", REPO_STACKS)
+def test_every_stack_passes_with_the_organisations_file_and_its_facts(
+    client: PolicyPackClient, stack: str
+) -> None:
+    config = stack_config(raw_config(stack), stack)
+    client.configure(stack_policy_config.with_stack_facts(organisation(), config))
+    assert all_violations(client, register_stack(stack)) == []
+
+
+def test_the_stacks_facts_make_the_organisations_file_check_its_clusters(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    """prod with one cluster's exclusion dropped: the organisation's file with prod's facts catches it, the
+    organisation's file alone (no clusters to check) lets it through."""
+    dropped = "aws:ResourceTag/kubernetes.io/cluster/platform-prod-2"
+    selections = _ebs_selections(graphs["prod"])
+    broken = _swap(
+        graphs["prod"],
+        *[
+            fx.mutate(
+                s,
+                ("conditions", 0, "stringNotEquals"),
+                [c for c in s.inputs["conditions"][0]["stringNotEquals"] if c["key"] != dropped],
+            )
+            for s in selections
+        ],
+    )
+    config = stack_config(raw_config("prod"), "prod")
+    client.configure(stack_policy_config.with_stack_facts(organisation(), config))
+    assert {(v.policy_name, v.urn) for v in all_violations(client, broken)} == {
+        (KUBERNETES, s.urn) for s in selections
+    }
+    client.configure(organisation())
+    assert all_violations(client, broken) == []
+
+
+def test_the_organisations_file_does_not_follow_a_stacks_own_completion_window(
+    client: PolicyPackClient,
+) -> None:
+    """Only account facts come from the stack: a stack changing a setting the organisation fixes still fails."""
+    raw = {**raw_config("prod"), "aws-dr-backup:windows": {"startMinutes": 60, "completionMinutes": 480}}
+    client.configure(stack_policy_config.with_stack_facts(organisation(), stack_config(raw, "prod")))
+    violations = all_violations(client, register_stack("prod", config=raw))
+    assert {v.policy_name for v in violations} == {COMPLETION}
