@@ -129,6 +129,10 @@ RESOURCES: dict[str, Callable[[Call], Resource]] = {
         [_here(c, "backup", f"backup-vault:{c.params['BackupVaultName']}")],
         {},
     ),
+    "backup:DescribeBackupVault": lambda c: (
+        [_here(c, "backup", f"backup-vault:{c.params['BackupVaultName']}")],
+        {},
+    ),
     # RAM's share listings: the reader's policy grants them on "*" (inferred, docs/verifier.md V15).
     "ram:GetResourceShareAssociations": lambda c: (["*"], {}),
     "ram:GetResourceShares": lambda c: (["*"], {}),
@@ -223,6 +227,9 @@ class Seeds:
     """Vault ARN -> its access policy (JSON text)."""
     ram_shares: list[RamShare] = field(default_factory=list)
     """Resource shares, each owned by the account that created it."""
+    vault_states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Vault ARN -> the fields of DescribeBackupVault moto 5.2.1 does not model (``VaultType``, ``Locked``,
+    the lock's retention range, ``MpaApprovalTeamArn``), laid over moto's answer."""
 
 
 @dataclass(frozen=True)
@@ -415,8 +422,21 @@ def _with_eventbridge(call: Call, answer: Answer) -> Answer:
     return status, headers, text.encode()
 
 
+def _vault_state(call: Call, answer: Answer) -> Answer:
+    """moto 5.2.1 describes every vault as a standard, unlocked one; lay the seeded state over it."""
+    status, headers, payload = answer
+    if status != 200 or _SEEDS is None:
+        return answer
+    described = json.loads(payload)
+    described.update(_SEEDS.vault_states.get(str(described.get("BackupVaultArn")), {}))
+    return status, headers, json.dumps(described, default=str).encode()
+
+
 # Answers moto gives incompletely, amended before they are sent.
-AMEND: dict[str, Callable[[Call, Answer], Answer]] = {"s3:GetBucketNotification": _with_eventbridge}
+AMEND: dict[str, Callable[[Call, Answer], Answer]] = {
+    "s3:GetBucketNotification": _with_eventbridge,
+    "backup:DescribeBackupVault": _vault_state,
+}
 
 
 @functools.cache

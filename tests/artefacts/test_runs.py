@@ -577,11 +577,28 @@ def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
 
     fleet = _fleet(function)
     stale = sorted(fleet)[-1]
+    # Each vault as the stack built it (the lock's range from the org stack's setting, an approval team
+    # where the organisation requires one), over moto's standard, unlocked description.
+    ranges = dict(
+        pair.split("=", 1) for pair in env.get("DR_VERIFIER_VAULT_RETENTION", "").split(",") if pair
+    )
+    team = env.get("DR_VERIFIER_MPA_TEAM_REQUIRED", "false") == "true"
+
+    def state(account: str, vault_type: str) -> dict[str, Any]:
+        described: dict[str, Any] = {"VaultType": vault_type, "Locked": True}
+        if account in ranges:
+            low, high = ranges[account].split("-")
+            described |= {"MinRetentionDays": int(low), "MaxRetentionDays": int(high)}
+        if team and vault_type == "LOGICALLY_AIR_GAPPED_BACKUP_VAULT":
+            described["MpaApprovalTeamArn"] = f"arn:aws:mpa:{region}:{admin}:approval-team/dr-approvers"
+        return described
+
     backup = aws.client("backup", isolated, region)
     resources: dict[str, list[str]] = {}
     for account, vault in fleet.items():
         backup.create_backup_vault(BackupVaultName=vault)
         vault_arn = f"arn:aws:backup:{region}:{isolated}:backup-vault:{vault}"
+        aws.front.seeds.vault_states[vault_arn] = state(account, "LOGICALLY_AIR_GAPPED_BACKUP_VAULT")
         # The vault as the workload stack built it: the policy it registers, and its RAM share.
         aws.front.seeds.vault_policies[vault_arn] = registered_vault_policy(vault)
         share = air_gapped_share_name(vault)
@@ -623,6 +640,7 @@ def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
             backup.create_backup_vault(BackupVaultName=locked)
             locked_arn = f"arn:aws:backup:{region}:{isolated}:backup-vault:{locked}"
             aws.front.seeds.vault_policies[locked_arn] = registered_vault_policy(locked)
+            aws.front.seeds.vault_states[locked_arn] = state(account, "BACKUP_VAULT")
             aws.front.seeds.recovery_points[locked_arn] = [
                 {
                     "RecoveryPointArn": f"arn:aws:backup:{region}:{isolated}:recovery-point:{account}-rds",
