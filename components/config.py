@@ -405,7 +405,7 @@ class VaultLockMode(StrEnum):
     """After ``changeableForDays`` the lock can no longer be changed or removed by anyone, root included."""
 
 
-# Vault Lock limits (botocore 1.43.11 PutBackupVaultLockConfigurationInput; docs/aws-facts.md#3, 3.12-3.13):
+# Vault Lock limits (botocore 1.43.11 PutBackupVaultLockConfigurationInput; docs/aws-facts.md#3-logically-air-gapped-vaults, 3.12-3.13):
 # a 72-hour cooling-off, so at least 3 days of grace; grace and retention at most 36,500 days; a minimum
 # retention of at least 1 day.
 MIN_LOCK_CHANGEABLE_DAYS = 3
