@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, model_validator
 
+from components import backup_selection
 from components import config as stack_config
 from components.config import ROLE_ARN, ROLE_NAME, AccountId, Prefix, Regions, TagKey, TagValue, role_arn
 from dr_runtime import vault_names
+from dr_runtime.fleet_report import bucket_layout
 from org import scp_documents, verifier_config
 
 PROJECT = "aws-dr-backup-org"
@@ -174,10 +176,36 @@ class Guardrails(stack_config._Model):
     """The workload stacks' ``prefix`` values (each ``Pulumi.<stack>.yaml``): the names to protect."""
     isolated_accounts: tuple[AccountId, ...] = ()
     """The isolated accounts of the fleet: the only other accounts recovery points may be copied to."""
+    opt_out_tags: Literal["deny", "detect"] = "deny"
+    """Who may set the workload stacks' opt-out tags. ``deny`` (the default, because an opt-out silently
+    removes a resource from every backup): an SCP refuses any request carrying one of ``optOutTagKeys`` to
+    everyone but the exempt roles. ``detect``: no statement; the coverage report counts opted-out resources
+    and the verifier watches the air-gapped copies, so an opt-out is noticed, not prevented."""
+    opt_out_tag_keys: tuple[TagKey, ...] = (
+        backup_selection.DEFAULT_OPT_OUT_TAG,
+        backup_selection.DEFAULT_CROSS_REGION_OPT_OUT_TAG,
+    )
+    """Every workload stack's ``optOutTags.all`` and ``optOutTags.crossRegion`` (default: the stacks'
+    defaults). The organisation stack cannot read the workload stacks' files, so they are config."""
+    isolated_targets: tuple[GuardrailTarget, ...] = ()
+    """Where the isolated-account policies are attached: the isolated accounts, the reports account and the
+    delegated administrator (account IDs), or an OU holding only those. Empty: not attached."""
+    isolated_exempt_roles: tuple[ExemptRole, ...] = ()
+    """The deployers of the isolated accounts: a role name stands for that role in ``isolatedAccounts``,
+    ``accounts.reports`` and ``accounts.delegatedAdministrator``; an ARN must be in one of them. The roles
+    the organisation stack itself assumes there are exempt too."""
+    resource_control_policy: bool = False
+    """Also build the resource control policy on the backup keys (``RESOURCE_CONTROL_POLICY``), attached to
+    ``targets`` and ``isolatedTargets``. Off by default: the policy type must be enabled first
+    (docs/guardrails.md#enabling-the-policy-types)."""
 
     @property
     def active(self) -> bool:
         return bool(self.targets) if self.enabled is None else self.enabled
+
+    @property
+    def denied_opt_out_keys(self) -> tuple[str, ...]:
+        return self.opt_out_tag_keys if self.opt_out_tags == "deny" else ()
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
@@ -186,6 +214,9 @@ class Guardrails(stack_config._Model):
             ("exemptRoles", self.exempt_roles),
             ("prefixes", self.prefixes),
             ("isolatedAccounts", self.isolated_accounts),
+            ("optOutTagKeys", self.opt_out_tag_keys),
+            ("isolatedTargets", self.isolated_targets),
+            ("isolatedExemptRoles", self.isolated_exempt_roles),
         ):
             _once(key, values)
         if not self.active:
@@ -206,6 +237,16 @@ class Guardrails(stack_config._Model):
         ):
             if not values:
                 raise ValueError(f"{key} is empty but the guardrails are enabled: {what}")
+        if self.opt_out_tags == "deny" and not self.opt_out_tag_keys:
+            raise ValueError(
+                "optOutTagKeys is empty but optOutTags is deny: list the stacks' opt-out tag keys, or choose "
+                "detect"
+            )
+        if self.isolated_targets and not self.isolated_exempt_roles:
+            raise ValueError(
+                "isolatedExemptRoles is empty but isolatedTargets is set: list the isolated accounts' "
+                "deployers; without one, no deployment could change an air-gapped vault or its share again"
+            )
         return self
 
 
@@ -277,10 +318,108 @@ class OrgConfig(stack_config._Model):
                 f"guardrails.targets lists the management account ({self.accounts.management}): SCPs never "
                 "bind the management account, so attaching them there protects nothing"
             )
+        self._check_exempt_accounts()
+        isolated_homes = set(self.isolated_guardrail_accounts)
+        for target in guardrails.isolated_targets:
+            if _ACCOUNT_ID.match(target) and target not in isolated_homes:
+                raise ValueError(
+                    f"guardrails.isolatedTargets lists {target}, which is not an isolated account, the reports "
+                    f"account or the delegated administrator ({', '.join(sorted(isolated_homes))}): the "
+                    "isolated-account statements exempt only those accounts' deployers"
+                )
+            if target == self.accounts.management:
+                raise ValueError(
+                    f"guardrails.isolatedTargets lists the management account ({target}): SCPs never bind it"
+                )
         try:
             scp_documents.policies(self.guardrail_scope)
+            if guardrails.isolated_targets:
+                scp_documents.isolated_policies(self.isolated_guardrail_scope)
         except scp_documents.GuardrailSizeError as exc:
             raise ValueError(f"guardrails: {exc}") from None
+
+    def _check_exempt_accounts(self) -> None:
+        """An exempt role ARN must be in an account the config lists for its statements: a role elsewhere
+        is either a typo or a principal that has no business changing the protected resources."""
+        for key, roles, accounts in (
+            ("guardrails.exemptRoles", self.guardrails.exempt_roles, self.guardrail_accounts),
+            (
+                "guardrails.isolatedExemptRoles",
+                self.guardrails.isolated_exempt_roles,
+                self.isolated_guardrail_accounts,
+            ),
+        ):
+            for role in roles:
+                arn = _EXEMPT_ROLE_ARN.match(role)
+                if arn is not None and arn.group(2) not in accounts:
+                    raise ValueError(
+                        f"{key} lists {role}, in account {arn.group(2)}, which the config does not list for "
+                        f"these statements; allowed: {', '.join(accounts)}"
+                    )
+
+    @property
+    def isolated_guardrail_accounts(self) -> tuple[str, ...]:
+        """The accounts the isolated-account statements are for: the isolated accounts, the reports account
+        and the delegated administrator, sorted."""
+        delegated = self.accounts.delegated_administrator
+        return tuple(
+            sorted(
+                {
+                    *self.guardrails.isolated_accounts,
+                    self.accounts.reports,
+                    *(() if delegated is None else (delegated,)),
+                }
+            )
+        )
+
+    def _expand(self, roles: tuple[str, ...], accounts: tuple[str, ...], partition: str) -> list[str]:
+        exempt: list[str] = []
+        for role in roles:
+            if ROLE_NAME.match(role):
+                exempt += (f"arn:{partition}:iam::{account}:role/{role}" for account in accounts)
+            else:
+                exempt.append(role)
+        return exempt
+
+    @property
+    def isolated_guardrail_scope(self) -> scp_documents.IsolatedScope:
+        partition = vault_names.partition(self.regions.primary)
+        exempt = self._expand(
+            self.guardrails.isolated_exempt_roles, self.isolated_guardrail_accounts, partition
+        )
+        # The roles this stack assumes in those accounts: without them its own next update would be refused.
+        own = [(self.roles.reports, self.accounts.reports)]
+        if self.accounts.delegated_administrator is not None and self.roles.delegated_administrator:
+            own.append((self.roles.delegated_administrator, self.accounts.delegated_administrator))
+        verifier = self.verifier
+        if verifier is not None and verifier.isolated_account_role is not None:
+            own.append((verifier.isolated_account_role, verifier.isolated_account))
+        exempt += (role_arn(role, account) for role, account in own)
+        buckets = [bucket_layout.bucket_name(self.prefix, self.accounts.reports, self.regions.primary)]
+        if self.job_reports.enabled:
+            buckets.append(
+                bucket_layout.job_reports_bucket_name(
+                    self.prefix, self.report_plan_account, self.regions.primary
+                )
+            )
+        return scp_documents.IsolatedScope(
+            partition=partition,
+            prefixes=self.guardrails.prefixes,
+            exempt_principal_arns=tuple(dict.fromkeys(exempt)),
+            reader_roles=(verifier_config.reader_role_name(self.prefix, scp_documents.ANY),),
+            buckets=tuple(buckets),
+        )
+
+    @property
+    def key_perimeter(self) -> scp_documents.KeyPerimeter:
+        return scp_documents.KeyPerimeter(
+            prefixes=self.guardrails.prefixes, organization_id=self.organization_id
+        )
+
+    @property
+    def rcp_targets(self) -> tuple[str, ...]:
+        """Where the key RCP is attached: every workload and isolated target, each once."""
+        return tuple(dict.fromkeys((*self.guardrails.targets, *self.guardrails.isolated_targets)))
 
     @property
     def guardrail_accounts(self) -> tuple[str, ...]:
@@ -292,19 +431,13 @@ class OrgConfig(stack_config._Model):
     @property
     def guardrail_scope(self) -> scp_documents.GuardrailScope:
         partition = vault_names.partition(self.regions.primary)
-        exempt: list[str] = []
-        for role in self.guardrails.exempt_roles:
-            if ROLE_NAME.match(role):
-                exempt += (
-                    f"arn:{partition}:iam::{account}:role/{role}" for account in self.guardrail_accounts
-                )
-            else:
-                exempt.append(role)
+        exempt = self._expand(self.guardrails.exempt_roles, self.guardrail_accounts, partition)
         return scp_documents.GuardrailScope(
             partition=partition,
             prefixes=self.guardrails.prefixes,
             exempt_principal_arns=tuple(dict.fromkeys(exempt)),
             isolated_accounts=self.guardrails.isolated_accounts,
+            opt_out_tag_keys=self.guardrails.denied_opt_out_keys,
         )
 
     @property

@@ -64,6 +64,12 @@ def build(config: OrgConfig) -> None:
                 scope=config.guardrail_scope,
                 targets=config.guardrails.targets,
                 tags=dict(config.tags),
+                isolated_scope=config.isolated_guardrail_scope
+                if config.guardrails.isolated_targets
+                else None,
+                isolated_targets=config.guardrails.isolated_targets,
+                key_perimeter=config.key_perimeter if config.guardrails.resource_control_policy else None,
+                rcp_targets=config.rcp_targets,
             ),
             opts=pulumi.ResourceOptions(provider=places.management),
         )

@@ -1,9 +1,10 @@
 """A small evaluator of ``Deny`` statements, to test the guardrails' SCPs as AWS would judge a request.
 
 It covers the policy language the guardrails use: ``Action`` and ``Resource`` with ``*``/``?`` wildcards
-(actions case-insensitive, ARNs matched component by component as ``ArnLike`` does), and the condition
-operators ``StringEquals``, ``StringNotEquals``, ``StringLike``, ``StringNotLike``, ``ArnLike``, ``ArnNotLike``
-and ``NumericLessThan``, alone or with ``ForAnyValue:``/``ForAllValues:``. The semantics follow the IAM
+(actions case-insensitive, ARNs matched component by component as ``ArnLike`` does), ``Principal: "*"``
+(an RCP statement must name it), and the condition operators ``StringEquals``, ``StringNotEquals``,
+``StringLike``, ``StringNotLike``, ``ArnLike``, ``ArnNotLike``, ``NumericLessThan`` and ``Bool``, alone, with
+``ForAnyValue:``/``ForAllValues:``, or with the ``IfExists`` suffix (an absent key makes it true). The semantics follow the IAM
 user guide's condition-operator and multivalued-key pages (docs/guardrails.md#how-the-tests-judge-the-documents):
 every operator and every key of a block must hold; a negated operator holds when no policy value matches;
 a key absent from the request makes a positive operator false and a negated one true; ``ForAnyValue`` with
@@ -62,6 +63,8 @@ def _single(operator: str, policy_values: Sequence[Any], value: Any) -> bool:
         return any(arn_like(v, value) for v in policy_values)
     if operator == "NumericLessThan":
         return any(float(value) < float(v) for v in policy_values)
+    if operator == "Bool":
+        return any(str(value).lower() == str(v).lower() for v in policy_values)
     raise NotImplementedError(f"condition operator {operator}")
 
 
@@ -77,9 +80,14 @@ def _holds(operator: str, policy_values: Sequence[Any], value: Any) -> bool:
 def condition_holds(condition: Mapping[str, Mapping[str, Any]], request: Request) -> bool:
     for qualified, keys in condition.items():
         qualifier, _, operator = qualified.rpartition(":")
+        if_exists = operator.endswith("IfExists")
+        operator = operator.removesuffix("IfExists")
         for key, raw in keys.items():
             policy_values = raw if isinstance(raw, list) else [raw]
             value = request.value(key)
+            if if_exists and value is None:
+                # IAM: a ...IfExists operator holds when the key is absent from the request.
+                continue
             if qualifier:
                 if qualifier not in ("ForAnyValue", "ForAllValues"):
                     raise NotImplementedError(f"set operator {qualifier}")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from components.backup_selection import DEFAULT_OPT_OUT_VALUE
 from components.config import PROJECT_TAG_KEY
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import register_stack
@@ -285,6 +287,126 @@ def test_alert_rules_and_topics(policies: tuple[scp.Document, ...], fleet: dict[
         assert not _denied(policies, action, f"arn:aws:sns:{REGION}:{ACCOUNT}:app-team-topic", ADMIN)
 
 
+def test_operations_jobs_schedules_and_alarms(
+    policies: tuple[scp.Document, ...], fleet: dict[str, StackGraph]
+) -> None:
+    functions = _names(fleet, "aws:lambda/function:Function")
+    schedules = [
+        (schedule.inputs["name"], schedule.inputs.get("groupName") or "default")
+        for graph in fleet.values()
+        for schedule in graph.by_type("aws:scheduler/schedule:Schedule")
+    ]
+    alarms = _names(fleet, "aws:cloudwatch/metricAlarm:MetricAlarm")
+    # The coverage and watchdog jobs of every stack, and its snapshot bridges.
+    assert {
+        f"dr-{stack}-backup-{job}" for stack in WORKLOAD_STACKS for job in ("coverage", "watchdog")
+    } <= set(functions)
+    assert any(name.endswith("-bridge") for name in functions)
+    actions = _actions(policies, "ProtectOperationsJobs")
+    by_service: dict[str, list[str]] = {}
+    for action in actions:
+        by_service.setdefault(action.split(":")[0], []).append(action)
+    assert set(by_service) == {"lambda", "scheduler", "cloudwatch"}
+    for action in by_service["lambda"]:
+        for function in functions:
+            for arn in (
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}",
+                f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function}:$LATEST",
+            ):
+                _both_ways(policies, "ProtectOperationsJobs", action, arn)
+        assert not _denied(policies, action, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:app-team-fn", ADMIN)
+    for action in by_service["scheduler"]:
+        for name, group in schedules:
+            _both_ways(
+                policies,
+                "ProtectOperationsJobs",
+                action,
+                f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/{group}/{name}",
+            )
+        assert not _denied(
+            policies, action, f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/app-team-job", ADMIN
+        )
+        # Another group's schedule of the same name is not the stack's.
+        assert not _denied(
+            policies, action, f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/apps/{schedules[0][0]}", ADMIN
+        )
+    for action in by_service["cloudwatch"]:
+        for alarm in alarms:
+            _both_ways(
+                policies,
+                "ProtectOperationsJobs",
+                action,
+                f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{alarm}",
+            )
+        assert not _denied(
+            policies, action, f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:app-team-cpu-high", ADMIN
+        )
+    # Invoking the function, reading it, or publishing metrics stay allowed.
+    function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{functions[0]}"
+    assert not _denied(policies, "lambda:InvokeFunction", function_arn, ADMIN)
+    assert not _denied(policies, "lambda:GetFunction", function_arn, ADMIN)
+
+
+def _opt_out_keys(fleet: dict[str, StackGraph]) -> set[str]:
+    """The opt-out tag keys the stacks' selections really read (their StringNotEquals conditions)."""
+    keys: set[str] = set()
+    for graph in fleet.values():
+        for selection in graph.by_type("aws:backup/selection:Selection"):
+            for condition in selection.inputs.get("conditions") or ():
+                for found in condition.get("stringNotEquals") or ():
+                    # The opt-out conditions compare with the opt-out value; others exclude engines or clusters.
+                    if found["value"] == DEFAULT_OPT_OUT_VALUE:
+                        keys.add(found["key"].removeprefix("aws:ResourceTag/"))
+    assert keys, "no selection reads an opt-out tag"
+    return keys
+
+
+def test_opt_out_tags_only_by_the_deployers(
+    config: OrgConfig, policies: tuple[scp.Document, ...], fleet: dict[str, StackGraph]
+) -> None:
+    keys = _opt_out_keys(fleet)
+    assert keys == set(config.guardrails.opt_out_tag_keys)
+    volume = f"arn:aws:ec2:{REGION}:{ACCOUNT}:volume/vol-0123456789abcdef0"
+    table = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders"
+    db = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:orders"
+    for key in sorted(keys):
+        # The tagging calls of the protected types, and create calls that carry tags.
+        for action, resource in (
+            ("ec2:CreateTags", volume),
+            ("ec2:CreateVolume", volume),
+            ("rds:AddTagsToResource", db),
+            ("rds:RemoveTagsFromResource", db),
+            ("rds:CreateDBInstance", db),
+            ("dynamodb:TagResource", table),
+            ("dynamodb:CreateTable", table),
+            (
+                "elasticfilesystem:TagResource",
+                f"arn:aws:elasticfilesystem:{REGION}:{ACCOUNT}:file-system/fs-1",
+            ),
+            ("s3:TagResource", "arn:aws:s3:::orders-bucket"),
+        ):
+            _both_ways(policies, "DenyOptOutTagging", action, resource, **{"aws:TagKeys": [key]})
+            _both_ways(policies, "DenyOptOutTagging", action, resource, **{"aws:TagKeys": ["owner", key]})
+            # Other tags, and requests without tags, are not this statement's business.
+            assert not _denied(policies, action, resource, ADMIN, **{"aws:TagKeys": ["owner", "cost-centre"]})
+            assert not _denied(policies, action, resource, ADMIN)
+        # A look-alike key is another key: tag keys compare exactly.
+        assert not _denied(policies, "ec2:CreateTags", volume, ADMIN, **{"aws:TagKeys": [f"{key}-not"]})
+
+
+def test_opt_out_detect_builds_no_statement(org_config: dict[str, Any]) -> None:
+    raw = deepcopy(_raw(org_config))
+    raw["guardrails"]["optOutTags"] = "detect"
+    detect = parse(raw, "management")
+    sids = [c.sid for c in scp.controls(detect.guardrail_scope)]
+    assert "DenyOptOutTagging" not in sids
+    assert "ProtectOperationsJobs" in sids
+    volume = f"arn:aws:ec2:{REGION}:{ACCOUNT}:volume/vol-0123456789abcdef0"
+    request = Request("ec2:CreateTags", volume, ADMIN, {"aws:TagKeys": ["exclude-disaster-recovery-backup"]})
+    assert denying(scp.policies(detect.guardrail_scope), request) == []
+    assert parse(_raw(org_config), "management").guardrails.opt_out_tags == "deny"
+
+
 def test_leaving_the_organisation_is_denied_to_everyone(policies: tuple[scp.Document, ...]) -> None:
     for principal in (ADMIN, DEPLOYER):
         assert _denied(policies, "organizations:LeaveOrganization", "*", principal) == [
@@ -338,14 +460,16 @@ def test_copies_go_only_where_the_stacks_copy(
 def test_the_program_registers_each_document_once_and_attaches_it_to_every_target(
     config: OrgConfig, policies: tuple[scp.Document, ...], org_graph: StackGraph
 ) -> None:
-    registered = org_graph.by_type(POLICY)
+    registered = [
+        p for p in org_graph.by_type(POLICY) if p.inputs["name"].startswith("dr-org-backup-guardrails-")
+    ]
     assert [json.loads(p.inputs["content"]) for p in registered] == list(policies)
     assert [p.inputs["content"] for p in registered] == [scp.content(p) for p in policies]
     for policy in registered:
         assert policy.inputs["type"] == "SERVICE_CONTROL_POLICY"
         assert provider_of(org_graph, policy)["account"] == MANAGEMENT
-    attachments = org_graph.by_type(ATTACHMENT)
     names = {p.inputs["name"] for p in registered}
+    attachments = [a for a in org_graph.by_type(ATTACHMENT) if a.inputs["policyId"] in names]
     assert sorted((a.inputs["policyId"], a.inputs["targetId"]) for a in attachments) == sorted(
         (name, target) for name in names for target in config.guardrails.targets
     )
@@ -355,9 +479,10 @@ def test_the_program_registers_each_document_once_and_attaches_it_to_every_targe
 def test_two_targets_and_turning_it_off(org_config: dict[str, Any]) -> None:
     set_key(NS.removesuffix(":"), "guardrails.targets", ["ou-ab12-cd34ef56", "r-ab12"])(org_config)
     graph = run_org(org_config)
-    assert sorted(a.inputs["targetId"] for a in graph.by_type(ATTACHMENT)) == sorted(
-        ["ou-ab12-cd34ef56", "r-ab12"] * len(graph.by_type(POLICY))
-    )
+    workload = {p.inputs["name"] for p in graph.by_type(POLICY) if "-backup-guardrails-" in p.inputs["name"]}
+    assert sorted(
+        a.inputs["targetId"] for a in graph.by_type(ATTACHMENT) if a.inputs["policyId"] in workload
+    ) == sorted(["ou-ab12-cd34ef56", "r-ab12"] * len(workload))
     set_key(NS.removesuffix(":"), "guardrails.enabled", False)(org_config)
     off = run_org(org_config)
     assert off.by_type(POLICY) == []
@@ -462,6 +587,38 @@ BAD_INPUT: list[tuple[str, Mutation, tuple[str, ...]]] = [
         ("guardrails: statement", "alone is", "over the 5120 an SCP may hold"),
     ),
     ("unknown-key", set_org("guardrails.exemptPrincipals", ["x"]), ("guardrails.exemptPrincipals",)),
+    (
+        "target-not-an-ou",
+        set_org("guardrails.targets", ["ou-workloads"]),
+        (
+            "aws-dr-backup-org:guardrails.targets.0 = 'ou-workloads'",
+            "organizational unit ID (ou-ab12-cd34ef56)",
+        ),
+    ),
+    (
+        "exempt-role-in-an-unlisted-account",
+        set_org("guardrails.exemptRoles", ["arn:aws:iam::999999999999:role/AwsDrBackupDeployer"]),
+        (
+            "guardrails.exemptRoles lists arn:aws:iam::999999999999:role/AwsDrBackupDeployer",
+            "in account 999999999999, which the config does not list",
+            "allowed: 111111111111, 222222222222",
+        ),
+    ),
+    (
+        "unknown-opt-out-choice",
+        set_org("guardrails.optOutTags", "block"),
+        ("aws-dr-backup-org:guardrails.optOutTags = 'block'", "'deny' or 'detect'"),
+    ),
+    (
+        "deny-without-keys",
+        set_org("guardrails.optOutTagKeys", []),
+        ("optOutTagKeys is empty but optOutTags is deny",),
+    ),
+    (
+        "bad-opt-out-key",
+        set_org("guardrails.optOutTagKeys", ["aws:exclude"]),
+        ("guardrails.optOutTagKeys.0 = 'aws:exclude'",),
+    ),
 ]
 
 
@@ -480,5 +637,8 @@ def test_disabled_guardrails_are_not_checked(org_config: dict[str, Any]) -> None
 
 def test_docs_explain_every_control(config: OrgConfig) -> None:
     text = DOCS.read_text(encoding="utf-8")
-    for control in scp.controls(config.guardrail_scope):
-        assert f"`{control.sid}`" in text, control.sid
+    rcp = scp.key_rcp(config.key_perimeter)["Statement"]
+    sids = [c.sid for c in scp.controls(config.guardrail_scope)]
+    sids += [c.sid for c in scp.isolated_controls(config.isolated_guardrail_scope)]
+    for sid in [*sids, *(s["Sid"] for s in rcp)]:
+        assert f"`{sid}`" in text, sid
