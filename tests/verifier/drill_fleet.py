@@ -32,7 +32,7 @@ RETRY_AFTER = timedelta(hours=3)
 
 
 class Attack(StrEnum):
-    """The threat model's silent stops (../shared/threat-model.md), each done in one account."""
+    """The threat model's silent stops (docs/threat-model.md), each done in one account."""
 
     SELECTION_DELETED = "selection deleted (the EBS selection)"
     OPT_OUT_TAG = "every resource tagged with the opt-out tag"
