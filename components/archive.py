@@ -32,8 +32,9 @@ class AirGappedArchiveArgs:
     """The organisation's RAM set-up: decides ``allow_external_principals`` and the accepter."""
     isolated_account: str
     region: str
-    workload_provider: aws.Provider
-    """Provider of the workload account, which accepts the RAM invitation (``invitation`` only)."""
+    workload_provider: aws.Provider | None
+    """Provider of the workload account, which accepts the RAM invitation (``invitation`` only); None: the
+    workload stack accepts it itself (the isolated project, ``isolated/``, holds no workload credentials)."""
     tags: dict[str, str]
     locked_vault_name: str | None = None
     """The locked standard vault's name (``StackConfig.locked_vault_name``); None: no active type needs it."""
@@ -104,7 +105,7 @@ class AirGappedArchive(pulumi.ComponentResource):
             principal=args.workload_account,
             opts=child,
         )
-        if invitation:
+        if invitation and args.workload_provider is not None:
             # The invitation exists once the principal is associated; it is addressed to the workload
             # account, so only that account's credentials can accept it.
             aws.ram.ResourceShareAccepter(
