@@ -67,6 +67,8 @@ class Kind(StrEnum):
     MASS_DROP = "mass-drop"
     VAULT_POLICY_DRIFT = "vault-policy-drift"
     RAM_SHARE_DRIFT = "ram-share-drift"
+    EVENTS_SILENT = "events-silent"
+    """No job event of the account reached the verifier's bus for a day (``event_silence``)."""
 
 
 @dataclass(frozen=True)
