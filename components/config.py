@@ -84,6 +84,8 @@ SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 # Backup vault names, standard and logically air-gapped (botocore backup BackupVaultName).
 _VAULT_NAME = r"^[a-zA-Z0-9\-_]{2,50}$"
 _BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+# An EventBridge event bus ARN (botocore events EventBusName: 1-256 of [/\.\-_A-Za-z0-9]).
+_EVENT_BUS_ARN = r"^arn:aws:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$"
 # What each constrained string must look like, in words, for the error message.
 _PATTERN_HELP = {
     _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
@@ -98,6 +100,7 @@ _PATTERN_HELP = {
     SECURITY_GROUP_ID: "a security group ID (sg- and 8 or 17 hex digits)",
     _VAULT_NAME: "a backup vault name: 2-50 letters, digits, hyphens and underscores",
     _BUCKET_NAME: "an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens",
+    _EVENT_BUS_ARN: "an EventBridge event bus ARN, arn:aws:events:<region>:<12-digit account>:event-bus/<name>",
 }
 
 
@@ -681,6 +684,10 @@ class StackConfig(_Model):
     operations: Operations = Operations()
     log_retention_days: int = 30
     """Retention of every scheduled job's logs (bridges, watchdog, coverage)."""
+    verifier_event_bus: Annotated[str, StringConstraints(pattern=_EVENT_BUS_ARN)] | None = None
+    """The verifier's event bus (the organisation stack's output ``verifierEventBusArn``): both Regions'
+    AWS Backup events and vault-key calls are forwarded there (``components/event_forwarding.py``). Set
+    once for the fleet in Pulumi.yaml; required for a production stack; unset, nothing is forwarded."""
 
     @model_validator(mode="after")
     def _cross_field(self) -> Self:
@@ -806,6 +813,30 @@ class StackConfig(_Model):
                     f"regionSettings.{key}.{name} ({named[name]!r}): {name} is protected by this stack, which "
                     "always turns it on; remove it"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _events_leave_the_account(self) -> Self:
+        # Last of the whole-stack checks, so that a stack file with another mistake is told that one first.
+        bus = self.verifier_event_bus
+        if bus is None:
+            if self.environment is Environment.PRODUCTION:
+                raise ValueError(
+                    "verifierEventBus is required for a production stack: its AWS Backup events and vault-key "
+                    "calls must leave the account for the verifier's bus (the organisation stack's output "
+                    "verifierEventBusArn); set it once for the fleet in Pulumi.yaml"
+                )
+            return self
+        region, account = bus.split(":")[3:5]
+        if account == self.accounts.workload:
+            raise ValueError(
+                f"verifierEventBus ({bus}) is in this stack's workload account {account}: it must be the "
+                "verifier's account (the organisation stack's verifier.account), outside the workload account"
+            )
+        try:
+            _aws_region(region)
+        except ValueError as exc:
+            raise ValueError(f"verifierEventBus ({bus}) has the region {region!r}: {exc}") from None
         return self
 
     @property

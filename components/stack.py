@@ -11,6 +11,7 @@ from components import catalog, providers, region_settings
 from components import plan_layout as layout
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
 from components.config import Bridge, StackConfig
+from components.event_forwarding import EventForwarding, EventForwardingArgs, ForwardedRegion
 from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs
 from components.opensearch_bridge import OpenSearchBridge, OpenSearchBridgeArgs
 from components.operations.workload_operations import Operations, OperationsArgs
@@ -54,6 +55,11 @@ def build(config: StackConfig) -> None:
     operations = _operations(config, places, vaults, keys, archive.vault_arn, protected.plan_specs)
     pulumi.export("alertTopicArns", operations.topic_arns)
     pulumi.export("operationsDashboard", operations.dashboard_name)
+
+    # --- events out of the account (issue 18): to the verifier's bus, both Regions ---------------
+    if config.verifier_event_bus is not None:
+        forwarding = _forward_events(config, places, keys, config.verifier_event_bus)
+        pulumi.export("eventForwarderRoleArn", forwarding.role_arn)
 
 
 def protect(config: StackConfig) -> Protected:
@@ -161,6 +167,29 @@ def _operations(
             log_retention_days=config.log_retention_days,
             kubernetes_clusters=config.kubernetes_clusters,
             plans=plan_specs,
+            tags=dict(config.tags),
+        ),
+        opts=pulumi.ResourceOptions(provider=places.origin),
+    )
+
+
+def _forward_events(
+    config: StackConfig,
+    places: providers.Providers,
+    keys: dict[str, dict[str, pulumi.Output[str]]],
+    bus_arn: str,
+) -> EventForwarding:
+    primary, dr = config.regions.primary, config.regions.dr
+    return EventForwarding(
+        "event-forwarding",
+        EventForwardingArgs(
+            prefix=config.prefix,
+            account=config.accounts.workload,
+            bus_arn=bus_arn,
+            regions=[
+                ForwardedRegion(region, [by_region[region] for by_region in keys.values()], provider)
+                for region, provider in ((primary, None), (dr, places.cross_region))
+            ],
             tags=dict(config.tags),
         ),
         opts=pulumi.ResourceOptions(provider=places.origin),

@@ -39,6 +39,7 @@ from dr_runtime import vault_names
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW
 from dr_runtime.report import METRIC_NAMESPACE
 from dr_runtime.settings import Setting, environment
+from dr_runtime.verifier import event_silence
 from dr_runtime.verifier import settings as runtime
 from dr_runtime.verifier.evaluation import Kind
 from dr_runtime.verifier.verify import JOB_NAME
@@ -46,6 +47,7 @@ from org import org_providers as providers
 from org import verifier_config
 from org.org_config import OrgConfig
 from org.verifier_config import VerifierPlan, reader_role_name, schedule_gap_minutes
+from org.verifier_events import VerifierEvents, VerifierEventsArgs, log_group_name
 
 COMPONENT_TYPE = "aws-dr-backup-org:verifier:VerifierDeployment"
 HANDLER = "dr_runtime.verifier.verify.handler"
@@ -57,6 +59,9 @@ VAULT_READ_ACTIONS = (
 SHARE_READ_ACTIONS = ("ram:GetResourceShareAssociations", "ram:GetResourceShares")
 """The RAM reads of the share check; RAM gives them no resource type (docs/verifier.md, V15): ``*``."""
 JOB_READ_ACTIONS = ("backup:ListBackupJobs", "backup:ListCopyJobs")
+QUERY_ACTIONS = ("logs:GetQueryResults", "logs:StopQuery")
+"""The silence check's query by its ID: these take no log group (docs/verifier.md, "Events out of the
+account"), so ``*``; ``logs:StartQuery`` is granted on the job-events log group alone."""
 EVIDENCE_WRITE_ACTIONS = ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion")
 TIMEOUT_SECONDS = 600
 # The schedule hands over its own time, so a retried invocation judges ages the same way.
@@ -87,18 +92,21 @@ class VerifierDeploymentArgs:
     """Into the isolated account (unused when the verifier runs there)."""
     job_reader_provider: aws.Provider
     """Into the account of the job listings (unused when the verifier runs there)."""
+    organization_id: str
+    """The organisation (``organizationId``): only its accounts may put events on the verifier's bus."""
     tags: dict[str, str] = field(default_factory=dict)
 
 
 def key_policy(account: str, topic_arn: str) -> dict[str, Any]:
     """The owner administers the key through IAM (the function's role uses it that way); CloudWatch alarms
-    of this account may use it for this topic only (SNS's encryption context ``aws:sns:topicArn``)."""
+    and the event bus's rules of this account may use it for this topic only (SNS's encryption context
+    ``aws:sns:topicArn``)."""
     return documents.document(
         documents.owner_administers_key(account),
         {
-            "Sid": "CloudWatchAlarmsEncryptForThisTopicOnly",
+            "Sid": "AlarmsAndBusRulesEncryptForThisTopicOnly",
             "Effect": "Allow",
-            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Principal": {"Service": list(alerts.PUBLISHERS)},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
             "Resource": "*",
             "Condition": {
@@ -112,8 +120,9 @@ def key_policy(account: str, topic_arn: str) -> dict[str, Any]:
 
 
 def topic_policy(topic_arn: str, account: str, region: str) -> dict[str, Any]:
-    """Alarms of this account publish; the function publishes through its role (same account)."""
-    return documents.document(*alerts.alarm_topic_statements(topic_arn, account, region))
+    """Alarms and the event bus's rules of this account publish; the function publishes through its role
+    (same account)."""
+    return documents.document(*alerts.topic_policy_statements(topic_arn, account, region))
 
 
 def only_the_verifier_writes(bucket_arn: Any, role_arn: Any) -> dict[str, Any]:
@@ -165,6 +174,7 @@ class VerifierDeployment(pulumi.ComponentResource):
     function_role_arn: pulumi.Output[str]
     topic_arn: pulumi.Output[str]
     bucket_name: pulumi.Output[str]
+    event_bus_arn: pulumi.Output[str]
     environment: dict[str, str]
     """The function's environment, as written (every value is known before deployment)."""
 
@@ -212,6 +222,22 @@ class VerifierDeployment(pulumi.ComponentResource):
             aws.sns.TopicSubscription(
                 f"{name}-email-{index}", topic=topic.arn, protocol="email", endpoint=email, opts=child
             )
+
+        # --- the event bus: the fleet's forwarded events, its alert rules, the job-event log --------
+        events = VerifierEvents(
+            f"{name}-events",
+            VerifierEventsArgs(
+                prefix=prefix,
+                account=account,
+                region=region,
+                partition=partition,
+                organization_id=args.organization_id,
+                topic_arn=topic.arn,
+                tags=tags,
+            ),
+            opts=child,
+        )
+        events_log_group = log_group_name(prefix)
 
         # --- the evidence bucket -------------------------------------------------------------------
         retention = plan.verifier.evidence_retention_days
@@ -270,6 +296,12 @@ class VerifierDeployment(pulumi.ComponentResource):
                 "Condition": {"StringLike": {"s3:prefix": f"{key_prefix}accounts/*"}},
             },
             documents.allow("PublishFindings", "sns:Publish", own_topic_arn),
+            documents.allow(
+                "QueryTheFleetsJobEvents",
+                "logs:StartQuery",
+                _arn(partition, "logs", region, account, f"log-group:{events_log_group}:*"),
+            ),
+            documents.allow("ReadTheQuerysResults", list(QUERY_ACTIONS), "*"),
             documents.allow("EncryptFindingsForTheTopic", ["kms:GenerateDataKey", "kms:Decrypt"], key.arn),
             metrics_statement(),
         ]
@@ -282,7 +314,7 @@ class VerifierDeployment(pulumi.ComponentResource):
         if plan.reads_jobs_itself:
             statements.append(job_read_statement())
 
-        written = environment_values(plan, evidence_bucket, own_topic_arn)
+        written = environment_values(plan, evidence_bucket, own_topic_arn, events_log_group)
         job = ScheduledJob(
             f"{name}-job",
             ScheduledJobArgs(
@@ -376,6 +408,7 @@ class VerifierDeployment(pulumi.ComponentResource):
         self.function_role_arn = job.role_arn
         self.topic_arn = topic.arn
         self.bucket_name = bucket.bucket.bucket
+        self.event_bus_arn = events.bus_arn
         self.environment = written
         self.register_outputs(
             {
@@ -413,7 +446,9 @@ class VerifierDeployment(pulumi.ComponentResource):
         )
 
 
-def environment_values(plan: VerifierPlan, bucket: str, topic_arn: str) -> dict[str, str]:
+def environment_values(
+    plan: VerifierPlan, bucket: str, topic_arn: str, events_log_group: str | None = None
+) -> dict[str, str]:
     """The function's environment from the runtime's own declarations: what the handler reads back."""
     settings, verifier = plan.runtime, plan.verifier
     values: dict[Setting, str] = {
@@ -443,6 +478,9 @@ def environment_values(plan: VerifierPlan, bucket: str, topic_arn: str) -> dict[
         values[runtime.VAULT_READER_ROLE] = settings.vault_reader_role
     if settings.job_reader_role is not None:
         values[runtime.JOB_READER_ROLE] = settings.job_reader_role
+    if events_log_group is not None:
+        values[event_silence.LOG_GROUP] = events_log_group
+        values[event_silence.SILENT_HOURS] = str(event_silence.DEFAULT_SILENT_HOURS)
     return environment(values)
 
 
@@ -474,6 +512,7 @@ def deploy(config: OrgConfig, places: providers.Providers) -> VerifierDeployment
             plan=plan,
             vault_reader_provider=vault_reader,
             job_reader_provider=job_reader,
+            organization_id=config.organization_id,
             tags=dict(config.tags),
         ),
         opts=pulumi.ResourceOptions(provider=own),
@@ -482,4 +521,6 @@ def deploy(config: OrgConfig, places: providers.Providers) -> VerifierDeployment
     pulumi.export("verifierFunctionName", deployment.function_name)
     pulumi.export("verifierTopicArn", deployment.topic_arn)
     pulumi.export("verifierEvidenceBucket", deployment.bucket_name)
+    # The workload stacks' verifierEventBus (Pulumi.yaml).
+    pulumi.export("verifierEventBusArn", deployment.event_bus_arn)
     return deployment

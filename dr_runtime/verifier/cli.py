@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from dr_runtime.commands import Parser, run_command
 from dr_runtime.errors import EXIT_ITEMS_FAILED, EXIT_OK
+from dr_runtime.verifier import event_silence
 from dr_runtime.verifier.settings import SETTINGS, VerifierConfig
 from dr_runtime.verifier.verify import JOB_NAME, Connect, RunResult, default_connect, finish, run
 
@@ -32,7 +33,7 @@ def parser() -> Parser:
             "the isolated account and the organisation's job listings. Exit 1 also when something was found."
         ),
     )
-    for setting in SETTINGS:
+    for setting in (*SETTINGS, *event_silence.SETTINGS):
         setting.add_to(command)
     command.add_argument("--dry-run", action="store_true", help="read only: no evidence, alerts or metrics")
     command.add_argument("--json", action="store_true", help="print JSON")
@@ -72,10 +73,11 @@ def main(
 def _command(argv: Sequence[str] | None, connect_to: Connect, clock: Callable[[], datetime]) -> int:
     args = parser().parse_args(argv)
     config = VerifierConfig.from_settings(os.environ, args)
+    events = event_silence.SilenceConfig.from_settings(os.environ, args)
     if args.dry_run:
         config = replace(config, publish_metrics=False)
     places = connect_to(config)
-    result = run(config, places, clock(), dry_run=args.dry_run)
+    result = run(config, places, clock(), dry_run=args.dry_run, events=events)
     print(json.dumps(result.as_dict(), indent=2) if args.json else report(result))
     finish(result, config, places)
     return EXIT_ITEMS_FAILED if result.findings else EXIT_OK

@@ -74,6 +74,8 @@ class Kind(StrEnum):
     VAULT_POLICY_DRIFT = "vault-policy-drift"
     VAULT_STATE_DRIFT = "vault-state-drift"
     RAM_SHARE_DRIFT = "ram-share-drift"
+    EVENTS_SILENT = "events-silent"
+    """No job event of the account reached the verifier's bus for a day (``event_silence``)."""
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dr_runtime.commands import run_handler
 from dr_runtime.errors import ConfigError, item_reason
 from dr_runtime.report import RunSummary
 from dr_runtime.settings import scheduled_time
-from dr_runtime.verifier import evidence_layout
+from dr_runtime.verifier import event_silence, evidence_layout
 from dr_runtime.verifier.aws_reading import (
     Places,
     connect,
@@ -230,8 +230,16 @@ def metric_data(verdicts: Sequence[AccountVerdict]) -> list[dict[str, Any]]:
     return data
 
 
-def run(config: VerifierConfig, places: Places, now: datetime, *, dry_run: bool = False) -> RunResult:
-    """Read, evaluate, keep the evidence and alert. The result's summary is not finished yet (``finish``)."""
+def run(
+    config: VerifierConfig,
+    places: Places,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    events: event_silence.SilenceConfig | None = None,
+) -> RunResult:
+    """Read, evaluate, keep the evidence and alert. The result's summary is not finished yet (``finish``).
+    ``events``: the silence check's settings (``event_silence``); None skips it."""
     result = RunResult()
     summary = result.summary
     for account in config.fleet:
@@ -243,6 +251,9 @@ def run(config: VerifierConfig, places: Places, now: datetime, *, dry_run: bool 
             summary.failed[account.account_id] = "; ".join(
                 f.message for f in verdict.findings if f.kind is Kind.UNREADABLE
             )
+    event_silence.check(
+        events or event_silence.SilenceConfig(), result.verdicts, summary, lambda: places.own("logs"), now
+    )
     if dry_run:
         summary.skipped["evidence"] = summary.skipped["alerts"] = "dry run"
         return result
@@ -295,7 +306,8 @@ def _scheduled_run(event: Any, connect_to: Connect) -> dict[str, Any]:
     ):
         if value is None:
             raise ConfigError(f"{setting.label} is required for the scheduled verifier")
+    events = event_silence.SilenceConfig.from_settings(os.environ)
     places = connect_to(config)
-    result = run(config, places, scheduled_time(event))
+    result = run(config, places, scheduled_time(event), events=events)
     summary = finish(result, config, places)
     return {**result.as_dict(), "summary": summary}

@@ -22,6 +22,8 @@ from tests.operations_infra.graphs import (
 
 REGIONS = [PRIMARY, DR]
 RULES = ("backup-job-failed", "copy-job-failed", "restore-job-failed", "backup-key-threatened")
+# The rules that forward the Region's events to the verifier's bus (components/event_forwarding.py).
+FORWARD_RULES = ("forward-backup-events", "forward-backup-changes", "forward-key-calls")
 
 
 # --- the matcher itself -------------------------------------------------------------------------
@@ -50,7 +52,7 @@ def test_matcher_semantics() -> None:
 @pytest.mark.parametrize("region", REGIONS)
 def test_every_workload_region_has_the_four_rules(prod_graph: StackGraph, region: str) -> None:
     names = {r.inputs["name"] for r in in_region(prod_graph, RULE, region)}
-    assert names == {f"dr-prod-{key}" for key in RULES}
+    assert names == {f"dr-prod-{key}" for key in (*RULES, *FORWARD_RULES)}
     # Nothing in the isolated account: every copy job's outcome is reported in its source account.
     assert [r.name for r in prod_graph.by_type(RULE) if r.provider_urn.endswith("::archive")] == []
 

@@ -15,7 +15,7 @@ from components import catalog, documents
 from components.config import from_namespaced
 from components.config import parse as parse_stack
 from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
-from dr_runtime.verifier import policy_check
+from dr_runtime.verifier import event_silence, policy_check
 from dr_runtime.verifier import settings as runtime
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import REPO, read_stack_config, stack_file, stack_name
@@ -387,8 +387,8 @@ def test_the_environment_reads_back_through_the_runtime_parser(org_graph: StackG
     )
     assert config.drop_percent == 20
     assert config.publish_metrics is True
-    # Every variable written is one of the runtime's settings.
-    assert set(_environment(org_graph)) <= {s.env for s in runtime.SETTINGS}
+    # Every variable written is one of the runtime's settings (the silence check's among them).
+    assert set(_environment(org_graph)) <= {s.env for s in (*runtime.SETTINGS, *event_silence.SETTINGS)}
 
 
 def test_retention_and_the_approval_team_check_reach_the_function(org_config: dict[str, Any]) -> None:
@@ -541,6 +541,12 @@ def test_the_function_may_do_what_the_runtime_does_and_no_more(org_graph: StackG
     assert by_sid["PublishRunSummary"]["Condition"] == {
         "StringEquals": {"cloudwatch:namespace": "AwsDrBackup"}
     }
+    # The silence check: a query on the job-event log group alone, and its results by ID.
+    assert by_sid["QueryTheFleetsJobEvents"]["Action"] == "logs:StartQuery"
+    assert by_sid["QueryTheFleetsJobEvents"]["Resource"] == (
+        f"arn:aws:logs:us-east-1:{VERIFIER}:log-group:/aws/events/dr-org-backup-job-events:*"
+    )
+    assert sorted(by_sid["ReadTheQuerysResults"]["Action"]) == ["logs:GetQueryResults", "logs:StopQuery"]
     assert set(by_sid) == {
         "AssumeTheReaderRoles",
         "ReadAndWriteEvidence",
@@ -548,6 +554,8 @@ def test_the_function_may_do_what_the_runtime_does_and_no_more(org_graph: StackG
         "PublishFindings",
         "EncryptFindingsForTheTopic",
         "PublishRunSummary",
+        "QueryTheFleetsJobEvents",
+        "ReadTheQuerysResults",
     }
     # It reads AWS Backup only through the reader roles.
     actions = [
@@ -639,12 +647,18 @@ def test_the_topic_is_encrypted_and_mails_the_on_call(org_graph: StackGraph) -> 
         "security-oncall@example.com",
     )
     grants = [s for s in _statements(key) if s["Sid"] != "OwnerAccountAdministersThroughIam"]
-    assert [s["Principal"] for s in grants] == [{"Service": "cloudwatch.amazonaws.com"}]
+    # The alarms and the event bus's rules encrypt for this topic only.
+    assert [s["Principal"] for s in grants] == [
+        {"Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]}
+    ]
     assert grants[0]["Condition"]["StringEquals"]["kms:EncryptionContext:aws:sns:topicArn"] == TOPIC_ARN
     topic_policy = _named(org_graph, "aws:sns/topicPolicy:TopicPolicy", "verifier-topic-policy")
     allowed = [s for s in _statements(topic_policy) if s["Effect"] == "Allow"]
-    assert [s["Principal"] for s in allowed] == [{"Service": "cloudwatch.amazonaws.com"}]
-    assert allowed[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": VERIFIER}
+    assert [s["Principal"] for s in allowed] == [
+        {"Service": "events.amazonaws.com"},
+        {"Service": "cloudwatch.amazonaws.com"},
+    ]
+    assert [s["Condition"]["StringEquals"] for s in allowed] == [{"aws:SourceAccount": VERIFIER}] * 2
 
 
 def _alarm(graph: StackGraph, name: str) -> dict[str, Any]:

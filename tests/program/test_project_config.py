@@ -186,7 +186,12 @@ def test_the_repositorys_stacks_take_the_fleets_shared_settings_and_override_som
 
 
 def test_isolated_account_fills_accounts_isolated_which_wins_where_given() -> None:
-    base = {"environment": "production", "prefix": "dr-a", "isolatedAccountRole": "Deployer"}
+    base = {
+        "environment": "production",
+        "prefix": "dr-a",
+        "isolatedAccountRole": "Deployer",
+        "verifierEventBus": "arn:aws:events:us-east-1:999999999999:event-bus/dr-org-backup-events",
+    }
     filled = parse({**base, "accounts": {"workload": "555555555555"}, "isolatedAccount": "222222222222"}, "a")
     assert filled.accounts.isolated == "222222222222"
     own = {"workload": "555555555555", "isolated": "777777777777"}
