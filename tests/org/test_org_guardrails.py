@@ -34,9 +34,9 @@ WORKLOAD_STACKS = ("prod", "staging", "payments", "analytics")
 POLICY = "aws:organizations/policy:Policy"
 ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
 ACCOUNT, REGION = "111111111111", "us-east-1"
-DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/AwsDrBackupDeployer"
+DEPLOYER = f"arn:aws:iam::{ACCOUNT}:role/aws-dr-backup-deploy"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/WorkloadAdministrator"
-UNLISTED_DEPLOYER = "arn:aws:iam::999999999999:role/AwsDrBackupDeployer"
+UNLISTED_DEPLOYER = "arn:aws:iam::999999999999:role/aws-dr-backup-deploy"
 """The exempt role's name in an account the config does not list: not exempt (fails closed)."""
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "guardrails.md"
 
@@ -502,7 +502,7 @@ def test_role_names_stand_for_the_listed_accounts_and_arns_for_themselves(config
         "666666666666",
     )
     assert scope.exempt_principal_arns == tuple(
-        f"arn:aws:iam::{account}:role/AwsDrBackupDeployer" for account in config.guardrail_accounts
+        f"arn:aws:iam::{account}:role/aws-dr-backup-deploy" for account in config.guardrail_accounts
     )
     raw = _raw(org_stack_config())
     raw["guardrails"]["exemptRoles"] = [

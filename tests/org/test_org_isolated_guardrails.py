@@ -36,7 +36,7 @@ ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
 ISOLATED, REGION = "222222222222", "us-east-1"
 ISOLATED_DEPLOYER = f"arn:aws:iam::{ISOLATED}:role/AwsDrBackupDeployer"
 ISOLATED_ADMIN = f"arn:aws:iam::{ISOLATED}:role/IsolatedAdministrator"
-WORKLOAD_DEPLOYER = "arn:aws:iam::111111111111:role/AwsDrBackupDeployer"
+WORKLOAD_DEPLOYER = "arn:aws:iam::111111111111:role/aws-dr-backup-deploy"
 """Exempt in the workload accounts, but not in the isolated ones: a workload pipeline is not their deployer."""
 
 
