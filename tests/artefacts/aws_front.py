@@ -57,6 +57,7 @@ SERVICES = {
     "memorydb": "memorydb",
     "config": "config",
     "ram": "ram",
+    "logs": "logs",
 }
 # IAM service prefix where it differs from the signing name.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
@@ -133,6 +134,11 @@ RESOURCES: dict[str, Callable[[Call], Resource]] = {
     "ram:GetResourceShareAssociations": lambda c: (["*"], {}),
     "ram:GetResourceShares": lambda c: (["*"], {}),
     "backup:DescribeFramework": lambda c: ([_framework_arn(c)], {}),
+    # Logs Insights: the query on its log group (the ``:*`` form IAM matches log-group grants with,
+    # inferred); its results and stop by query ID, which name no log group.
+    "logs:StartQuery": lambda c: ([_here(c, "logs", f"log-group:{c.params['logGroupName']}:*")], {}),
+    "logs:GetQueryResults": lambda c: (["*"], {}),
+    "logs:StopQuery": lambda c: (["*"], {}),
     "config:DescribeConfigurationRecorders": lambda c: (["*"], {}),
     "config:DescribeConfigurationRecorderStatus": lambda c: (["*"], {}),
     "dynamodb:PutItem": lambda c: ([_here(c, "dynamodb", f"table/{c.params['TableName']}")], {}),
@@ -223,6 +229,11 @@ class Seeds:
     """Vault ARN -> its access policy (JSON text)."""
     ram_shares: list[RamShare] = field(default_factory=list)
     """Resource shares, each owned by the account that created it."""
+    job_events: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Log group name -> job events per source account, as a Logs Insights ``count(*) by account`` gives
+    them (moto's Logs Insights does not run ``stats``)."""
+    queries: dict[str, str] = field(default_factory=dict)
+    """Query ID -> the log group it reads."""
 
 
 @dataclass(frozen=True)
@@ -287,7 +298,29 @@ def _copy_snapshot(seeds: Seeds, params: dict[str, Any]) -> dict[str, Any]:
     return {"Snapshot": snapshot}
 
 
+def _start_query(seeds: Seeds, params: dict[str, Any]) -> dict[str, Any]:
+    group = params["logGroupName"]
+    if group not in seeds.job_events:
+        raise LocalError("ResourceNotFoundException", f"log group {group} does not exist", 400)
+    query_id = f"query-{len(seeds.queries) + 1}"
+    seeds.queries[query_id] = group
+    return {"queryId": query_id}
+
+
+def _query_results(seeds: Seeds, params: dict[str, Any]) -> dict[str, Any]:
+    group = seeds.queries.get(params["queryId"])
+    if group is None:
+        raise LocalError("ResourceNotFoundException", f"no query {params['queryId']}", 400)
+    rows = [
+        [{"field": "account", "value": account}, {"field": "events", "value": str(count)}]
+        for account, count in sorted(seeds.job_events[group].items())
+    ]
+    return {"status": "Complete", "results": rows}
+
+
 LOCAL: dict[str, Callable[[Seeds, dict[str, Any]], dict[str, Any]]] = {
+    "logs:StartQuery": _start_query,
+    "logs:GetQueryResults": _query_results,
     "backup:ListBackupJobs": _list_backup_jobs,
     "backup:ListCopyJobs": _list_copy_jobs,
     "backup:ListProtectedResources": lambda seeds, _: {"Results": seeds.protected_resources},

@@ -538,6 +538,8 @@ def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
 
     fleet = _fleet(function)
     stale = sorted(fleet)[-1]
+    # The fleet's forwarded job events in the verifier's log group: every account sent some.
+    aws.front.seeds.job_events[env["DR_VERIFIER_EVENTS_LOG_GROUP"]] = dict.fromkeys(fleet, 3)
     backup = aws.client("backup", isolated, region)
     resources: dict[str, list[str]] = {}
     for account, vault in fleet.items():
@@ -695,6 +697,9 @@ def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
     assert by_action["backup:ListBackupJobs"] == by_action["backup:ListCopyJobs"] == {(admin, job_reader)}
     for action in ("s3:PutObject", "sns:Publish", "cloudwatch:PutMetricData"):
         assert by_action[action] == {(own, function.role_name)}, action
+    # The silence check: one query of the job-event log, in the verifier's own account, under its role.
+    assert aws.front.calls.count("logs:StartQuery") == 1
+    assert by_action["logs:StartQuery"] == by_action["logs:GetQueryResults"] == {(own, function.role_name)}
     # One listing per isolated vault: every account's air-gapped vault and the locked ones.
     assert aws.front.calls.count("backup:ListRecoveryPointsByBackupVault") == len(fleet) + len(
         locked & set(fleet)
