@@ -57,6 +57,7 @@ SERVICES = {
     "memorydb": "memorydb",
     "config": "config",
     "ram": "ram",
+    "logs": "logs",
 }
 # IAM service prefix where it differs from the signing name.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "tagging": "tag"}
@@ -137,6 +138,11 @@ RESOURCES: dict[str, Callable[[Call], Resource]] = {
     "ram:GetResourceShareAssociations": lambda c: (["*"], {}),
     "ram:GetResourceShares": lambda c: (["*"], {}),
     "backup:DescribeFramework": lambda c: ([_framework_arn(c)], {}),
+    # Logs Insights: the query on its log group (the ``:*`` form IAM matches log-group grants with,
+    # inferred); its results and stop by query ID, which name no log group.
+    "logs:StartQuery": lambda c: ([_here(c, "logs", f"log-group:{c.params['logGroupName']}:*")], {}),
+    "logs:GetQueryResults": lambda c: (["*"], {}),
+    "logs:StopQuery": lambda c: (["*"], {}),
     "config:DescribeConfigurationRecorders": lambda c: (["*"], {}),
     "config:DescribeConfigurationRecorderStatus": lambda c: (["*"], {}),
     "dynamodb:PutItem": lambda c: ([_here(c, "dynamodb", f"table/{c.params['TableName']}")], {}),
@@ -230,6 +236,11 @@ class Seeds:
     vault_states: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Vault ARN -> the fields of DescribeBackupVault moto 5.2.1 does not model (``VaultType``, ``Locked``,
     the lock's retention range, ``MpaApprovalTeamArn``), laid over moto's answer."""
+    job_events: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Log group name -> job events per source account, as a Logs Insights ``count(*) by account`` gives
+    them (moto's Logs Insights does not run ``stats``)."""
+    queries: dict[str, str] = field(default_factory=dict)
+    """Query ID -> the log group it reads."""
 
 
 @dataclass(frozen=True)
@@ -294,7 +305,29 @@ def _copy_snapshot(seeds: Seeds, params: dict[str, Any]) -> dict[str, Any]:
     return {"Snapshot": snapshot}
 
 
+def _start_query(seeds: Seeds, params: dict[str, Any]) -> dict[str, Any]:
+    group = params["logGroupName"]
+    if group not in seeds.job_events:
+        raise LocalError("ResourceNotFoundException", f"log group {group} does not exist", 400)
+    query_id = f"query-{len(seeds.queries) + 1}"
+    seeds.queries[query_id] = group
+    return {"queryId": query_id}
+
+
+def _query_results(seeds: Seeds, params: dict[str, Any]) -> dict[str, Any]:
+    group = seeds.queries.get(params["queryId"])
+    if group is None:
+        raise LocalError("ResourceNotFoundException", f"no query {params['queryId']}", 400)
+    rows = [
+        [{"field": "account", "value": account}, {"field": "events", "value": str(count)}]
+        for account, count in sorted(seeds.job_events[group].items())
+    ]
+    return {"status": "Complete", "results": rows}
+
+
 LOCAL: dict[str, Callable[[Seeds, dict[str, Any]], dict[str, Any]]] = {
+    "logs:StartQuery": _start_query,
+    "logs:GetQueryResults": _query_results,
     "backup:ListBackupJobs": _list_backup_jobs,
     "backup:ListCopyJobs": _list_copy_jobs,
     "backup:ListProtectedResources": lambda seeds, _: {"Results": seeds.protected_resources},

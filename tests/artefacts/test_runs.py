@@ -593,6 +593,8 @@ def _seed_verifier(aws: Aws, function: LambdaFunction) -> dict[str, Any]:
             described["MpaApprovalTeamArn"] = f"arn:aws:mpa:{region}:{admin}:approval-team/dr-approvers"
         return described
 
+    # The fleet's forwarded job events in the verifier's log group: every account sent some.
+    aws.front.seeds.job_events[env["DR_VERIFIER_EVENTS_LOG_GROUP"]] = dict.fromkeys(fleet, 3)
     backup = aws.client("backup", isolated, region)
     resources: dict[str, list[str]] = {}
     for account, vault in fleet.items():
@@ -752,6 +754,9 @@ def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
     assert by_action["backup:ListBackupJobs"] == by_action["backup:ListCopyJobs"] == {(admin, job_reader)}
     for action in ("s3:PutObject", "sns:Publish", "cloudwatch:PutMetricData"):
         assert by_action[action] == {(own, function.role_name)}, action
+    # The silence check: one query of the job-event log, in the verifier's own account, under its role.
+    assert aws.front.calls.count("logs:StartQuery") == 1
+    assert by_action["logs:StartQuery"] == by_action["logs:GetQueryResults"] == {(own, function.role_name)}
     # One listing per isolated vault: every account's air-gapped vault and the locked ones.
     assert aws.front.calls.count("backup:ListRecoveryPointsByBackupVault") == len(fleet) + len(
         locked & set(fleet)
@@ -806,6 +811,49 @@ def test_the_verifier_reads_the_air_gap_through_its_reader_roles(
     assert ("VerifierFindings", (("Kind", "stale"),)) in found
     assert {("AirGappedCopyAgeHours", (("AccountId", a),)) for a in fleet} <= found
     assert "DoneItems" in {name for name, _ in found}
+
+
+def test_the_verifier_finds_the_account_whose_events_stopped(aws: Aws, tmp_path: Path, sdk_dir: Path) -> None:
+    function = _of(VERIFIER)[0]
+    aws.reset()
+    seeded = _seed_verifier(aws, function)
+    silent = sorted(seeded["fleet"])[0]
+    aws.front.seeds.job_events[function.environment["DR_VERIFIER_EVENTS_LOG_GROUP"]].pop(silent)
+    report = _run(aws, function, tmp_path, sdk_dir)
+    found = sorted((f["account_id"], f["kind"]) for f in report["findings"])
+    assert found == sorted([(seeded["stale"], "stale"), (silent, "events-silent")])
+    assert not report["summary"]["failed"]
+
+
+def test_the_verifier_without_its_query_grant_reports_every_account_unreadable(
+    aws: Aws, tmp_path: Path, sdk_dir: Path
+) -> None:
+    function = _of(VERIFIER)[0]
+    narrowed = replace(_without(function, "QueryTheFleetsJobEvents"), role_name=function.role_name)
+    aws.reset()
+    seeded = _seed_verifier(aws, function)
+    result = run_function(
+        narrowed,
+        narrowed.lay_out(tmp_path / "task"),
+        sdk_dir,
+        _event(narrowed),
+        {**aws.credentials_for(narrowed), "AWS_ENDPOINT_URL": aws.front.url},
+    )
+    group = function.environment["DR_VERIFIER_EVENTS_LOG_GROUP"]
+    assert [d for d in aws.front.denied if d.startswith("logs:")] == [
+        f"logs:StartQuery on arn:aws:logs:{function.region}:{function.account}:log-group:{group}:*"
+    ], aws.front.denied
+    # The run fails (the Lambda's error, so the schedule's retry and dead-letter queue see it) ...
+    assert result.returncode == 1
+    assert "JobFailedError: verifier: 1 failed: events" in result.stderr, result.stderr
+    # ... after keeping every account's evidence with the unread silence and an unreadable finding.
+    env = function.environment
+    s3 = aws.client("s3", function.account, function.region)
+    for account in seeded["fleet"]:
+        key = f"{env['DR_VERIFIER_EVIDENCE_PREFIX']}accounts/{account}/latest.json"
+        latest = json.loads(s3.get_object(Bucket=env["DR_VERIFIER_EVIDENCE_BUCKET"], Key=key)["Body"].read())
+        assert latest["events"]["state"] == "unreadable", account
+        assert "unreadable" in {f["kind"] for f in latest["findings"]}, account
 
 
 def test_the_verifier_without_its_assume_role_grant_fails_naming_it(
