@@ -415,10 +415,12 @@ MIN_LOCK_CHANGEABLE_DAYS = 3
 MIN_LOCK_RETENTION_DAYS = 1
 
 
-def _days_between(low: int, high: int, why: str) -> Callable[[int], int]:
+def _between(low: int, high: int, unit: str, why: str = "") -> Callable[[int], int]:
+    """A whole number from ``low`` to ``high`` ``unit``; the message says the range and, if given, why."""
+
     def check(value: int) -> int:
         if not low <= value <= high:
-            raise ValueError(f"must be {low} to {high} days ({why})")
+            raise ValueError(f"must be {low} to {high} {unit}" + (f" ({why})" if why else ""))
         return value
 
     return check
@@ -432,9 +434,10 @@ class VaultLock(_Model):
         Annotated[
             int,
             AfterValidator(
-                _days_between(
+                _between(
                     MIN_LOCK_CHANGEABLE_DAYS,
                     MAX_RETENTION_DAYS,
+                    "days",
                     "AWS Backup's 72-hour cooling-off makes 3 the least grace period",
                 )
             ),
@@ -446,7 +449,7 @@ class VaultLock(_Model):
         Annotated[
             int,
             AfterValidator(
-                _days_between(MIN_LOCK_RETENTION_DAYS, MAX_RETENTION_DAYS, "AWS Backup Vault Lock's range")
+                _between(MIN_LOCK_RETENTION_DAYS, MAX_RETENTION_DAYS, "days", "AWS Backup Vault Lock's range")
             ),
         ]
         | None
@@ -457,7 +460,7 @@ class VaultLock(_Model):
         Annotated[
             int,
             AfterValidator(
-                _days_between(MIN_LOCK_RETENTION_DAYS, MAX_RETENTION_DAYS, "AWS Backup Vault Lock's range")
+                _between(MIN_LOCK_RETENTION_DAYS, MAX_RETENTION_DAYS, "days", "AWS Backup Vault Lock's range")
             ),
         ]
         | None
@@ -617,21 +620,12 @@ MAX_RESTORE_TIME_TARGET_MINUTES = 7 * 24 * 60
 VALIDATION_WINDOW_HOURS = (1, 168)
 
 
-def _hours_between(low: int, high: int) -> Callable[[int], int]:
-    def check(value: int) -> int:
-        if not low <= value <= high:
-            raise ValueError(f"must be {low} to {high} hours")
-        return value
-
-    return check
-
-
 class RestoreTesting(_Model):
     enabled: bool = True
     schedule: RestoreSchedule = "cron(0 10 ? * SAT *)"
     start_window_hours: int = Field(default=24, ge=1, le=168)
     selection_window_days: int = Field(default=7, ge=1, le=365)
-    validation_window_hours: Annotated[int, AfterValidator(_hours_between(*VALIDATION_WINDOW_HOURS))] = 4
+    validation_window_hours: Annotated[int, AfterValidator(_between(*VALIDATION_WINDOW_HOURS, "hours"))] = 4
     """How long a restored resource is kept for validation before AWS deletes it (docs/aws-facts.md, 8.3)."""
     target_minutes: int = Field(default=RESTORE_TIME_TARGET_MINUTES, ge=1, le=MAX_RESTORE_TIME_TARGET_MINUTES)
     """Restore time objective per resource: Audit Manager's RESTORE_TIME_FOR_RESOURCES_MEET_TARGET

@@ -215,11 +215,15 @@ def _plan(
     matrices = {current: matrix.build(graph, tags), other: matrix.build(other_graph, tags)}
     estimate = storage.estimate(matrices, inventory, current)
     # The cost of a longer air-gapped retention: the isolated account's GiB at each option, this layout.
-    progress("running the protection part of the program with each air-gapped retention option")
+    # The option the stack already has is the graph just registered; only the others run again.
+    progress("running the protection part of the program with the other air-gapped retention options")
+    own_days = config.retention.air_gapped_copy.delete_after_days
     air_gapped = {
         days: round(
             storage.isolated_gib(
-                matrix.build(
+                matrices[current]
+                if days == own_days
+                else matrix.build(
                     storage.register_with_layout(
                         stack, storage.with_air_gapped_days(raw, days), current, args.program
                     ),
