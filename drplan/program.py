@@ -166,6 +166,23 @@ def _short_hash(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:12]
 
 
+# The ARNs AWS gives the resources whose ARN the programs pass on (into policies, targets, alarms), in the
+# formats of the Service Authorization Reference's resource-type tables (docs/provider-validation.md, "ARNs the
+# mocks return"). A policy written against a made-up shape would be tested against an ARN AWS never sends.
+_ARN_FORMATS = {
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:cloudwatch/eventBus:EventBus": "arn:aws:events:{region}:{account}:event-bus/{name}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{bus}{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+    "aws:cloudwatch/dashboard:Dashboard": "arn:aws:cloudwatch::{account}:dashboard/{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:scheduler/schedule:Schedule": "arn:aws:scheduler:{region}:{account}:schedule/{group}/{name}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{name}",
+}
+
+
 class _Mocks(pulumi.runtime.Mocks):
     """Outputs shaped like a deployed stack, so references between resources resolve realistically."""
 
@@ -209,6 +226,15 @@ class _Mocks(pulumi.runtime.Mocks):
         elif module == "ram" and kind == "ResourceShare":
             ident = f"arn:aws:ram:{region}:{account}:resource-share/{_short_hash(name)}"
             state["arn"] = ident
+        elif typ in _ARN_FORMATS:
+            state["arn"] = _ARN_FORMATS[typ].format(
+                region=region,
+                account=account,
+                name=physical,
+                # A rule's ARN names its bus unless it is the default bus.
+                bus=f"{bus}/" if (bus := _known(inputs.get("eventBusName"))) not in (None, "default") else "",
+                group=_known(inputs.get("groupName")) or "default",
+            )
         elif "arn" not in inputs:
             state["arn"] = f"arn:aws:{module}:{region}:{account}:{kind.lower()}/{physical}"
         # What the engine does not know yet stays unknown: a computed value would be made up.

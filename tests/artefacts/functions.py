@@ -4,7 +4,6 @@ schedule input and execution role with the role's policies, in the engine's shap
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,6 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 STACKS = tuple(
     sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in REPO.glob("Pulumi.*.yaml"))
 )
-# The offline mocks shape every ARN '<type>/<name>' (drplan/program.py); an SNS topic's is ':<name>'.
-_MOCK_TOPIC = re.compile(r"(arn:aws:sns:[a-z0-9-]+:\d{12}):topic/")
-
-
-def real_arns(text: str) -> str:
-    return _MOCK_TOPIC.sub(r"\1:", text)
 
 
 @dataclass(frozen=True)
@@ -86,11 +79,7 @@ def _passed_roles(graph: StackGraph, environment: dict[str, str]) -> dict[str, P
     return {
         named[role.id]: PassedRole(
             role.inputs["assumeRolePolicy"],
-            tuple(
-                real_arns(p.inputs["policy"])
-                for p in graph.by_type(ROLE_POLICY)
-                if _depends_on(p, "role", role.urn)
-            ),
+            tuple(p.inputs["policy"] for p in graph.by_type(ROLE_POLICY) if _depends_on(p, "role", role.urn)),
         )
         for role in graph.by_type(ROLE)
         if role.id in named
@@ -115,17 +104,12 @@ def functions(graph: StackGraph) -> list[LambdaFunction]:
                 region=provider.inputs["region"],
                 account=json.loads(provider.inputs["allowedAccountIds"])[0],
                 assets=_assets(inputs["code"]),
-                environment=(
-                    environment := {
-                        k: real_arns(v)
-                        for k, v in (inputs.get("environment") or {}).get("variables", {}).items()
-                    }
-                ),
+                environment=(environment := dict((inputs.get("environment") or {}).get("variables", {}))),
                 schedule_input=schedules[0].inputs["target"]["input"],
                 role_name=inputs["role"].rsplit("/", 1)[1],
                 trust_policy=role.inputs["assumeRolePolicy"],
                 inline_policies={
-                    p.name: real_arns(p.inputs["policy"])
+                    p.name: p.inputs["policy"]
                     for p in graph.by_type(ROLE_POLICY)
                     if _depends_on(p, "role", role_urn)
                 },

@@ -17,7 +17,7 @@ NS = "aws-dr-backup:"
 
 
 def _topic_arn(region: str) -> str:
-    return f"arn:aws:sns:{region}:{WORKLOAD}:topic/dr-prod-backup-alerts"
+    return f"arn:aws:sns:{region}:{WORKLOAD}:dr-prod-backup-alerts"
 
 
 @pytest.mark.parametrize("region", REGIONS)

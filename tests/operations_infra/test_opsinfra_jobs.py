@@ -34,7 +34,7 @@ FUNCTION = "aws:lambda/function:Function"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 PLAN = "aws:backup/plan:Plan"
 NS = "aws-dr-backup:"
-PRIMARY_TOPIC = f"arn:aws:sns:{PRIMARY}:{WORKLOAD}:topic/dr-prod-backup-alerts"
+PRIMARY_TOPIC = f"arn:aws:sns:{PRIMARY}:{WORKLOAD}:dr-prod-backup-alerts"
 FLEET_BUCKET = "dr-org-fleet-222222222222-us-east-1"
 
 
@@ -70,7 +70,7 @@ def test_watchdog_runs_every_15_minutes_in_the_primary_region(prod_graph: StackG
     assert provider_name(schedule) == "origin"
     function = _function(prod_graph, "dr-prod-backup-watchdog")
     assert function.inputs["handler"] == "dr_runtime.operations.watchdog.handler"
-    assert schedule.inputs["target"]["arn"].endswith(":function/dr-prod-backup-watchdog")
+    assert schedule.inputs["target"]["arn"].endswith(":function:dr-prod-backup-watchdog")
     # The schedule hands over its own time, so a retried invocation judges job ages the same way.
     assert schedule.inputs["target"]["input"] == '{"time": "<aws.scheduler.scheduled-time>"}'
 

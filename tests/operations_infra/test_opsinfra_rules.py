@@ -154,7 +154,7 @@ def test_each_rule_publishes_a_readable_message_to_its_regions_topic(
 ) -> None:
     name = f"dr-prod-{key}"
     [target] = targets_of(prod_graph, name, region)
-    assert target.inputs["arn"] == f"arn:aws:sns:{region}:111111111111:topic/dr-prod-backup-alerts"
+    assert target.inputs["arn"] == f"arn:aws:sns:{region}:111111111111:dr-prod-backup-alerts"
     transformer = target.inputs["inputTransformer"]
     paths: dict[str, str] = transformer["inputPaths"]
     message = json.loads(transformer["inputTemplate"])  # a JSON string: SNS gets plain text
