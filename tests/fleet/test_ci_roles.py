@@ -21,9 +21,13 @@ import yaml
 
 from deploy import github_oidc as oidc
 from deploy.github_oidc_cli import main as cli
+from dr_runtime import vault_names
 from drplan import fleet
 from isolated import matrix as isolated_matrix
-from tests.org.policy_evaluator import Request, allowed, statement_allows
+from org import scp_documents
+from org.org_config import parse
+from tests.org.org_graphs import NS, org_stack_config
+from tests.org.policy_evaluator import Request, allowed, denying, statement_allows
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOWS = REPO / ".github" / "workflows"
@@ -444,3 +448,21 @@ def test_bad_input_is_one_error_naming_the_flag(
     assert captured.out == ""
     assert fragment in captured.err
     assert captured.err.count("\n") == 1
+
+
+def test_the_isolated_pipeline_role_is_exempt_from_the_isolated_guardrails_and_no_workload_role_is() -> None:
+    """The organisation stack's isolated SCPs (its real config) let the isolated deploy role change the
+    air-gapped shares it owns, and deny the same change to the workload pipelines' roles in that account."""
+    config = parse({k.removeprefix(NS): v for k, v in org_stack_config().items()}, "management")
+    documents = scp_documents.isolated_policies(config.isolated_guardrail_scope)
+    share = f"arn:aws:ram:us-east-1:{ISOLATED}:resource-share/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+    vault = vault_names.air_gapped_vault_name("dr-prod", WORKLOAD)
+    context = {"ram:ResourceShareName": vault_names.air_gapped_share_name(vault)}
+    for action in ("ram:DeleteResourceShare", "ram:DisassociateResourceShare"):
+
+        def denied(role: str, action: str = action) -> list[str]:
+            return denying(documents, Request(action, share, f"arn:aws:iam::{ISOLATED}:role/{role}", context))
+
+        assert denied(oidc.ISOLATED_DEPLOY_ROLE) == []
+        for role in (oidc.DEPLOY_ROLE, oidc.PREVIEW_ROLE):
+            assert "ProtectAirGappedVaultShares" in denied(role), (action, role)
