@@ -87,6 +87,9 @@ class ResourceType:
     snapshot_ignores_rds_windows: bool = False
     """AWS Backup may start its snapshots inside those windows. For the other RDS-managed types a snapshot
     scheduled in the hour before or during either window fails (docs/rds-windows.md)."""
+    malware_scan: bool = False
+    """GuardDuty Malware Protection for AWS Backup scans its recovery points (S3, EBS; EC2 AMIs too, not a
+    type here), when the stack's ``malwareScanning`` is on (docs/malware-scanning.md)."""
 
 
 _DOCDB = "documentdb"
@@ -103,6 +106,7 @@ CATALOG: tuple[ResourceType, ...] = (
         continuous_cross_account=True,
         isolated_copy=IsolatedCopy.AIR_GAPPED,
         managed_policies=(BACKUP_POLICY, RESTORE_POLICY, S3_BACKUP_POLICY, S3_RESTORE_POLICY),
+        malware_scan=True,
     ),
     ResourceType(
         key="ebs",
@@ -114,6 +118,7 @@ CATALOG: tuple[ResourceType, ...] = (
         continuous_cross_account=False,
         isolated_copy=IsolatedCopy.AIR_GAPPED,
         kubernetes_volumes=True,
+        malware_scan=True,
     ),
     ResourceType(
         key="efs",

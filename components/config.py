@@ -426,6 +426,31 @@ def _between(low: int, high: int, unit: str, why: str = "") -> Callable[[int], i
     return check
 
 
+class ScanMode(StrEnum):
+    """How GuardDuty scans a recovery point (``PlanRuleScanAction.ScanMode``)."""
+
+    INCREMENTAL = "incremental"
+    """Only what changed since the last scanned recovery point of the resource (the first one in full)."""
+    FULL = "full"
+    """The whole recovery point every time."""
+
+    @property
+    def api_value(self) -> str:
+        return {"incremental": "INCREMENTAL_SCAN", "full": "FULL_SCAN"}[self.value]
+
+
+class MalwareScanning(_Model):
+    """GuardDuty Malware Protection for AWS Backup on the recovery points of the types it scans (S3, EBS).
+    Off by default: GuardDuty bills every scan by the data it reads (docs/malware-scanning.md)."""
+
+    enabled: bool = False
+    scanner_role: str | None = None
+    """Required when enabled: the role GuardDuty assumes to read the recovery points (a name or a role ARN
+    in the workload account; it trusts ``malware-protection.guardduty.amazonaws.com``), created outside the
+    stack with the permissions GuardDuty documents."""
+    mode: ScanMode = ScanMode.INCREMENTAL
+
+
 class VaultLock(_Model):
     """The Vault Lock on every workload-side vault (each type's vault in both regions)."""
 
@@ -670,6 +695,7 @@ class StackConfig(_Model):
     retention: Retention = Retention()
     air_gapped_vault: AirGappedVault = AirGappedVault()
     vault_lock: VaultLock = VaultLock()
+    malware_scanning: MalwareScanning = MalwareScanning()
     opt_out_tags: OptOutTags = OptOutTags()
     kubernetes_clusters: Annotated[tuple[ClusterName, ...], AfterValidator(_each_once)] = ()
     resource_types: dict[str, TypeToggle] = {}
@@ -771,8 +797,29 @@ class StackConfig(_Model):
                     )
         _check_role("isolatedAccountRole", self.isolated_account_role, "isolated", self.accounts.isolated)
         _check_role("deploymentRole", self.deployment_role, "workload", self.accounts.workload)
+        self._check_malware_scanning()
         self._check_vault_lock()
         return self
+
+    def _check_malware_scanning(self) -> None:
+        scanning = self.malware_scanning
+        if scanning.scanner_role is not None:
+            _check_role(
+                "malwareScanning.scannerRole", scanning.scanner_role, "workload", self.accounts.workload
+            )
+        if scanning.enabled and scanning.scanner_role is None:
+            raise ValueError(
+                "malwareScanning.enabled is true but malwareScanning.scannerRole is not set: name the role "
+                "GuardDuty assumes to read the recovery points (a name or a role ARN in the workload account)"
+            )
+
+    @property
+    def scanner_role_arn(self) -> str | None:
+        """The GuardDuty scanner role when malware scanning is on; None when it is off."""
+        scanning = self.malware_scanning
+        if not scanning.enabled or scanning.scanner_role is None:
+            return None
+        return role_arn(scanning.scanner_role, self.accounts.workload)
 
     def _check_vault_lock(self) -> None:
         lock = self.vault_lock

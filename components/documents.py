@@ -187,3 +187,18 @@ def service_trust(service: str, source_account: str | None) -> Document:
     if source_account:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": source_account}}
     return document(statement)
+
+
+GUARDDUTY_MALWARE_SCANNER = "malware-protection.guardduty.amazonaws.com"
+"""The service principal a GuardDuty scanner role trusts (AWS Backup passes the role to it)."""
+
+
+def malware_scan_statements(scanner_role_arn: str) -> list[Document]:
+    """What a backup role needs to have GuardDuty scan its recovery points: the scan calls, the scanner
+    role passed to GuardDuty only, and the image and snapshot reads (AWS's
+    AWSBackupServiceRolePolicyForScans, with PassRole narrowed to the one scanner role)."""
+    return [
+        allow("StartAndReadMalwareScans", ("guardduty:StartMalwareScan", "guardduty:GetMalwareScan"), "*"),
+        pass_role_statement("PassTheScannerRoleToGuardDuty", scanner_role_arn, GUARDDUTY_MALWARE_SCANNER),
+        allow("DescribeScannedImagesAndSnapshots", ("ec2:DescribeImages", "ec2:DescribeSnapshots"), "*"),
+    ]

@@ -119,6 +119,8 @@ def protect(config: StackConfig) -> Protected:
                 tags=tags,
                 vault_lock=config.vault_lock,
                 deployment_role_arn=config.deployment_role_arn,
+                scanner_role_arn=config.scanner_role_arn,
+                scan_mode=config.malware_scanning.mode.api_value,
             ),
             opts=pulumi.ResourceOptions(provider=places.origin),
         )

@@ -52,6 +52,16 @@ class ResourceTypeProtectionArgs:
     """The lock on both vaults (config ``vaultLock``); its minimum defaults to each vault's shortest retention."""
     deployment_role_arn: str = field(kw_only=True)
     """The role ``pulumi up`` runs as here: exempt, with the backup role, from the vaults' access policies."""
+    scanner_role_arn: str | None = field(kw_only=True, default=None)
+    """GuardDuty's scanner role when the stack's ``malwareScanning`` is on; None: no scanning. Only types
+    GuardDuty scans (``catalog.ResourceType.malware_scan``) get scan settings."""
+    scan_mode: str = field(kw_only=True, default="INCREMENTAL_SCAN")
+    """``INCREMENTAL_SCAN`` or ``FULL_SCAN`` (config ``malwareScanning.mode``)."""
+
+    @property
+    def scanner(self) -> str | None:
+        """The scanner role for this type's plans: set only when scanning is on and GuardDuty scans the type."""
+        return self.scanner_role_arn if self.resource_type.malware_scan else None
 
 
 def _lifecycle_args(spec: PlanSpec) -> aws.backup.PlanRuleLifecycleArgs:
@@ -102,6 +112,16 @@ class ResourceTypeProtection(pulumi.ComponentResource):
                 f"{name}-backup-role-policy-{index}",
                 role=role.name,
                 policy_arn=policy_arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        if args.scanner is not None:
+            aws.iam.RolePolicy(
+                f"{name}-backup-role-malware-scans",
+                role=role.id,
+                policy=documents.to_json(
+                    documents.document(*documents.malware_scan_statements(args.scanner))
+                ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
 
@@ -204,6 +224,21 @@ class ResourceTypeProtection(pulumi.ComponentResource):
             )
             for copy in rule.copies
         ]
+        args = self._args
+        scan_actions = scan_settings = None
+        scanner = args.scanner
+        if scanner is not None:
+            # GuardDuty scans each new recovery point of the rule (docs/malware-scanning.md).
+            scan_actions = [
+                aws.backup.PlanRuleScanActionArgs(malware_scanner="GUARDDUTY", scan_mode=args.scan_mode)
+            ]
+            scan_settings = [
+                aws.backup.PlanScanSettingArgs(
+                    malware_scanner="GUARDDUTY",
+                    resource_types=[args.resource_type.backup_name],
+                    scanner_role_arn=scanner,
+                )
+            ]
         return aws.backup.Plan(
             f"{name}-{spec.key}-plan",
             name=f"{base}-{spec.key}",
@@ -219,8 +254,10 @@ class ResourceTypeProtection(pulumi.ComponentResource):
                     lifecycle=_lifecycle_args(spec),
                     copy_actions=copy_actions,
                     recovery_point_tags={"dr-backup-plan": f"{base}-{spec.key}"},
+                    scan_actions=scan_actions,
                 )
             ],
+            scan_settings=scan_settings,
             tags=self._args.tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=copy_targets),
         )

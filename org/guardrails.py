@@ -15,6 +15,7 @@ from org import scp_documents
 COMPONENT_TYPE = "aws-dr-backup-org:organizations:BackupGuardrails"
 SERVICE_CONTROL_POLICY = "SERVICE_CONTROL_POLICY"
 RESOURCE_CONTROL_POLICY = "RESOURCE_CONTROL_POLICY"
+TARGETS, ISOLATED_TARGETS, RCP_TARGETS = "targets", "isolatedTargets", "rcpTargets"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,16 @@ def key_rcp_name(prefix: str) -> str:
     return f"{prefix}-backup-keys-perimeter"
 
 
+def named_targets(args: BackupGuardrailsArgs) -> dict[str, list[str]]:
+    """Where the config says each group of policies goes: ``targets`` (the backup guardrails),
+    ``isolatedTargets`` (the isolated accounts' SCPs) and ``rcpTargets`` (the key RCP, when it is on)."""
+    return {
+        TARGETS: list(args.targets),
+        ISOLATED_TARGETS: list(args.isolated_targets),
+        RCP_TARGETS: list(args.rcp_targets) if args.key_perimeter is not None else [],
+    }
+
+
 class BackupGuardrails(pulumi.ComponentResource):
     """Created with the management account's provider in ``opts``: only it manages an organisation's
     policies (or a delegated administrator for policy management, which this stack does not set up)."""
@@ -53,7 +64,9 @@ class BackupGuardrails(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: BackupGuardrailsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__(COMPONENT_TYPE, name, None, opts)
+        # The targets the organisation's config names, recorded on the component so the policy pack can
+        # check every policy is attached to each of them (rule aws-organizations-guardrails-attached).
+        super().__init__(COMPONENT_TYPE, name, named_targets(args), opts)
         self.policy_ids = self._attach(
             name, args, scp_documents.policies(args.scope), args.targets, policy_name, "AWS Backup guardrails"
         )

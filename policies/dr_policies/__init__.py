@@ -16,6 +16,7 @@ from . import (
     continuous_backup,
     cross_account_kms,
     global_settings,
+    guardrail_attachments,
     kms_keys,
     plan_windows,
     s3_buckets,
@@ -57,6 +58,7 @@ RULES: list[Rule] = [
     *bucket_policy.RULES,
     *global_settings.RULES,
     *vault_lock.RULES,
+    *guardrail_attachments.RULES,
 ]
 
 __all__ = ["PACK_NAME", "RULES", "ResourceRule", "StackRule", "build_policies", "serve"]

@@ -71,3 +71,10 @@ def short(type_token: str) -> str:
         module = parts[1].split("/", 1)[0]
         return f"{module}.{parts[2]}"
     return type_token
+
+
+# AWS Organizations: the organisation stack's guardrails (service and resource control policies).
+ORGANIZATION_POLICIES = frozenset({"aws:organizations/policy:Policy"})
+ORGANIZATION_POLICY_ATTACHMENTS = frozenset({"aws:organizations/policyAttachment:PolicyAttachment"})
+BACKUP_GUARDRAILS = frozenset({"aws-dr-backup-org:organizations:BackupGuardrails"})
+"""The organisation stack's component (``org/guardrails.py``), whose inputs are the targets its config names."""

@@ -146,3 +146,48 @@ def denying(documents: Sequence[Mapping[str, Any]], request: Request) -> list[st
         for statement in document["Statement"]
         if statement_denies(statement, request)
     ]
+
+
+def _principal_matches(principal: Any, principal_arn: str) -> bool:
+    """A trust policy's ``Principal``: ``{"Federated": ...}`` or ``{"AWS": ...}``, one ARN or a list, compared
+    exactly (the wildcard principal is refused: the roles here never trust it)."""
+    if not isinstance(principal, Mapping) or set(principal) - {"Federated", "AWS"}:
+        raise NotImplementedError(f"principal {principal!r}")
+    for value in principal.values():
+        values = value if isinstance(value, list) else [value]
+        if "*" in values:
+            raise NotImplementedError("a wildcard principal")
+        if principal_arn in values:
+            return True
+    return False
+
+
+def statement_allows(statement: Mapping[str, Any], request: Request) -> bool:
+    """Whether an ``Allow`` statement of an identity policy (``Resource``) or a trust policy (``Principal``,
+    no ``Resource``) allows ``request``; ``request.principal_arn`` is the caller (for a web identity, the
+    OIDC provider's ARN)."""
+    if statement["Effect"] != "Allow":
+        return False
+    if set(statement) - {"Sid", "Effect", "Action", "Resource", "Condition", "Principal"}:
+        raise NotImplementedError(f"elements {sorted(statement)}")
+    if "Principal" in statement and not _principal_matches(statement["Principal"], request.principal_arn):
+        return False
+    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    if not any(_wildcard(a, request.action, case_sensitive=False) for a in actions):
+        return False
+    if "Resource" in statement:
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        if not any(arn_like(r, request.resource) for r in resources):
+            return False
+    return condition_holds(statement.get("Condition", {}), request)
+
+
+def allowed(documents: Sequence[Mapping[str, Any]], request: Request) -> bool:
+    """IAM's decision within one account for these documents: an explicit deny wins, then any allow, else
+    the implicit deny."""
+    statements = [s for d in documents for s in d["Statement"]]
+    if any(s["Effect"] == "Deny" and statement_denies(s, request) for s in statements):
+        return False
+    return any(statement_allows(s, request) for s in statements)

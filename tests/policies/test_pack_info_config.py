@@ -25,7 +25,7 @@ def test_info_lists_every_policy_with_description_remediation_and_schema(client:
     assert info.supports_config
     assert len(info.policies) >= 17
     for policy in info.policies:
-        assert policy.name.startswith(("aws-backup-", "aws-kms-", "aws-s3-"))
+        assert policy.name.startswith(("aws-backup-", "aws-kms-", "aws-s3-", "aws-organizations-"))
         assert "Fix:" in policy.description, policy.name
         assert policy.remediation_steps, policy.name
         assert policy.kind in {"resource", "stack"}

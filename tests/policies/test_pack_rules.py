@@ -450,6 +450,8 @@ def test_every_policy_has_a_reporting_case(client: PolicyPackClient) -> None:
         # the organisation stack's rules, over its real graph: tests/policies/test_pack_org.py
         "aws-backup-global-settings-cross-account",
         "aws-s3-bucket-policy-org-scoped",
+        # the organisation stack's attachments, over its real and mutated graphs: test_pack_guardrails.py
+        "aws-organizations-guardrails-attached",
         # a vault losing its lock (a resource removed, not mutated): tests/policies/test_pack_vault_lock.py
         "aws-backup-vault-locked",
     }

@@ -42,6 +42,15 @@ def test_invitation_share_mode_has_no_violations(client: PolicyPackClient, stack
     assert all_violations(client, graph) == []
 
 
+def test_malware_scanning_on_has_no_violations(client: PolicyPackClient) -> None:
+    """prod with ``malwareScanning`` on (scan actions, scan settings, the roles' scan policies) passes too."""
+    config = read_stack_config(stack_file("prod"))
+    config["aws-dr-backup:malwareScanning"] = {"enabled": True, "scannerRole": "GuardDutyBackupScanner"}
+    graph = register_stack("prod", config=config)
+    assert [p for p in graph.by_type("aws:backup/plan:Plan") if "scanSettings" in p.inputs]
+    assert all_violations(client, graph) == []
+
+
 def _swap(graph: StackGraph, *changed: RegisteredResource) -> StackGraph:
     by_urn = {r.urn: r for r in changed}
     return replace(graph, resources=tuple(by_urn.get(r.urn, r) for r in graph.resources))

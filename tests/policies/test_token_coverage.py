@@ -35,7 +35,7 @@ def sdk_tokens() -> tuple[set[str], dict[str, set[str]]]:
     root = Path(pulumi_aws.__file__).parent
     tokens: set[str] = set()
     links: dict[str, set[str]] = {}
-    for module in ("backup", "kms", "s3", "cloudwatch"):
+    for module in ("backup", "kms", "s3", "cloudwatch", "organizations"):
         for path in sorted((root / module).glob("*.py")):
             text = path.read_text(encoding="utf-8")
             for own in _RESOURCE.findall(text):
@@ -58,6 +58,7 @@ def closure(token: str, links: dict[str, set[str]]) -> set[str]:
 
 
 SDK, LINKS = sdk_tokens()
+OWN_COMPONENTS = ("aws-dr-backup-org:",)
 RULES: list[Any] = list(_pack().RULES)
 
 
@@ -76,7 +77,8 @@ def test_sdk_scan_finds_known_tokens_and_aliases() -> None:
 
 @pytest.mark.parametrize("rule", RULES, ids=[r.name for r in RULES])
 def test_rule_tokens_cover_the_sdk(rule: Any) -> None:
-    listed = set(rule.tokens)
+    # The repository's own component types (the organisation stack's BackupGuardrails) are not pulumi-aws's.
+    listed = {t for t in rule.tokens if not t.startswith(OWN_COMPONENTS)}
     assert listed <= SDK, f"{rule.name} lists tokens pulumi-aws does not define: {sorted(listed - SDK)}"
     expected = {t for t in SDK if re.search(rule.concept, t)}
     assert expected, f"{rule.name}: its concept {rule.concept!r} matches no pulumi-aws token"
