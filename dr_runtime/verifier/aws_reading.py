@@ -56,6 +56,7 @@ from dr_runtime.verifier.settings import (
 SESSION_NAME = "aws-dr-backup-verifier"
 ROLE_SESSION_SECONDS = 3600
 PAGE_SIZE = 1000  # botocore backup MaxResults: 1-1000
+RAM_PAGE_SIZE = 500  # botocore ram maxResults: 1-500 (RAM's own default is per operation, unstated)
 
 
 @dataclass(frozen=True)
@@ -190,17 +191,22 @@ def read_share(ram: Any, vault_arn: str) -> ShareReading:
     reading = ShareReading()
     try:
         associations = ram.get_paginator("get_resource_share_associations")
-        for page in associations.paginate(associationType="RESOURCE", resourceArn=vault_arn):
+        paging = {"PageSize": RAM_PAGE_SIZE}
+        for page in associations.paginate(
+            associationType="RESOURCE", resourceArn=vault_arn, PaginationConfig=paging
+        ):
             for item in page.get("resourceShareAssociations", []):
                 reading.resources.append(_association(item))
         arns = sorted({item.share_arn for item in reading.resources})
         if not arns:
             return reading
-        for page in associations.paginate(associationType="PRINCIPAL", resourceShareArns=arns):
+        for page in associations.paginate(
+            associationType="PRINCIPAL", resourceShareArns=arns, PaginationConfig=paging
+        ):
             for item in page.get("resourceShareAssociations", []):
                 reading.principals.append(_association(item))
         for page in ram.get_paginator("get_resource_shares").paginate(
-            resourceOwner="SELF", resourceShareArns=arns
+            resourceOwner="SELF", resourceShareArns=arns, PaginationConfig=paging
         ):
             for share in page.get("resourceShares", []):
                 reading.shares[str(share.get("resourceShareArn", ""))] = str(share.get("status", ""))
