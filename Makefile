@@ -56,3 +56,4 @@ bench: .venv/.dev bytecode
 	$(PY) benchmarks/coverage_report.py
 	$(PY) benchmarks/plan.py
 	$(PY) benchmarks/fleet_plan.py
+	$(PY) benchmarks/verifier_calls.py

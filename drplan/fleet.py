@@ -45,6 +45,7 @@ from drplan import (
     project_config,
     stack_policy_config,
     verdict,
+    verifier_fleet,
 )
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, IsolatedName, StackSummary
@@ -253,6 +254,8 @@ def _summary(
         environment=config.environment.value,
         workload_account=config.accounts.workload,
         isolated_account=config.accounts.isolated,
+        prefix=config.prefix,
+        air_gapped_vault=config.air_gapped_vault_name,
         layout=config.layout.value,
         dr_region=config.regions.dr,
         protected_types=protected,
@@ -694,7 +697,11 @@ def main(argv: Sequence[str]) -> int:
         print(str(exc), file=sys.stderr)
         return PLAN_FAILED
     summaries.sort(key=lambda s: s.stack)
-    findings = fleet_checks.check(summaries, vault_quota=args.vault_quota, project=_shared_settings(project))
+    verifiers, unreadable = verifier_fleet.load(args.project_dir)
+    findings = fleet_checks.check(
+        summaries, vault_quota=args.vault_quota, project=_shared_settings(project), verifiers=verifiers
+    )
+    findings += unreadable
     outcome = fleet_exit(summaries, findings)
     seconds = time.perf_counter() - started
     if args.json:

@@ -35,6 +35,7 @@ VAULT_QUOTA = "isolated-account-vault-quota"
 RAM_SHARE_QUOTA = "isolated-account-ram-share-quota"
 RAM_INVITATIONS = "ram-pending-invitations"
 SHARED_SETTINGS = "differs-from-shared-settings"
+VERIFIER_FLEET = "verifier-fleet-differs-from-stacks"
 
 CHECKS: tuple[tuple[str, str], ...] = (
     (DUPLICATE_WORKLOAD, "every workload account is planned by one stack"),
@@ -42,6 +43,7 @@ CHECKS: tuple[tuple[str, str], ...] = (
     (NAME_CLASH, "nothing two stacks create in an isolated account has the same name"),
     (VAULT_QUOTA, "vaults per isolated account and region within the quota"),
     (RAM_SHARE_QUOTA, "RAM shares per isolated account within the quota"),
+    (VERIFIER_FLEET, "the verifier's fleet (org stack) is the workload stacks' accounts, both ways"),
 )
 
 # Kinds of what a stack creates in the isolated account, by the resource type registering it, and the
@@ -104,6 +106,9 @@ class StackSummary:
     environment: str = ""
     workload_account: str = ""
     isolated_account: str = ""
+    prefix: str = ""
+    air_gapped_vault: str = ""
+    """The name of the stack's air-gapped vault in the isolated account (``airGappedVault.name`` or derived)."""
     layout: str = ""
     dr_region: str = ""
     protected_types: tuple[str, ...] = ()
@@ -134,6 +139,8 @@ class StackSummary:
             "exit": {"code": self.code, "reason": self.reason, "message": self.message},
             "environment": self.environment,
             "accounts": {"workload": self.workload_account, "isolated": self.isolated_account},
+            "prefix": self.prefix,
+            "airGappedVault": self.air_gapped_vault,
             "layout": self.layout,
             "protectedTypes": list(self.protected_types),
             "unprotectedTypes": list(self.unprotected_types),
@@ -366,13 +373,92 @@ def _shared_settings(planned: Sequence[StackSummary], project: Mapping[str, Any]
     return findings
 
 
+@dataclass(frozen=True)
+class VerifierFleet:
+    """What the organisation stack's ``verifier`` section says of the workload accounts it verifies."""
+
+    file: str
+    """The org stack file it comes from, as shown in messages."""
+    vaults: Mapping[str, tuple[str, str]]
+    """Each verified workload account -> (its isolated account, the name of its air-gapped vault there),
+    as the verifier derives them (``verifier.fleet``, ``verifier.vaultNames``)."""
+    prefixes: Mapping[str, str]
+    """Each verified workload account -> the stack prefix ``verifier.fleet`` gives it."""
+    unverified: Mapping[str, str] = field(default_factory=dict)
+    """``verifier.unverified``: workload account -> the reason it is left out."""
+
+
+def verifier_fleet(planned: Sequence[StackSummary], verifier: VerifierFleet) -> list[Finding]:
+    """The verifier reads exactly the stacks' vaults: every stack's account is verified (or left out with
+    a reason), every verified account is a stack's, with the stack's prefix, isolated account and vault."""
+    where = f"{verifier.file} verifier"
+    by_account: dict[str, list[StackSummary]] = defaultdict(list)
+    for s in planned:
+        by_account[s.workload_account].append(s)
+    findings = []
+
+    def differs(stacks: Iterable[str], message: str) -> None:
+        findings.append(Finding(VERIFIER_FLEET, CONFLICT, tuple(stacks), message))
+
+    for account, stacks in sorted(by_account.items()):
+        names = [s.stack for s in stacks]
+        if account not in verifier.vaults and account not in verifier.unverified:
+            differs(
+                names,
+                f"{_names(names)} (workload account {account}) is not verified: {where}.fleet lacks "
+                f"{account}; add <account>=<prefix>, or list it under verifier.unverified with the reason",
+            )
+        for s in stacks:
+            if account not in verifier.vaults:
+                continue
+            isolated, vault = verifier.vaults[account]
+            prefix = verifier.prefixes[account]
+            for what, fleet_value, stack_value in (
+                ("prefix", prefix, s.prefix),
+                ("isolated account", isolated, s.isolated_account),
+                ("air-gapped vault", vault, s.air_gapped_vault),
+            ):
+                if fleet_value != stack_value:
+                    differs(
+                        (s.stack,),
+                        f"{where}.fleet reads {account} with {what} {fleet_value!r}, but {s.stack} has "
+                        f"{stack_value!r}: the verifier would find no vault and alert; make them agree",
+                    )
+    for account in sorted(verifier.vaults):
+        if account not in by_account:
+            differs(
+                (),
+                f"{where}.fleet lists {account}, which no workload stack plans: remove it, or add the "
+                "stack (a fleet entry without a stack alerts no-vault on every run)",
+            )
+    for account, reason in sorted(verifier.unverified.items()):
+        if account in verifier.vaults:
+            continue
+        if account not in by_account:
+            differs((), f"{where}.unverified lists {account}, which no workload stack plans: remove it")
+            continue
+        names = [s.stack for s in by_account[account]]
+        findings.append(
+            Finding(
+                VERIFIER_FLEET,
+                NOTE,
+                tuple(names),
+                f"{_names(names)} (workload account {account}) is not verified from outside, as "
+                f"{where}.unverified says: {reason}",
+            )
+        )
+    return findings
+
+
 def check(
     summaries: Sequence[StackSummary],
     *,
     vault_quota: int = VAULTS_PER_ACCOUNT_REGION,
     project: Mapping[str, Any] | None = None,
+    verifiers: Sequence[VerifierFleet] = (),
 ) -> list[Finding]:
-    """Every cross-stack finding over the stacks whose program ran (invalid stacks are reported apart)."""
+    """Every cross-stack finding over the stacks whose program ran (invalid stacks are reported apart);
+    ``verifiers``: each organisation stack's verifier fleet, compared with the stacks."""
     planned = [s for s in summaries if s.planned]
     return [
         *_duplicate_workload(planned),
@@ -381,4 +467,5 @@ def check(
         *_vault_quota(planned, vault_quota),
         *_ram_quotas(planned),
         *_shared_settings(planned, project),
+        *(finding for verifier in verifiers for finding in verifier_fleet(planned, verifier)),
     ]

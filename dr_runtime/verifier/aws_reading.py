@@ -7,8 +7,8 @@
 - ``read_vault``: ``ListRecoveryPointsByBackupVault`` on one of the account's vaults (the air-gapped
   one, the locked one), every page, its description (``DescribeBackupVault``) and its access policy
   (``GetBackupVaultAccessPolicy``).
-- ``read_share``: the RAM shares of the isolated account that associate the air-gapped vault, and
-  their principals (``GetResourceShareAssociations``, ``GetResourceShares``).
+- ``read_shares``: the RAM shares of the isolated account that associate each air-gapped vault, and
+  their principals (``GetResourceShareAssociations``, ``GetResourceShares``), listed once per run.
 - ``read_jobs``: ``ListBackupJobs`` and ``ListCopyJobs`` with ``ByAccountId`` and ``ByCreatedAfter``.
 - ``read_baseline``: the account's baseline from the evidence bucket.
 
@@ -20,7 +20,7 @@ docs/verifier.md ("AWS behaviour relied on").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -56,6 +56,7 @@ from dr_runtime.verifier.settings import (
 SESSION_NAME = "aws-dr-backup-verifier"
 ROLE_SESSION_SECONDS = 3600
 PAGE_SIZE = 1000  # botocore backup MaxResults: 1-1000
+RAM_PAGE_SIZE = 500  # botocore ram maxResults: 1-500 (RAM's own default is per operation, unstated)
 
 
 @dataclass(frozen=True)
@@ -180,34 +181,45 @@ def read_vault(backup: Any, vault_name: str, tier: Tier, *, policy: bool) -> Vau
     return reading
 
 
-def read_share(ram: Any, vault_arn: str) -> ShareReading:
-    """Every share of the isolated account associating the vault, its status and its principals.
+def read_shares(ram: Any, vault_arns: Sequence[str]) -> dict[str, ShareReading]:
+    """Per air-gapped vault of ``vault_arns``, every share of the isolated account associating it, their
+    status and principals: three listings of the whole account per run, not three per vault.
 
-    ``GetResourceShareAssociations`` lists the associations of the shares the caller owns: by the vault's
-    ARN (``RESOURCE``), then the principals of those shares (``PRINCIPAL``); ``GetResourceShares`` with
-    ``resourceOwner=SELF`` gives each share's status. Every listing is followed over its pages: RAM may
-    answer a page with no items and a ``nextToken`` (docs/verifier.md, V13-V15)."""
-    reading = ShareReading()
+    ``GetResourceShareAssociations`` lists the associations of the shares the caller owns: every
+    ``RESOURCE`` association (kept for the vaults asked), then every ``PRINCIPAL`` association (kept for the
+    shares associating one of them); ``GetResourceShares`` with ``resourceOwner=SELF`` gives each share's
+    status and name. Every listing is followed over its pages: RAM may answer a page with no items and a
+    ``nextToken`` (docs/verifier.md, V13-V15). A failed listing makes every vault's reading an error."""
+    readings = {arn: ShareReading() for arn in vault_arns}
+    paging = {"PageSize": RAM_PAGE_SIZE}
     try:
         associations = ram.get_paginator("get_resource_share_associations")
-        for page in associations.paginate(associationType="RESOURCE", resourceArn=vault_arn):
+        vaults_of: dict[str, list[str]] = {}
+        for page in associations.paginate(associationType="RESOURCE", PaginationConfig=paging):
             for item in page.get("resourceShareAssociations", []):
-                reading.resources.append(_association(item))
-        arns = sorted({item.share_arn for item in reading.resources})
-        if not arns:
-            return reading
-        for page in associations.paginate(associationType="PRINCIPAL", resourceShareArns=arns):
+                association = _association(item)
+                if association.entity in readings:
+                    readings[association.entity].resources.append(association)
+                    vaults_of.setdefault(association.share_arn, []).append(association.entity)
+        if not vaults_of:
+            return readings
+        for page in associations.paginate(associationType="PRINCIPAL", PaginationConfig=paging):
             for item in page.get("resourceShareAssociations", []):
-                reading.principals.append(_association(item))
+                association = _association(item)
+                for vault in dict.fromkeys(vaults_of.get(association.share_arn, [])):
+                    readings[vault].principals.append(association)
         for page in ram.get_paginator("get_resource_shares").paginate(
-            resourceOwner="SELF", resourceShareArns=arns
+            resourceOwner="SELF", PaginationConfig=paging
         ):
             for share in page.get("resourceShares", []):
-                reading.shares[str(share.get("resourceShareArn", ""))] = str(share.get("status", ""))
-                reading.names[str(share.get("resourceShareArn", ""))] = str(share.get("name", ""))
+                arn = str(share.get("resourceShareArn", ""))
+                for vault in dict.fromkeys(vaults_of.get(arn, [])):
+                    readings[vault].shares[arn] = str(share.get("status", ""))
+                    readings[vault].names[arn] = str(share.get("name", ""))
     except (ClientError, BotoCoreError) as error:
-        return ShareReading(error=_failed(f"RAM shares of vault {vault_arn}", error))
-    return reading
+        reason = _failed("RAM shares of the isolated account", error)
+        return {arn: ShareReading(error=reason) for arn in vault_arns}
+    return readings
 
 
 def _association(item: dict[str, Any]) -> ShareAssociation:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +37,7 @@ from dr_runtime.verifier.aws_reading import (
     connect,
     read_baseline,
     read_jobs,
-    read_share,
+    read_shares,
     read_vault,
 )
 from dr_runtime.verifier.evaluation import AccountVerdict, Finding, Kind, evaluate
@@ -94,8 +94,14 @@ class RunResult:
 
 
 def read_account(
-    config: VerifierConfig, places: Places, account: FleetAccount, now: datetime
+    config: VerifierConfig,
+    places: Places,
+    account: FleetAccount,
+    now: datetime,
+    shares: Mapping[str, ShareReading] | None = None,
 ) -> AccountReading:
+    """What the run reads of one account; ``shares``: the isolated account's shares per air-gapped vault,
+    read once for the fleet (``read_fleet_shares``; read here for this account's vault alone when None)."""
     since = now - timedelta(minutes=config.stale_after_minutes)
     baseline = (
         BaselineReading()
@@ -115,7 +121,8 @@ def read_account(
     lag = tiers[0]
     share: ShareReading | None = None
     if lag.vault.found and lag.vault.error is None:
-        share = read_share(places.vaults("ram"), lag.vault_arn)
+        known = read_fleet_shares(config, places, [account]) if shares is None else shares
+        share = known[lag.vault_arn]
     copy_jobs = {part.vault_arn: COPY_JOB_TIER[part.tier] for part in tiers}
     return AccountReading(
         account_id=account.account_id,
@@ -124,6 +131,14 @@ def read_account(
         baseline=baseline,
         share=share,
     )
+
+
+def read_fleet_shares(
+    config: VerifierConfig, places: Places, accounts: Sequence[FleetAccount] | None = None
+) -> dict[str, ShareReading]:
+    """The isolated account's RAM shares of the accounts' air-gapped vaults (default: the fleet's)."""
+    chosen = config.fleet if accounts is None else accounts
+    return read_shares(places.vaults("ram"), [config.vault_arn(account) for account in chosen])
 
 
 def _put(s3: Any, bucket: str, key: str, body: bytes, summary: RunSummary, item: str) -> None:
@@ -242,8 +257,9 @@ def run(
     ``events``: the silence check's settings (``event_silence``); None skips it."""
     result = RunResult()
     summary = result.summary
+    shares = read_fleet_shares(config, places)
     for account in config.fleet:
-        verdict = evaluate(config, read_account(config, places, account, now), now)
+        verdict = evaluate(config, read_account(config, places, account, now, shares), now)
         result.verdicts.append(verdict)
         if verdict.inputs_read:
             summary.done.append(account.account_id)

@@ -201,11 +201,15 @@ class FakeBackup:
         if isinstance(answer, tuple):
             return answer
         body: dict[str, Any] = answer
-        validate_parameters(body, model.output_shape)
+        self._check(body, model.output_shape)
         return AWSResponse("https://fake-backup", 200, {}, None), {
             **body,
             "ResponseMetadata": {"HTTPStatusCode": 200},
         }
+
+    def _check(self, body: dict[str, Any], shape: Any) -> None:
+        """Every answer against the operation's output shape (a subclass may check less of a page)."""
+        validate_parameters(body, shape)
 
     @staticmethod
     def _error(code: str, text: str, status: int) -> tuple[AWSResponse, dict[str, Any]]:
@@ -353,9 +357,10 @@ class FakeRam:
         start = int(params.get("nextToken") or -1)
         if start < 0:
             return {key: [], "nextToken": "0"}
-        body: dict[str, Any] = {key: items[start : start + PAGE]}
-        if start + PAGE < len(items):
-            body["nextToken"] = str(start + PAGE)
+        size = min(PAGE, int(params.get("maxResults") or PAGE))
+        body: dict[str, Any] = {key: items[start : start + size]}
+        if start + size < len(items):
+            body["nextToken"] = str(start + size)
         return body
 
     def _associations(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -12,13 +12,16 @@ from dr_runtime.verifier.evaluation import Kind
 from dr_runtime.verifier.readings import Tier
 from dr_runtime.verifier.verify import run
 from tests.verifier.conftest import (
+    FLEET,
     NOW,
+    PAGE,
     Fleet,
     database,
     lag_arn,
     lag_name,
     locked_arn,
     locked_name,
+    make_config,
     only,
     program_policy,
     share_arn,
@@ -147,6 +150,39 @@ def test_unreadable_shares_are_unreadable(fleet: Fleet) -> None:
     fleet.ram.denied["GetResourceShareAssociations"] = "AccessDeniedException"
     assert kinds(fleet, locked=False) == [("unreadable", "air-gapped")]
     assert Kind.RAM_SHARE_DRIFT.value == "ram-share-drift"
+
+
+def test_the_shares_are_listed_once_a_run_for_the_whole_fleet(fleet: Fleet) -> None:
+    """Three listings of the isolated account, each over its pages, whatever the fleet's size: no call
+    names one vault or one share (docs/verifier.md, What a run costs)."""
+    for account in FLEET:
+        fleet.healthy_account(account)
+    result = run(make_config(), fleet.places(), NOW)
+    assert result.findings == []
+    calls = fleet.ram.calls
+    assert all("resourceArn" not in params and "resourceShareArns" not in params for _, params in calls)
+    # The fake's first page is empty, then PAGE items a page: three vaults, three shares, three principals.
+    pages = 1 + -(-len(FLEET) // PAGE)
+    assert [name for name, _ in calls] == ["GetResourceShareAssociations"] * (2 * pages) + [
+        "GetResourceShares"
+    ] * pages
+
+
+def test_a_share_of_a_vault_outside_the_fleet_is_not_one_of_its_accounts(fleet: Fleet) -> None:
+    """The whole account's shares are listed; a share of another vault changes no account's verdict,
+    while the same extra principal on the account's own share is drift."""
+    fleet.healthy_account(STAGING)
+    other = "arn:aws:backup:us-east-1:222222222222:backup-vault:someone-else"
+    fleet.ram.share(STAGING)
+    fleet.ram.share(
+        STAGING, 1, name="other", resources={other: "ASSOCIATED"}, principals={"999999999999": "ASSOCIATED"}
+    )
+    assert kinds(fleet, locked=False) == []
+    fleet.ram.shares[share_arn(STAGING, 1)]["resources"] = {
+        other: "ASSOCIATED",
+        lag_arn(STAGING): "ASSOCIATED",
+    }
+    assert kinds(fleet, locked=False) == [("ram-share-drift", "air-gapped")]
 
 
 # --- the vault's own state (DescribeBackupVault) -------------------------------------------------------
