@@ -191,6 +191,12 @@ class FleetReport:
     def tier_names(self) -> tuple[str, ...]:
         return tf.TIER_NAMES
 
+    def report_stale(self, entry: AccountEntry) -> bool:
+        """Whether the account's (oldest) coverage report is older than ``max_age_hours``, whatever its
+        status says (a worse one, e.g. ``evidence-missing``, hides ``stale``)."""
+        limit = self.generated_at - timedelta(hours=self.max_age_hours)
+        return entry.generated_at is not None and entry.generated_at < limit
+
     def tier_types(self, tier: str) -> tuple[str, ...]:
         """The resource types of a tier's heat-map: the report's types first, then the verifier's others."""
         seen = {t for a in self.accounts for t in a.tier_types.get(tier, {})}
