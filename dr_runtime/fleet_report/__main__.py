@@ -5,14 +5,20 @@ caller's AWS credentials) or from a local copy of it (``--dir``), and prints cov
 type, the unprotected resources with why, and the accounts whose report is missing, stale, unreadable
 or incomplete: a table, ``--json`` or ``--html`` (one self-contained page).
 
-Exit codes (those of ``dr_runtime.errors``): 0 every account's report is fresh and complete; 1 an
-account needs attention (its report is missing, stale, unreadable or incomplete); 2 a bad flag, a
+With ``--evidence-bucket`` (or ``--evidence-dir``) it reads the verifier's evidence too and shows each
+tier's coverage and RPO as ``verified`` (preferred) or ``self-reported`` (docs/verifier.md, "In the
+fleet report").
+
+Exit codes (those of ``dr_runtime.errors``): 0 every account's report is fresh and complete and every
+tier at 100 %; 1 an account needs attention (below 100 % in a tier, fell, disagrees with the verifier,
+its report or evidence missing, stale, unreadable or incomplete); 2 a bad flag, a
 missing folder or bucket; 3 AWS could not be used (no or rejected credentials, access denied, ...).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -28,13 +34,17 @@ from dr_runtime.fleet_report import formats as render
 from dr_runtime.fleet_report import merge
 from dr_runtime.fleet_report import report_sources as sources
 from dr_runtime.settings import REGION, region
+from dr_runtime.verifier.settings import DEFAULT_EVIDENCE_PREFIX
+
+_PREFIX = re.compile(r"^([A-Za-z0-9!_.*'()-]+/)*$")
 
 JOB = "fleet_report"
 _ACCOUNT = re.compile(r"^\d{12}$")
 EXIT_CODES_HELP = (
-    "exit codes: 0 every report fresh and complete; 1 an account needs attention (missing, stale, unreadable "
-    "or incomplete report); 2 bad flag, missing folder or bucket; 3 AWS unavailable: no or rejected "
-    "credentials, access denied, throttled after retries, endpoint unreachable"
+    "exit codes: 0 every report fresh and complete, every tier at 100 %; 1 an account needs attention "
+    "(below 100 % in a tier, fell, disagrees with the verifier, missing/stale/unreadable report or "
+    "evidence); 2 bad flag, missing folder or bucket; 3 AWS unavailable: no or rejected credentials, "
+    "access denied, throttled after retries, endpoint unreachable"
 )
 
 
@@ -80,6 +90,47 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of",
         metavar="TIME",
         help="judge staleness as of this ISO 8601 time with a zone, e.g. 2026-11-20T09:30:00+00:00 (default: now)",
+    )
+    evidence = parser.add_mutually_exclusive_group()
+    evidence.add_argument(
+        "--evidence-bucket",
+        help="the verifier's evidence bucket: its figures are shown as verified and preferred; an account "
+        "without evidence there needs attention",
+    )
+    evidence.add_argument(
+        "--evidence-dir",
+        type=Path,
+        help="a local copy of the verifier's evidence bucket (instead of --evidence-bucket)",
+    )
+    parser.add_argument(
+        "--evidence-prefix",
+        default=DEFAULT_EVIDENCE_PREFIX,
+        help=f"the verifier's key prefix in its bucket (default {DEFAULT_EVIDENCE_PREFIX})",
+    )
+    parser.add_argument(
+        "--max-evidence-age-hours",
+        type=int,
+        default=merge.DEFAULT_MAX_EVIDENCE_AGE_HOURS,
+        help=f"evidence older than this is stale and not used (default {merge.DEFAULT_MAX_EVIDENCE_AGE_HOURS})",
+    )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        metavar="REPORT_JSON",
+        help="a previous fleet report's --json output: a tier that fell by more than --fall-points needs attention",
+    )
+    parser.add_argument(
+        "--fall-points",
+        type=float,
+        default=merge.DEFAULT_FALL_POINTS,
+        help=f"percentage points a tier may drop since --previous (default {merge.DEFAULT_FALL_POINTS:g})",
+    )
+    parser.add_argument(
+        "--disagree-points",
+        type=float,
+        default=merge.DEFAULT_DISAGREE_POINTS,
+        help="percentage points self-reported and verified figures of a tier may differ "
+        f"(default {merge.DEFAULT_DISAGREE_POINTS:g})",
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the fleet report as JSON")
@@ -130,6 +181,19 @@ def _organisation_workloads(path: Path) -> list[str]:
     return list(config.accounts.workloads)
 
 
+def _previous(path: Path) -> dict[str, dict[str, float]]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"--previous {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"--previous {path}: not JSON ({exc})") from None
+    try:
+        return merge.previous_figures(document, str(path))
+    except merge.ReportFormatError as exc:
+        raise ConfigError(f"--previous {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None, s3: Any = None, now: datetime | None = None) -> int:
     """``s3`` (a boto3 client) and ``now`` let tests run it without AWS and at a fixed time."""
     return run_command(JOB, lambda: _command(argv, s3, now))
@@ -142,12 +206,39 @@ def _command(argv: Sequence[str] | None, s3: Any, now: datetime | None) -> int:
         expected += [a for a in _organisation_workloads(args.expect_from) if a not in expected]
     if args.max_age_hours < 1:
         raise ConfigError(f"--max-age-hours {args.max_age_hours}: must be at least 1")
+    if args.max_evidence_age_hours < 1:
+        raise ConfigError(f"--max-evidence-age-hours {args.max_evidence_age_hours}: must be at least 1")
+    for flag, value in (("--fall-points", args.fall_points), ("--disagree-points", args.disagree_points)):
+        if not 0 <= value <= 100:
+            raise ConfigError(f"{flag} {value:g}: must be between 0 and 100 percentage points")
+    if not _PREFIX.match(args.evidence_prefix):
+        raise ConfigError(
+            f"--evidence-prefix {args.evidence_prefix!r}: must be empty or end with '/' "
+            f"(the verifier's prefix, e.g. {DEFAULT_EVIDENCE_PREFIX})"
+        )
+    previous = _previous(args.previous) if args.previous is not None else None
     as_of = _as_of(args.as_of) if args.as_of is not None else now or datetime.now(UTC)
     if args.dir is not None:
         found = sources.from_folder(args.dir)
     else:
-        found = sources.from_bucket(s3 or client("s3", region(os.environ, args, profile=True)), args.bucket)
-    report = merge.merge(found, as_of, expected, args.max_age_hours)
+        s3 = s3 or client("s3", region(os.environ, args, profile=True))
+        found = sources.from_bucket(s3, args.bucket)
+    evidence = None
+    if args.evidence_dir is not None:
+        evidence = sources.evidence_from_folder(args.evidence_dir, args.evidence_prefix)
+    elif args.evidence_bucket is not None:
+        s3 = s3 or client("s3", region(os.environ, args, profile=True))
+        evidence = sources.evidence_from_bucket(s3, args.evidence_bucket, args.evidence_prefix)
+    thresholds = merge.Thresholds(args.max_evidence_age_hours, args.fall_points, args.disagree_points)
+    report = merge.merge(
+        found,
+        as_of,
+        expected,
+        args.max_age_hours,
+        evidence=evidence,
+        previous=previous,
+        thresholds=thresholds,
+    )
     text = render.as_json(report) if args.json else render.html(report) if args.html else render.table(report)
     if args.output is None:
         print(text)

@@ -11,6 +11,7 @@ from importlib import resources
 
 import jinja2
 
+from dr_runtime.fleet_report import tier_figures as tf
 from dr_runtime.fleet_report.merge import REASONS, Counts, FleetReport
 
 # Heat-map bands: (lowest percent, CSS class, legend). Below the last band: "low".
@@ -19,10 +20,52 @@ LOW = ("low", "below 80%")
 TEMPLATE = "fleet.html.j2"
 
 
+SOURCE_MARKS = {tf.VERIFIED: "v", tf.SELF_REPORTED: "s"}
+"""How the table and the page mark a figure's source."""
+
+
 def band(counts: Counts | None) -> str:
-    if counts is None:
+    return band_of(None if counts is None else counts.percent)
+
+
+def band_of(percent: float | None) -> str:
+    if percent is None:
         return "none"
-    return next((css for floor, css, _ in BANDS if counts.percent >= floor), LOW[0])
+    return next((css for floor, css, _ in BANDS if percent >= floor), LOW[0])
+
+
+def chosen_percent(chosen: tf.Chosen | None) -> float | None:
+    return None if chosen is None else chosen.cell.percent
+
+
+def chosen_text(chosen: tf.Chosen | None) -> str:
+    percent = chosen_percent(chosen)
+    if chosen is None or percent is None:
+        return "-"
+    return f"{percent:.2f}%".replace(".00%", "%") + f" {SOURCE_MARKS[chosen.source]}"
+
+
+def rpo_text(chosen: tf.Chosen | None) -> str:
+    return "-" if chosen is None or chosen.cell.rpo_hours is None else f"{chosen.cell.rpo_hours:g} h"
+
+
+def _tier_table(report: FleetReport) -> list[str]:
+    header = ("ACCOUNT", *(f"{t.upper()}{extra}" for t in report.tier_names for extra in ("", " RPO")))
+    rows: list[tuple[str, ...]] = [header]
+    for entry in report.accounts:
+        cells: list[str] = []
+        for tier in report.tier_names:
+            chosen = entry.tiers.get(tier)
+            cells += [chosen_text(chosen), rpo_text(chosen)]
+        rows.append((entry.account, *cells))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return [
+        "  ".join(
+            cell.ljust(w) if i == 0 else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
 
 
 def _percent(counts: Counts | None) -> str:
@@ -45,6 +88,15 @@ def table(report: FleetReport) -> str:
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         )
         for row in rows
+    ]
+    lines += [
+        "",
+        "Coverage per copy tier (v verified by the verifier, s self-reported by the account; "
+        "RPO = age of the oldest newest point):"
+        if report.evidence_read
+        else "Coverage per copy tier (s self-reported by the account: no verifier evidence read; "
+        "RPO = age of the oldest newest point):",
+        *_tier_table(report),
     ]
     counts = report.status_counts()
     lines += [
@@ -78,6 +130,10 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["percent"] = _percent
     environment.filters["band"] = band
+    environment.filters["band_of"] = band_of
+    environment.filters["chosen_percent"] = chosen_percent
+    environment.filters["chosen_text"] = chosen_text
+    environment.filters["rpo"] = rpo_text
     return environment
 
 

@@ -6,6 +6,7 @@ both are read through the one key layout of :mod:`.layout`. Keys that do not fol
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dr_runtime.errors import ConfigError, item_reason
 from dr_runtime.fleet_report import bucket_layout as layout
 from dr_runtime.fleet_report.merge import Source
+from dr_runtime.verifier import evidence_layout
 
 # A report is a few hundred kilobytes at most; anything far larger is not one.
 MAX_REPORT_BYTES = 20 * 1024 * 1024
@@ -42,6 +44,49 @@ def from_folder(root: Path) -> list[Source]:
     return found
 
 
+def _evidence_account(key: str, prefix: str) -> str | None:
+    """``<prefix>accounts/<account>/latest.json`` -> the account; None for any other key."""
+    parts = key[len(prefix) :].split("/") if key.startswith(prefix) else []
+    if len(parts) == 3 and parts[0] == evidence_layout.ACCOUNTS and parts[2] == layout.LATEST:
+        account = parts[1]
+        if account.isdigit() and len(account) == 12 and key == evidence_layout.latest_key(prefix, account):
+            return account
+    return None
+
+
+def evidence_from_folder(root: Path, prefix: str) -> list[Source]:
+    """The verifier's latest evidence per account in a local copy of its bucket (``region`` is empty)."""
+    base = root / prefix / evidence_layout.ACCOUNTS
+    if not root.is_dir():
+        raise ConfigError(f"--evidence-dir {root}: no such folder")
+    if not base.is_dir():
+        raise ConfigError(
+            f"--evidence-dir {root}: has no {prefix}{evidence_layout.ACCOUNTS}/ folder; give a copy of the "
+            f"verifier's evidence bucket (aws s3 sync s3://<evidence bucket>/{prefix} <folder>/{prefix})"
+        )
+    found: list[Source] = []
+    for path in sorted(base.glob(f"*/{layout.LATEST}")):
+        account = _evidence_account(path.relative_to(root).as_posix(), prefix)
+        if account is None:
+            continue
+        try:
+            found.append(Source(account, "", location=str(path), text=path.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as exc:
+            found.append(Source(account, "", location=str(path), error=f"cannot read: {exc}"))
+    return found
+
+
+def evidence_from_bucket(s3: Any, bucket: str, prefix: str) -> list[Source]:
+    """The verifier's latest evidence per account in its bucket, read as ``from_bucket`` reads reports."""
+    return _read(
+        s3,
+        bucket,
+        f"{prefix}{evidence_layout.ACCOUNTS}/",
+        "--evidence-bucket",
+        lambda key: None if (account := _evidence_account(key, prefix)) is None else (account, ""),
+    )
+
+
 def from_bucket(s3: Any, bucket: str) -> list[Source]:
     """``s3`` is a boto3 S3 client able to list and read ``coverage/`` in ``bucket``.
 
@@ -49,19 +94,27 @@ def from_bucket(s3: Any, bucket: str) -> list[Source]:
     command reports it as ``dr_runtime.errors`` classifies it); a report that cannot be read makes only
     its account unreadable, unless the cause stops every call (credentials, endpoint).
     """
-    prefix = f"{layout.COVERAGE_PREFIX}/"
+    return _read(s3, bucket, f"{layout.COVERAGE_PREFIX}/", "--bucket", layout.parse_coverage_key)
+
+
+def _read(
+    s3: Any, bucket: str, prefix: str, flag: str, place_of: Callable[[str], tuple[str, str] | None]
+) -> list[Source]:
     keys: list[tuple[str, tuple[str, str]]] = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                place = layout.parse_coverage_key(item["Key"])
+                place = place_of(item["Key"])
                 if place is not None:
                     keys.append((item["Key"], place))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
-            raise ConfigError(
-                f"--bucket {bucket}: no such bucket (the organisation stack's fleetBucketName)"
-            ) from None
+            what = (
+                "the organisation stack's fleetBucketName"
+                if flag == "--bucket"
+                else "the verifier's evidence bucket"
+            )
+            raise ConfigError(f"{flag} {bucket}: no such bucket ({what})") from None
         raise
     found: list[Source] = []
     for key, place in sorted(keys):

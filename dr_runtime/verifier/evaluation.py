@@ -53,8 +53,12 @@ from dr_runtime.verifier.readings import (
 )
 from dr_runtime.verifier.settings import VerifierConfig
 
-EVIDENCE_SCHEMA = 2
-"""2: per copy tier (``vaults``, ``tiers``), the policy and share checks."""
+EVIDENCE_SCHEMA = 3
+"""2: per copy tier (``vaults``, ``tiers``), the policy and share checks. 3: ``coverage``, the verified
+coverage per fleet tier and resource type (``_coverage``), which the fleet report reads."""
+COVERAGE_TIERS = {"in-region": Tier.IN_REGION, "cross-region": Tier.CROSS_REGION, "air-gapped": None}
+"""The fleet report's tiers (``copy_tiers.CopyTier`` values) and the sighting each is verified by; None:
+the baseline entry's own copy tier in the isolated account (its air-gapped or its locked vault)."""
 LIVE_ASSOCIATIONS = frozenset({"ASSOCIATED", "ASSOCIATING"})
 """RAM association states that give (or are about to give) access (botocore ``ResourceShareAssociationStatus``)."""
 VAULT_TYPES = {Tier.AIR_GAPPED: "LOGICALLY_AIR_GAPPED_BACKUP_VAULT", Tier.LOCKED: "BACKUP_VAULT"}
@@ -304,6 +308,18 @@ def evaluate(config: VerifierConfig, reading: AccountReading, now: datetime) -> 
 
     if any_read and stored.error is None:
         verdict.baseline = new_baseline
+    coverage = (
+        None
+        if verdict.baseline is None
+        else _coverage(
+            verdict.baseline,
+            newest,
+            fresh_since,
+            now,
+            vaults_read=all(part.vault.error is None for part in reading.tiers),
+            jobs_read=jobs.error is None,
+        )
+    )
 
     verdict.evidence = {
         "schema": EVIDENCE_SCHEMA,
@@ -325,10 +341,47 @@ def evaluate(config: VerifierConfig, reading: AccountReading, now: datetime) -> 
         },
         "stale_after_minutes": config.stale_after_minutes,
         "tiers": tiers_evidence,
+        "coverage": coverage,
         "resources": _resources(newest, fresh_since),
         "findings": [finding.as_dict() for finding in verdict.findings],
     }
     return verdict
+
+
+def _coverage(
+    baseline: dict[str, BaselineEntry],
+    newest: dict[tuple[str, Tier], Sighting],
+    fresh_since: datetime,
+    now: datetime,
+    *,
+    vaults_read: bool,
+    jobs_read: bool,
+) -> dict[str, Any]:
+    """Per fleet tier and resource type, of the baseline's resources (a copy in the isolated account in
+    the last ``baseline_days``) those with a fresh point in the tier, and the RPO achieved (the age of the
+    oldest of their newest points). A tier whose inputs were not read is ``measured: false``."""
+
+    def figures(items: list[datetime | None]) -> dict[str, Any]:
+        fresh = [t for t in items if t is not None and t >= fresh_since]
+        return {
+            "baseline": len(items),
+            "fresh": len(fresh),
+            "rpo_hours": None if not fresh else _hours(now - min(fresh)),
+        }
+
+    found: dict[str, Any] = {}
+    for name, sighting_tier in COVERAGE_TIERS.items():
+        by_type: dict[str, list[datetime | None]] = {}
+        for arn, entry in sorted(baseline.items()):
+            seen = newest.get((arn, sighting_tier or entry.tier))
+            by_type.setdefault(entry.resource_type, []).append(None if seen is None else seen.time)
+        every = [t for times in by_type.values() for t in times]
+        found[name] = {
+            "measured": vaults_read if sighting_tier is None else jobs_read,
+            **figures(every),
+            "types": {rtype: figures(times) for rtype, times in sorted(by_type.items())},
+        }
+    return found
 
 
 def _state(

@@ -1,10 +1,12 @@
 """Coverage reports of three workload accounts, made by the coverage job's own code (``build_report``),
 written into a folder laid out like the fleet bucket.
 
-- 111111111111: fresh, every selected resource has a recent recovery point (one bucket opted out, one
+- 111111111111: fresh, every resource has a recent recovery point in every copy tier (one
   Kubernetes-owned volume excluded).
-- 333333333333: fresh, with drift: an EBS volume never backed up and an RDS instance last backed up
-  three days ago.
+- 333333333333: fresh, with drift: an EBS volume never backed up, an RDS instance last backed up
+  three days ago and one bucket opted out (below 100 % in every tier).
+
+Every copy of a resource is made as its backup is (``copies``), so the copy tiers are measured.
 - 777777777777: stale, its last report is four days old.
 """
 
@@ -19,6 +21,7 @@ from typing import Any
 
 from dr_runtime.fleet_report import bucket_layout as layout
 from dr_runtime.operations import inventory as inv
+from dr_runtime.operations.copy_tiers import COPY_TIERS
 from dr_runtime.operations.coverage import build_report
 from dr_runtime.operations.coverage_settings import CoverageConfig
 from dr_runtime.operations.selection_verdict import SelectionConfig
@@ -55,7 +58,10 @@ def coverage_report(account: str, generated_at: datetime, specs: Sequence[Spec])
         account_id=account,
         publish_metrics=False,
     )
-    return build_report(inv.Inventory(resources=resources), backups, config, generated_at).as_dict()
+    copies = dict.fromkeys(COPY_TIERS, backups)
+    return build_report(
+        inv.Inventory(resources=resources), backups, config, generated_at, copies=copies
+    ).as_dict()
 
 
 def fleet_reports() -> dict[str, dict[str, Any]]:
@@ -65,7 +71,6 @@ def fleet_reports() -> dict[str, dict[str, Any]]:
             NOW - timedelta(hours=2),
             [
                 ("S3", "orders-data", {}, 5),
-                ("S3", "scratch", OPT_OUT, None),
                 ("EBS", "vol-0a1", {}, 3),
                 ("EBS", "vol-0k8", OWNED, None),
                 ("RDS", "orders-db", {}, 4),
@@ -77,6 +82,7 @@ def fleet_reports() -> dict[str, dict[str, Any]]:
             [
                 ("S3", "invoices", {}, 2),
                 ("S3", "exports", {}, 6),
+                ("S3", "scratch", OPT_OUT, None),
                 ("EBS", "vol-0b1", {}, 5),
                 ("EBS", "vol-0b2", {}, None),
                 ("RDS", "billing-db", {}, 72),

@@ -54,13 +54,18 @@ def test_bucket_json_has_every_account_and_exits_1_for_the_stale_and_missing(
     assert code == EXIT_ITEMS_FAILED
     assert {a["account"]: a["status"] for a in document["accounts"]} == {
         FULL: "ok",
-        DRIFT: "ok",
+        DRIFT: "below-100",
         STALE: "stale",
         MISSING: "missing",
     }
     drift = next(a for a in document["accounts"] if a["account"] == DRIFT)
     assert drift["types"]["EBS"] == {"total": 2, "selected": 2, "recent": 1, "coverage_percent": 50.0}
-    assert document["status_counts"] == {"ok": 2, "incomplete": 0, "stale": 1, "unreadable": 0, "missing": 1}
+    assert {s: n for s, n in document["status_counts"].items() if n} == {
+        "ok": 1,
+        "below-100": 1,
+        "stale": 1,
+        "missing": 1,
+    }
     assert sorted(u["reason"] for u in document["unprotected"]) == [
         "kubernetes-excluded",
         "no-recent-point",
@@ -69,15 +74,19 @@ def test_bucket_json_has_every_account_and_exits_1_for_the_stale_and_missing(
     ]
 
 
-def test_all_fresh_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_all_fresh_and_full_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     reports = fleet_reports()
+    write_fleet(tmp_path / "full", {FULL: reports[FULL]})
+    assert main(["--dir", str(tmp_path / "full")], now=NOW) == EXIT_OK
+    capsys.readouterr()
+    # Fresh but below 100 % in a tier: never ok.
     write_fleet(tmp_path, {FULL: reports[FULL], DRIFT: reports[DRIFT]})
-    assert main(["--dir", str(tmp_path)], now=NOW) == EXIT_OK
+    assert main(["--dir", str(tmp_path)], now=NOW) == EXIT_ITEMS_FAILED
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].split() == ["ACCOUNT", "STATUS", "S3", "EBS", "RDS", "ALL"]
     assert lines[1].split() == [FULL, "ok", "100%", "100%", "100%", "100%"]
-    assert lines[2].split() == [DRIFT, "ok", "100%", "50%", "50%", "66.67%"]
+    assert lines[2].split() == [DRIFT, "below-100", "100%", "50%", "50%", "66.67%"]
     assert "Unprotected resources: 4" in out
     assert "no recent recovery point" in out
     assert "last backup: never" in out
@@ -186,7 +195,7 @@ def test_readme_example_as_of_a_fixed_time(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     assert code == EXIT_ITEMS_FAILED
     rows = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:5]}
-    assert rows == {FULL: "ok", DRIFT: "ok", STALE: "stale", MISSING: "missing"}
+    assert rows == {FULL: "ok", DRIFT: "below-100", STALE: "stale", MISSING: "missing"}
 
 
 def test_expected_accounts_from_the_organisation_stack(

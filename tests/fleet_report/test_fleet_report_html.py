@@ -34,7 +34,7 @@ def test_heat_map_has_one_row_per_account_with_its_status(page: Rendered) -> Non
     assert list(rows) == [FULL, DRIFT, STALE, MISSING]
     assert {a: tr.attrs["data-status"] for a, tr in rows.items()} == {
         FULL: "ok",
-        DRIFT: "ok",
+        DRIFT: "below-100",
         STALE: "stale",
         MISSING: "missing",
     }
@@ -74,7 +74,7 @@ def test_unprotected_resources_with_why_filtered_by_the_link(page: Rendered) -> 
     reasons = {(r.attrs["data-account"], r.attrs["data-reason"]) for r in rows}
     assert reasons == {
         (DRIFT, "no-recent-point"),
-        (FULL, "opted-out"),
+        (DRIFT, "opted-out"),
         (FULL, "kubernetes-excluded"),
     }
     assert len(rows) == 4

@@ -26,22 +26,22 @@ def test_coverage_per_account_and_type(fleet: merge.FleetReport) -> None:
     full, drift = _entry(fleet, FULL), _entry(fleet, DRIFT)
     assert {t: c.percent for t, c in full.cells.items()} == {"S3": 100.0, "EBS": 100.0, "RDS": 100.0}
     # Opted-out and Kubernetes-owned resources are found but not selected.
-    assert full.cells["S3"] == merge.Counts(total=2, selected=1, recent=1)
+    assert full.cells["EBS"] == merge.Counts(total=2, selected=1, recent=1)
     assert {t: c.percent for t, c in drift.cells.items()} == {"S3": 100.0, "EBS": 50.0, "RDS": 50.0}
-    assert drift.overall == merge.Counts(total=6, selected=6, recent=4)
+    assert drift.overall == merge.Counts(total=7, selected=6, recent=4)
     assert drift.overall is not None
     assert drift.overall.percent == 66.67
 
 
 def test_statuses_missing_and_stale(fleet: merge.FleetReport) -> None:
     statuses = {a.account: a.status for a in fleet.accounts}
-    assert statuses == {FULL: merge.OK, DRIFT: merge.OK, STALE: merge.STALE, MISSING: merge.MISSING}
+    assert statuses == {FULL: merge.OK, DRIFT: merge.BELOW_100, STALE: merge.STALE, MISSING: merge.MISSING}
     stale = _entry(fleet, STALE)
     assert stale.problems == (
         f"{REGION}: report is 4.0 days old (generated 2026-11-16T09:30:00+00:00; limit 36 h)",
     )
     assert _entry(fleet, MISSING).problems == ("no coverage report in the fleet bucket",)
-    assert [a.account for a in fleet.attention] == [STALE, MISSING]
+    assert [a.account for a in fleet.attention] == [DRIFT, STALE, MISSING]
 
 
 def test_fleet_totals_count_fresh_reports_only(fleet: merge.FleetReport) -> None:
@@ -56,7 +56,7 @@ def test_unprotected_resources_say_why(fleet: merge.FleetReport) -> None:
     assert found == {
         (DRIFT, "EBS", "vol-0b2", merge.NO_RECENT_POINT),
         (DRIFT, "RDS", "billing-db", merge.NO_RECENT_POINT),
-        (FULL, "S3", "scratch", merge.OPTED_OUT),
+        (DRIFT, "S3", "scratch", merge.OPTED_OUT),
         (FULL, "EBS", "vol-0k8", merge.KUBERNETES_EXCLUDED),
     }
     never = next(u for u in fleet.unprotected if u.name == "vol-0b2")
@@ -85,10 +85,10 @@ def test_decision_codes_and_engine_mismatch_are_read(tmp_path: Path) -> None:
 
 
 def test_failed_listing_makes_an_account_incomplete(tmp_path: Path) -> None:
-    report = fleet_reports()[DRIFT]
+    report = fleet_reports()[FULL]
     report["failed_types"] = {"RDS": "AccessDenied: rds:DescribeDBInstances"}
-    fleet = merge.merge(from_folder(write_fleet(tmp_path, {DRIFT: report})), NOW)
-    entry = _entry(fleet, DRIFT)
+    fleet = merge.merge(from_folder(write_fleet(tmp_path, {FULL: report})), NOW)
+    entry = _entry(fleet, FULL)
     assert entry.status == merge.INCOMPLETE
     assert entry.problems == (f"{REGION}: RDS could not be listed: AccessDenied: rds:DescribeDBInstances",)
 
