@@ -156,7 +156,9 @@ class AirGappedArchive(pulumi.ComponentResource):
             min_retention_days=args.min_retention_days,
             max_retention_days=args.max_retention_days,
             changeable_for_days=LOCK_CHANGEABLE_DAYS,
-            opts=protected,
+            # A vault has one lock configuration: a replacement created first and the old one deleted after
+            # would remove the lock just put. Delete first, as the workload vaults' locks do (vault_lock.py).
+            opts=pulumi.ResourceOptions.merge(protected, pulumi.ResourceOptions(delete_before_replace=True)),
         )
         aws.backup.VaultPolicy(
             f"{name}-locked-vault-policy",

@@ -91,6 +91,21 @@ def test_each_accounts_vaults_share_and_policy_reach_that_account_only(
     assert set(graph.outputs["lockedVaultArns"]) == set(prefixes)
 
 
+def test_the_locked_vaults_lock_is_deleted_before_it_is_replaced(
+    isolated_graphs: dict[str, StackGraph],
+) -> None:
+    """A vault has one lock configuration: a replacement put first and the old one deleted after would leave
+    the vault unlocked. So each locked vault's lock is delete-before-replace, like the workload vaults' locks
+    (components/vault_lock.py); the vaults and keys, which must never be replaced, are not."""
+    for graph in isolated_graphs.values():
+        locks = graph.by_type(LOCK)
+        assert locks
+        assert all(lock.delete_before_replace and lock.protect for lock in locks)
+        kept = [*graph.by_type(LAG), *graph.by_type(VAULT), *graph.by_type(KEY)]
+        assert kept
+        assert not any(r.delete_before_replace for r in kept)
+
+
 def test_staging_has_its_own_isolated_stack(isolated_graphs: dict[str, StackGraph]) -> None:
     graph = isolated_graphs["isolated-444444444444"]
     assert [r.inputs["name"] for r in graph.by_type(LAG)] == ["dr-staging-333333333333-air-gapped"]

@@ -1,6 +1,7 @@
 """The Terraform AWS provider's own validators on every graph the repository registers (docs/provider-validation.md).
 
-Every stack of the repository (``Pulumi.<stack>.yaml``) in both plan layouts and the organisation stack,
+Every stack of the repository (``Pulumi.<stack>.yaml``) in both plan layouts, the organisation stack and
+the isolated accounts' stacks (``isolated/Pulumi.<stack>.yaml``),
 each converted by :mod:`drplan.terraform_json` into one module of one Terraform configuration, then
 ``terraform validate`` and ``terraform plan -refresh=false`` offline with the provider from a filesystem
 mirror. A canary module holds the restore-testing selection as the program used to register it, so the
@@ -19,6 +20,8 @@ import pytest
 from drplan import terraform_json as tj
 from drplan.graph import StackGraph
 from drplan.program import REPO, read_stack_config, register_stack, stack_file, stack_name
+from tests.isolated.isolated_graphs import STACKS as ISOLATED_STACKS
+from tests.isolated.isolated_graphs import run_isolated
 from tests.org.org_graphs import org_stack_config, run_org
 from tests.provider import terraform_tools
 from tests.provider.terraform_tools import Diagnostic, Workspace
@@ -39,6 +42,13 @@ def repository_graphs() -> Iterator[tuple[str, StackGraph]]:
         for layout in LAYOUTS:
             yield f"{stack}_{layout}", register_stack(stack, config={**raw, "aws-dr-backup:layout": layout})
     yield "org_management", run_org(org_stack_config())
+    for stack in ISOLATED_STACKS:
+        yield isolated_label(stack), run_isolated(stack)
+
+
+def isolated_label(stack: str) -> str:
+    """A Terraform module label for an isolated stack (``isolated-222222222222`` -> ``isolated_222222222222``)."""
+    return stack.replace("-", "_")
 
 
 def canary(graph: StackGraph) -> StackGraph:
@@ -118,11 +128,13 @@ def _errors(diagnostics: list[Diagnostic], in_canary: bool = False) -> list[Diag
 def test_every_graph_is_converted_without_an_unmapped_resource_or_property(run: Run) -> None:
     labels = {m.label for m in run.modules}
     stacks = {stack_name(p) for p in REPO.glob("Pulumi.*.yaml")}
-    assert labels == {f"{s}_{layout}" for s in stacks for layout in LAYOUTS} | {"org_management"}
+    isolated = {isolated_label(s) for s in ISOLATED_STACKS}
+    assert labels == {f"{s}_{layout}" for s in stacks for layout in LAYOUTS} | {"org_management"} | isolated
     unmapped = [str(f) for m in run.modules for f in m.unmapped]
     assert unmapped == []
     for module in run.modules:
-        assert module.converted > 10, module.label
+        # An isolated stack holds ten resources per workload account (staging's isolated stack: one account).
+        assert module.converted >= 10, module.label
     # What was left out is left out for a written reason, and only that.
     for module in run.modules:
         for finding in module.ignored:
