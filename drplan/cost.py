@@ -47,8 +47,8 @@ FIGURE_KEYS = ("usd", "source", "date")
 # Cost lines of an estimate: where the money goes, in the order the plan shows them.
 LINE_IN_REGION = "in-region"
 LINE_CROSS_REGION = "cross-region"
-LINE_TRANSFER = "cross-region transfer"
-LINE_ISOLATED = "air-gapped (isolated account)"
+LINE_TRANSFER = "transfer"
+LINE_ISOLATED = "isolated account"
 LINES = (LINE_IN_REGION, LINE_CROSS_REGION, LINE_TRANSFER, LINE_ISOLATED)
 
 
@@ -319,3 +319,51 @@ def render(
 
 def _wrap(text: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="    ")
+
+
+def fleet_report(
+    summaries: Iterable[Any], inventory: Inventory, prices: PriceTable, shown: int = 20
+) -> tuple[dict[str, Any], list[str]]:
+    """Each planned stack's monthly cost for ``inventory`` (its own layout and retentions) and the fleet's:
+    the JSON block and the text section (the ``shown`` dearest accounts, all of them in --json)."""
+    per_stack: dict[str, tuple[str, Cost]] = {}
+    fleet = Cost()
+    for s in summaries:
+        if not s.planned:
+            continue
+        regions = Regions(str(s.settings.get("regions.primary", "")), s.dr_region)
+        c = stack_cost(s.vault_uses, inventory, regions, prices)
+        per_stack[s.stack] = (s.workload_account, c)
+        fleet.add(c)
+    document = {
+        "prices": list(prices.files),
+        "fleet": fleet.to_json(),
+        "stacks": {stack: {"account": account, **c.to_json()} for stack, (account, c) in per_stack.items()},
+    }
+    title = (
+        f"MONTHLY COST in USD, each account with the inventory's sizes (prices: {' + '.join(prices.files)})"
+    )
+    lines = ["", title, "─" * min(len(title), WIDTH)]
+    header = ["stack", "account", *LINES, "total"]
+    rows = []
+    dearest = sorted(per_stack.items(), key=lambda kv: (-kv[1][1].total, kv[0]))
+    for stack, (account, c) in dearest[:shown]:
+        rows.append(
+            [stack, account, *(usd(c.usd[line], [line], c.unsourced_lines) for line in LINES),
+             usd(c.total, LINES, c.unsourced_lines)]
+        )  # fmt: skip
+    rows.append(
+        ["fleet", f"{len(per_stack)} accounts", *(usd(fleet.usd[line], [line], fleet.unsourced_lines) for line in LINES),
+         usd(fleet.total, LINES, fleet.unsourced_lines)]
+    )  # fmt: skip
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        lines.append(
+            "  " + "  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        )  # fmt: skip
+    if len(per_stack) > shown:
+        lines.append(f"  the {shown} dearest of {len(per_stack)} accounts; every one in --json")
+    note = unsourced_note(fleet)
+    if note:
+        lines += _wrap(f"'+?': {note}")
+    return document, lines
