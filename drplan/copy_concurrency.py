@@ -23,6 +23,7 @@ always gets the same offset and adding an account moves no other. The fleet plan
 
 from __future__ import annotations
 
+import textwrap
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ COPY_JOBS_PER_ACCOUNT_REGION = 100
 COPY_JOBS_PER_VAULT_AFTER_LIMIT = 5
 STAGGER_STEP_MINUTES = stagger.STEP_MINUTES
 
+WIDTH = 100
 COPY_CONCURRENCY = "copy-job-concurrency"
 COPY_QUOTA_FLAG = "--copy-quota"
 STAGGER_FLAG = "--stagger-window"
@@ -89,9 +91,13 @@ def stagger_offset(account: str, window_minutes: int) -> int:
     return stagger.offset(account, window_minutes)
 
 
-def staggered(items: Iterable[Burst], window_minutes: int) -> list[Burst]:
-    return sorted(
-        Burst(
+def staggered(items: Sequence[Burst], window_minutes: int, keep: frozenset[str] = frozenset()) -> list[Burst]:
+    """``items`` as ``schedules.staggerMinutes: window_minutes`` would move them; the stacks in ``keep``
+    (already staggered by their own config, which the matrix shows) stay where they are."""
+    moved = [
+        b
+        if b.stack in keep
+        else Burst(
             (b.minute + stagger_offset(b.source, window_minutes)) % MINUTES_PER_DAY,
             b.account,
             b.region,
@@ -100,7 +106,8 @@ def staggered(items: Iterable[Burst], window_minutes: int) -> list[Burst]:
             b.jobs,
         )
         for b in items
-    )
+    ]
+    return sorted(moved)
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,8 @@ def report(
     items = stack_bursts(summaries, inventory)
     findings = source_findings(items, summaries, quota)
     without = peaks(items)
-    spread = peaks(staggered(items, stagger_window)) if stagger_window else None
+    already = frozenset(s.stack for s in summaries if s.settings.get("schedules.staggerMinutes"))
+    spread = peaks(staggered(items, stagger_window, already)) if stagger_window else None
     document: dict[str, Any] = {
         "quotaPerAccountAndRegion": quota,
         "jobsPerType": {k: t.count for k, t in inventory.types.items()},
@@ -209,7 +217,7 @@ def report(
         s = staggered_by.get((p.account, p.region))
         if s is not None:
             line += f"; staggered over {stagger_window} min: {s.jobs} at {clock(s.minute)}"
-        lines.append(line)
+        lines += textwrap.wrap(line, WIDTH, subsequent_indent="    ")
     if stagger_window:
         offsets = sorted({stagger_offset(s.workload_account, stagger_window) for s in summaries if s.planned})
         if offsets:

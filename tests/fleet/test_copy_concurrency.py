@@ -208,3 +208,13 @@ def test_the_fleet_plan_shows_copy_peaks_and_cost(tmp_path: Path, capsys: pytest
     assert set(document["copyConcurrency"]["staggerOffsets"]) == {"alpha", "beta"}
     assert set(document["cost"]["stacks"]) == {"alpha", "beta"}
     assert document["cost"]["fleet"]["perMonth"]["in-region"] > 0
+
+
+def test_the_stagger_preview_leaves_stacks_already_staggered_where_they_are() -> None:
+    stacks = fleet(2)
+    items = copy_concurrency.stack_bursts(stacks, inventory(1))
+    moved = copy_concurrency.staggered(items, 120)
+    kept = copy_concurrency.staggered(items, 120, frozenset({"w0000"}))
+    assert [b for b in kept if b.stack == "w0000"] == [b for b in items if b.stack == "w0000"]
+    assert [b for b in kept if b.stack == "w0001"] == [b for b in moved if b.stack == "w0001"]
+    assert [b.minute for b in moved if b.stack == "w0000"] != [b.minute for b in items if b.stack == "w0000"]
