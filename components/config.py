@@ -32,7 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import backup_selection, catalog, cron
+from components import backup_selection, catalog, cron, stagger
 from dr_runtime.operations.coverage_settings import DEFAULT_RECENT_HOURS
 from dr_runtime.operations.watchdog_settings import (
     DEFAULT_COMPLETION_WINDOW_MINUTES,
@@ -317,6 +317,25 @@ class Schedules(_Model):
     cross_account: BackupSchedule = "cron(0 7 ? * * *)"
     timezone: TimeZone = "Etc/UTC"
     """IANA time zone of every backup and restore-testing schedule."""
+    stagger_minutes: int = Field(default=0, ge=0, le=stagger.MAX_WINDOW_MINUTES)
+    """Spread the fleet: both rules start later by an offset from the workload account's id within this
+    many minutes (``components/stagger.py``); 0, the default, moves nothing."""
+
+    @model_validator(mode="after")
+    def _staggerable(self) -> Self:
+        if self.stagger_minutes:
+            for key, expression in (("crossRegion", self.cross_region), ("crossAccount", self.cross_account)):
+                reason = cron.parse_backup_cron(expression).skipped_days()
+                if reason is not None:
+                    raise ValueError(
+                        f"staggerMinutes ({self.stagger_minutes}) needs daily schedules, and {key} "
+                        f"{expression!r} is not: {reason}; set staggerMinutes: 0 or a daily {key}"
+                    )
+        return self
+
+    def staggered(self, expression: str, account: str) -> str:
+        """``expression`` as the stack's rules use it: moved by the account's offset when staggered."""
+        return stagger.shifted(expression, stagger.offset(account, self.stagger_minutes))
 
 
 class Windows(_Model):

@@ -125,7 +125,7 @@ def _rule(
     )
     return RuleSpec(
         name=name,
-        schedule=schedule,
+        schedule=config.schedules.staggered(schedule, config.accounts.workload),
         timezone=config.schedules.timezone,
         start_window=config.windows.start_minutes,
         completion_window=config.windows.completion_minutes,

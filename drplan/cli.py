@@ -26,6 +26,7 @@ from components.config import PROJECT, ConfigError, StackConfig, from_namespaced
 from components.lambda_code import ArchiveError
 from drplan import (
     NO_POLICY,
+    cost,
     matrix,
     org_plan,
     policy_config,
@@ -127,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         help="the organisation-wide policy pack config (e.g. examples/policy-config.json), to which the "
         "stack's own facts (kubernetesClusters, allowedCopySourceAccounts) are added from its config",
     )
+    parser.add_argument(
+        cost.PRICE_FILE_FLAG,
+        type=Path,
+        metavar="FILE",
+        help="prices in the shape of drplan/prices.json, each figure in place of the bundled one "
+        "(for the monthly cost)",
+    )
     # Benchmarks only: run another program file (benchmarks/plan_synthetic_program.py builds 10x the stack).
     parser.add_argument("--program", type=Path, help=argparse.SUPPRESS)
     return parser
@@ -162,6 +170,7 @@ def _plan(
     default_file = org_plan.stack_file(stack) if org else stack_file(stack)
     try:
         inventory = None if org else storage.load_inventory(args.inventory)
+        prices = None if org else cost.load_prices(args.price_file)
         # The file as the user named it (or the default relative to here): messages show that path.
         # Merged with the project-level config of the project's Pulumi.yaml, as the Pulumi CLI merges
         # it, also for --stack-file (like `pulumi --config-file`).
@@ -170,8 +179,10 @@ def _plan(
         raw = read_stack_config(
             shown_file, project_file=project_dir / project_config.PROJECT_FILE, stack=stack
         )
-    except (storage.InventoryError, StackFileError) as exc:
-        reason = "invalid-inventory" if isinstance(exc, storage.InventoryError) else "invalid-stack-file"
+    except (storage.InventoryError, StackFileError, cost.PriceFileError) as exc:
+        reason = {storage.InventoryError: "invalid-inventory", cost.PriceFileError: "invalid-price-file"}.get(
+            type(exc), "invalid-stack-file"
+        )
         return Outcome(INVALID_INPUT, reason, str(exc))
 
     pack_config = None
@@ -218,22 +229,26 @@ def _plan(
     # The option the stack already has is the graph just registered; only the others run again.
     progress("running the protection part of the program with the other air-gapped retention options")
     own_days = config.retention.air_gapped_copy.delete_after_days
-    air_gapped = {
-        days: round(
-            storage.isolated_gib(
-                matrices[current]
-                if days == own_days
-                else matrix.build(
-                    storage.register_with_layout(
-                        stack, storage.with_air_gapped_days(raw, days), current, args.program
-                    ),
-                    tags,
-                ),
-                inventory,
+    by_days = {
+        days: matrices[current]
+        if days == own_days
+        else matrix.build(
+            storage.register_with_layout(
+                stack, storage.with_air_gapped_days(raw, days), current, args.program
             ),
-            1,
+            tags,
         )
         for days in storage.AIR_GAPPED_OPTIONS
+    }
+    air_gapped = {days: round(storage.isolated_gib(m, inventory), 1) for days, m in by_days.items()}
+    assert prices is not None  # loaded with the inventory for this project
+    regions = cost.Regions(config.regions.primary, config.regions.dr)
+    costs = {
+        layout: cost.stack_cost(cost.matrix_uses(m), inventory, regions, prices)
+        for layout, m in matrices.items()
+    }
+    costs_by_days = {
+        days: cost.stack_cost(cost.matrix_uses(m), inventory, regions, prices) for days, m in by_days.items()
     }
     groups = tree.group(graph)
 
@@ -257,6 +272,11 @@ def _plan(
             **estimate.to_json(),
             "isolatedAccountGiBByAirGappedDays": {str(d): gib for d, gib in air_gapped.items()},
         },
+        "cost": {
+            "prices": list(prices.files),
+            "layouts": {layout: costs[layout].to_json() for layout in storage.LAYOUTS if layout in costs},
+            "byAirGappedDays": {str(d): c.to_json() for d, c in costs_by_days.items()},
+        },
         "policy": result.to_json(),
     }
     text = [
@@ -267,6 +287,7 @@ def _plan(
         *render.storage(estimate, _shown(args.inventory)),
         f"  isolated account by retention.airGappedCopy.deleteAfterDays (layout {current}):",
         "    " + ", ".join(f"{d} days {gib:,.0f} GiB" for d, gib in air_gapped.items()),
+        *cost.render({layout: costs[layout] for layout in storage.LAYOUTS}, current, costs_by_days, prices),
         *render.verdict(result),
     ]
     return Outcome(code, reason, message, document, text)

@@ -39,11 +39,14 @@ from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from
 from drplan import (
     GC_THRESHOLD,
     NO_POLICY,
+    cost,
     fleet_checks,
+    fleet_preflight,
     matrix,
     policy_config,
     project_config,
     stack_policy_config,
+    storage,
     verdict,
     verifier_fleet,
 )
@@ -146,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--progress", action="store_true", help="progress on stderr even when it is not a TTY"
     )
+    fleet_preflight.add_arguments(parser)
     return parser
 
 
@@ -268,6 +272,7 @@ def _summary(
         shares_by_invitation=config.air_gapped_vault.share_with is ShareWith.INVITATION,
         settings=fleet_checks.flatten(config.model_dump(by_alias=True, mode="json")),
         notes=tuple(notes),
+        vault_uses=cost.matrix_uses(data),
         resources=len(graph.resources),
     )
 
@@ -559,7 +564,8 @@ def fleet_exit(summaries: Sequence[StackSummary], findings: Sequence[Finding]) -
         parts.append("mandatory policy violations: " + ", ".join(by_code[MANDATORY_VIOLATION]))
     if conflicts:
         parts.append(
-            "cross-stack conflicts: " + "; ".join(f"{f.check} ({', '.join(f.stacks)})" for f in conflicts)
+            "cross-stack conflicts: "
+            + "; ".join(f"{f.check} ({fleet_checks.few(f.stacks)})" for f in conflicts)
         )
     if not parts:
         return FleetExit(OK, "ok", "")
@@ -665,6 +671,8 @@ def main(argv: Sequence[str]) -> int:
     for flag, value in (("--workers", args.workers), ("--vault-quota", args.vault_quota)):
         if value < 1:
             parser.error(f"{flag} {value}: must be a whole number of at least 1")
+    for problem in fleet_preflight.problems(args):
+        parser.error(problem)
     progress = Progress(args.progress or sys.stderr.isatty())
     started = time.perf_counter()
     project_file = args.project_dir / project_config.PROJECT_FILE
@@ -677,6 +685,12 @@ def main(argv: Sequence[str]) -> int:
 
     if args.write_policy_configs is not None:
         return write_policy_configs(stacks, project_file, args)
+
+    try:
+        preflight = fleet_preflight.load(args)
+    except (storage.InventoryError, cost.PriceFileError) as exc:
+        print(exc, file=sys.stderr)
+        return INVALID_INPUT
 
     if args.matrix:
         line, problems = github_matrix(stacks, project_file)
@@ -699,9 +713,15 @@ def main(argv: Sequence[str]) -> int:
     summaries.sort(key=lambda s: s.stack)
     verifiers, unreadable = verifier_fleet.load(args.project_dir)
     findings = fleet_checks.check(
-        summaries, vault_quota=args.vault_quota, project=_shared_settings(project), verifiers=verifiers
+        summaries,
+        vault_quota=args.vault_quota,
+        project=_shared_settings(project),
+        ram_share_quota=args.ram_share_quota,
+        verifiers=verifiers,
     )
     findings += unreadable
+    more_findings, preflight_json, preflight_text = fleet_preflight.run(summaries, args, preflight)
+    findings += more_findings
     outcome = fleet_exit(summaries, findings)
     seconds = time.perf_counter() - started
     if args.json:
@@ -718,12 +738,13 @@ def main(argv: Sequence[str]) -> int:
                 for check, description in fleet_checks.CHECKS
             ],
             "findings": [f.to_json() for f in findings],
+            **preflight_json,
             "seconds": round(seconds, 2),
             "exit": {"code": outcome.code, "reason": outcome.reason, "message": outcome.message},
         }
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join(render(summaries, findings, args.no_policy, seconds)))
+        print("\n".join([*render(summaries, findings, args.no_policy, seconds), *preflight_text]))
     if outcome.code != OK:
         print(outcome.message, file=sys.stderr)
         for s in summaries:

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from drplan.matrix import VaultUse
+
 # docs/aws-facts.md#10-quotas, 10.10: vaults of both kinds (backup and logically air-gapped) per account
 # and region, adjustable on request; the fleet plan's --vault-quota takes a raised value.
 VAULTS_PER_ACCOUNT_REGION = 300
@@ -124,6 +126,9 @@ class StackSummary:
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Values of :data:`SHARED_SETTING_PATHS` (flattened, dotted) from the validated config."""
     notes: tuple[str, ...] = ()
+    vault_uses: tuple[tuple[str, VaultUse], ...] = ()
+    """(type key, what its untagged resource gets in one vault), from the matrix: the copy jobs and the
+    monthly cost of :mod:`drplan.copy_concurrency` and :mod:`drplan.cost`."""
     resources: int = 0
     seconds: float = 0.0
 
@@ -196,6 +201,16 @@ def flatten(values: Mapping[str, Any], paths: Iterable[str] = SHARED_SETTING_PAT
 
 def _names(stacks: Iterable[str]) -> str:
     return ", ".join(stacks)
+
+
+FEW = 5
+"""Stacks a finding over many stacks names before it says how many more (the full list is in --json)."""
+
+
+def few(stacks: Sequence[str], limit: int = FEW) -> str:
+    """The first few names and how many more: a readable line for a finding over many stacks."""
+    names = ", ".join(stacks[:limit])
+    return names if len(stacks) <= limit else f"{names} and {len(stacks) - limit} more"
 
 
 def _duplicate_workload(planned: Sequence[StackSummary]) -> list[Finding]:
@@ -276,7 +291,8 @@ def _vault_quota(planned: Sequence[StackSummary], quota: int) -> list[Finding]:
                     VAULT_QUOTA,
                     CONFLICT,
                     tuple(sorted(stacks)),
-                    f"the fleet creates {total} vaults in isolated account {account} {region}, above the "
+                    f"the fleet creates {total} vaults in isolated account {account} {region} "
+                    f"({len(stacks)} stacks: {few(sorted(stacks))}), above the "
                     f"quota of {quota} vaults per account and region (backup and logically air-gapped "
                     "together): request an increase (then pass --vault-quota) or use a second isolated "
                     "account for some stacks",
@@ -295,18 +311,29 @@ def _vault_quota(planned: Sequence[StackSummary], quota: int) -> list[Finding]:
     return findings
 
 
-def _ram_quotas(planned: Sequence[StackSummary]) -> list[Finding]:
+def _ram_quotas(planned: Sequence[StackSummary], quota: int = RAM_SHARES_PER_ACCOUNT) -> list[Finding]:
     findings = []
     for (account, _), stacks in sorted(_per_account_region(planned, SHARE_KIND, by_region=False).items()):
         total = sum(stacks.values())
-        if total > RAM_SHARES_PER_ACCOUNT:
+        if total > quota:
             findings.append(
                 Finding(
                     RAM_SHARE_QUOTA,
                     CONFLICT,
                     tuple(sorted(stacks)),
                     f"the fleet creates {total} RAM resource shares in isolated account {account}, above the "
-                    f"quota of {RAM_SHARES_PER_ACCOUNT}",
+                    f"quota of {quota}: request an increase (then pass --ram-share-quota) or use a second "
+                    "isolated account for some stacks",
+                )
+            )
+        elif total >= quota * QUOTA_WARNING_SHARE:
+            findings.append(
+                Finding(
+                    RAM_SHARE_QUOTA,
+                    NOTE,
+                    tuple(sorted(stacks)),
+                    f"the fleet creates {total} of the {quota} RAM resource shares allowed in isolated "
+                    f"account {account}; shares created there outside this fleet count too",
                 )
             )
     by_isolated: dict[str, list[str]] = defaultdict(list)
@@ -455,6 +482,7 @@ def check(
     *,
     vault_quota: int = VAULTS_PER_ACCOUNT_REGION,
     project: Mapping[str, Any] | None = None,
+    ram_share_quota: int = RAM_SHARES_PER_ACCOUNT,
     verifiers: Sequence[VerifierFleet] = (),
 ) -> list[Finding]:
     """Every cross-stack finding over the stacks whose program ran (invalid stacks are reported apart);
@@ -465,7 +493,7 @@ def check(
         *_isolated_is_workload(planned),
         *_name_clashes(planned),
         *_vault_quota(planned, vault_quota),
-        *_ram_quotas(planned),
+        *_ram_quotas(planned, ram_share_quota),
         *_shared_settings(planned, project),
         *(finding for verifier in verifiers for finding in verifier_fleet(planned, verifier)),
     ]

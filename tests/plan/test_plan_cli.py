@@ -41,7 +41,17 @@ def test_prod_passes_the_pack_and_exits_0(prod_json: tuple[subprocess.CompletedP
 
 def test_json_document_shape(prod_json: tuple[subprocess.CompletedProcess[str], Any]) -> None:
     done, document = prod_json
-    assert set(document) == {"stack", "project", "layout", "resources", "matrix", "storage", "policy", "exit"}
+    assert set(document) == {
+        "stack",
+        "project",
+        "layout",
+        "resources",
+        "matrix",
+        "storage",
+        "cost",
+        "policy",
+        "exit",
+    }
     assert (document["stack"], document["layout"]) == ("prod", "partitioned")
     groups = document["resources"]["groups"]
     assert {(g["account"], g["region"]) for g in groups} == {
