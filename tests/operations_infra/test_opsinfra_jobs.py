@@ -267,8 +267,13 @@ def test_the_job_bundle_reads_its_settings_without_the_repository(
     assets = function.inputs["code"]["assets"]
     # The handler's import closure (components/lambda_code.py): the catalog and selection semantics it
     # routes clusters with, and none of the Pulumi components.
-    shipped = {a for a in assets if a.startswith("components/")}
-    assert shipped == {"components/__init__.py", "components/catalog.py", "components/backup_selection.py"}
+    shipped = {a for a in assets if a.startswith(("components/", "dr_model/"))}
+    assert shipped == {
+        "components/__init__.py",
+        "components/catalog.py",
+        "dr_model/__init__.py",
+        "dr_model/backup_selection.py",
+    }
     for target, asset in assets.items():
         (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(Path(asset["path"]), tmp_path / target)
