@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components import catalog
 from components.config import Layout, Lifecycle, StackConfig
-from dr_model import backup_selection
+from dr_model import backup_selection, catalog
 
 
 class Destination(StrEnum):

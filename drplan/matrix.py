@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import catalog
+from dr_model import catalog
 from dr_model.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key, selects
 from drplan import schedule_times as schedule
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph

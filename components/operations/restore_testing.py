@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import catalog, documents
+from components import documents
 from components.operations.naming import backup_name
 from components.type_protection import backup_role_name
-from dr_model import backup_selection
+from dr_model import backup_selection, catalog
 
 # Restore testing's ProtectedResourceType values (botocore RestoreTestingSelectionForCreate).
 SUPPORTED_TYPES = frozenset(

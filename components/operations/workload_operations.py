@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import catalog
 from components.config import Operations as OperationsConfig
 from components.config import OptOutTags
 from components.operations import alarms, alerts, dashboard
@@ -25,6 +24,7 @@ from components.operations.restore_testing import (
     RestoreTestingArgs,
 )
 from components.plan_layout import PlanSpec
+from dr_model import catalog
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
 
 COMPONENT_TYPE = "aws-dr-backup:operations:Operations"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components import catalog
+from dr_model import catalog
 from dr_model.backup_selection import (
     DEFAULT_CROSS_REGION_OPT_OUT_TAG,
     DEFAULT_OPT_OUT_TAG,

@@ -34,8 +34,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
-from components import catalog
 from components.config import ROLE_ARN, SECURITY_GROUP_ID
+from dr_model import catalog
 from dr_runtime.restore.failures import InputError
 from dr_runtime.yaml_documents import DuplicateKeyError, YamlFileError, load_yaml
 

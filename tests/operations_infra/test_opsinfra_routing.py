@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import catalog
+from dr_model import catalog
 from dr_model.backup_selection import selects
 from dr_runtime.operations.selection_verdict import route_cluster
 from drplan.graph import StackGraph

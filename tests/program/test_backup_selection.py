@@ -12,9 +12,9 @@ import pytest
 
 import dr_model.backup_selection as program_selection
 import policies.dr_policies.backup_selection as pack_selection
-from components import catalog
 from components.config import parse
 from components.plan_layout import plans_for
+from dr_model import catalog
 from dr_runtime.operations.selection_verdict import SelectionConfig, decide
 from policies.dr_policies.scope import Scope
 from tests.selection_vectors import VECTORS, Vector
