@@ -32,8 +32,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import cron
-from dr_model import backup_selection, catalog
+from dr_model import backup_selection, catalog, cron
 from dr_runtime.operations.coverage_settings import DEFAULT_RECENT_HOURS
 from dr_runtime.operations.watchdog_settings import (
     DEFAULT_COMPLETION_WINDOW_MINUTES,

@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from components import cron
+from dr_model import cron
 from dr_runtime.operations.watchdog_settings import DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.restore.failures import InputError
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
