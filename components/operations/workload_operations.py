@@ -16,7 +16,6 @@ from components.operations import alarms, alerts, dashboard
 from components.operations import coverage_job as coverage
 from components.operations import watchdog_job as watchdog
 from components.operations.audit import Audit, AuditArgs, frameworks_by_region
-from components.operations.naming import region_code
 from components.operations.restore_testing import (
     SUPPORTED_TYPES,
     RestorePlanSpec,
@@ -25,6 +24,7 @@ from components.operations.restore_testing import (
 )
 from components.plan_layout import PlanSpec
 from dr_model import catalog
+from dr_model.naming import region_code
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
 
 COMPONENT_TYPE = "aws-dr-backup:operations:Operations"
