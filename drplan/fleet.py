@@ -35,14 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
-from dr_model import catalog
+from dr_model import catalog, project_config
 from drplan import (
     GC_THRESHOLD,
     NO_POLICY,
     fleet_checks,
     matrix,
     policy_config,
-    project_config,
     stack_policy_config,
     verdict,
 )
