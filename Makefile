@@ -23,7 +23,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # The repository's own modules compiled ahead, as pip compiles an installed package's: every plan then
 # loads them instead of compiling them again (also where PYTHONDONTWRITEBYTECODE is set). Python checks
 # each .pyc against its source, so an edited module is never run stale. Quick when nothing changed.
-SOURCES := components drplan dr_runtime policies org
+SOURCES := dr_model components drplan dr_runtime policies org
 
 .PHONY: plan fleet test lint bench browser bytecode
 bytecode: .venv/.runtime

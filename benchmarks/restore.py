@@ -24,7 +24,7 @@ from botocore.awsrequest import AWSResponse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.aws import client
 from dr_runtime.restore import planner
 from dr_runtime.restore import source_vaults as sources

@@ -32,7 +32,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import backup_selection, catalog, cron, stagger
+from components import stagger
+from dr_model import backup_selection, catalog, cron
+from dr_model.naming import ROLE_ARN, ROLE_NAME, SECURITY_GROUP_ID
 from dr_runtime.operations.coverage_settings import DEFAULT_RECENT_HOURS
 from dr_runtime.operations.watchdog_settings import (
     DEFAULT_COMPLETION_WINDOW_MINUTES,
@@ -80,7 +82,6 @@ _BUCKET_PART = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 _EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 _TOPIC_ARN = r"^arn:aws:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$"
 _SUBNET = r"^subnet-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
-SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
 # Backup vault names, standard and logically air-gapped (botocore backup BackupVaultName).
 _VAULT_NAME = r"^[a-zA-Z0-9\-_]{2,50}$"
 _BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
@@ -240,8 +241,6 @@ RestoreSchedule = Annotated[
 JobSchedule = Annotated[
     str, AfterValidator(_schedule(cron.parse_scheduler, "an EventBridge Scheduler cron(...) or rate(...)"))
 ]
-ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
-ROLE_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$")
 
 
 DEFAULT_DEPLOYMENT_ROLE = "aws-dr-backup-deploy"

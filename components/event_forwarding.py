@@ -29,7 +29,7 @@ import pulumi_aws as aws
 
 from components import documents
 from components.operations import alerts, forwarded_events
-from components.operations.naming import region_code
+from dr_model.naming import region_code
 
 COMPONENT_TYPE = "aws-dr-backup:operations:EventForwarding"
 TARGET_ID = "verifier-event-bus"

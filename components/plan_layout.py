@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components import backup_selection, catalog
 from components.config import Layout, Lifecycle, StackConfig
+from dr_model import backup_selection, catalog
 
 
 class Destination(StrEnum):

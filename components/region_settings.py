@@ -13,8 +13,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from components import catalog
 from components.config import REGION_SETTINGS_OTHER_DEFAULT, RegionSettings
+from dr_model import catalog
 
 
 def _complete(keys: tuple[str, ...], protected: set[str], others: Mapping[str, bool]) -> dict[str, bool]:

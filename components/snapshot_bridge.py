@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import backup_selection
 from components.config import bridge_bucket_name
 from components.private_bucket import PrivateBucket, Rule
 from components.scheduled_job import ScheduledJob
+from dr_model import backup_selection
 
 RAW_SNAPSHOT_DAYS = 2
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")

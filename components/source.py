@@ -2,7 +2,7 @@
 
 The engine hands it over already merged: the stack file's config with the project-level config of
 `Pulumi.yaml` (and any imported ESC environment), the stack's values winning. The offline plan merges the
-files the same way itself (`drplan/project_config.py`, docs/project-config.md).
+files the same way itself (`dr_model/project_config.py`, docs/project-config.md).
 """
 
 from __future__ import annotations

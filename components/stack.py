@@ -7,8 +7,8 @@ from typing import TypedDict
 
 import pulumi
 
-from components import catalog, providers, region_settings
 from components import plan_layout as layout
+from components import providers, region_settings
 from components.archive import AirGappedArchive, AirGappedArchiveArgs
 from components.config import Bridge, StackConfig
 from components.event_forwarding import EventForwarding, EventForwardingArgs, ForwardedRegion
@@ -16,6 +16,7 @@ from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs
 from components.opensearch_bridge import OpenSearchBridge, OpenSearchBridgeArgs
 from components.operations.workload_operations import Operations, OperationsArgs
 from components.type_protection import ResourceTypeProtection, ResourceTypeProtectionArgs
+from dr_model import catalog
 
 
 @dataclass(frozen=True)

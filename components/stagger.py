@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from components import cron
+from dr_model import cron
 
 STEP_MINUTES = 5
 MAX_WINDOW_MINUTES = 12 * 60

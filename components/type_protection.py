@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import catalog, documents
+from components import documents
 from components.config import VaultLock, role_arn
 from components.keyed_vault import keyed_vault
 from components.plan_layout import Destination, PlanSpec, retention_into
 from components.vault_lock import VaultLockArgs, lock_vault
+from dr_model import catalog
 from dr_runtime import vault_names
 
 COMPONENT_TYPE = "aws-dr-backup:backup:ResourceTypeProtection"

@@ -24,13 +24,13 @@ from typing import Any, TextIO
 
 from components.config import PROJECT, ConfigError, StackConfig, from_namespaced, parse
 from components.lambda_code import ArchiveError
+from dr_model import project_config
 from drplan import (
     NO_POLICY,
     cost,
     matrix,
     org_plan,
     policy_config,
-    project_config,
     render,
     stack_policy_config,
     storage,

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from components import catalog
 from components.config import backup_regions
+from dr_model import catalog
 from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION, LOCKED_VAULT, OTHER, Matrix, VaultUse
 from drplan.storage import Inventory, TypeInventory, vault_gib
 

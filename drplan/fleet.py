@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from components import catalog
 from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
+from dr_model import catalog, project_config
 from drplan import (
     GC_THRESHOLD,
     NO_POLICY,
@@ -44,7 +44,6 @@ from drplan import (
     fleet_preflight,
     matrix,
     policy_config,
-    project_config,
     stack_policy_config,
     storage,
     verdict,

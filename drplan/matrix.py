@@ -2,7 +2,7 @@
 
 For every ``ResourceTypeProtection`` component: its plans' rules (schedule, continuous, lifecycle, copy
 actions, each copy's destination classified by matching its ARN with the vaults in the graph) and its
-selections, evaluated with AWS Backup's selection semantics (:mod:`components.backup_selection`) on a
+selections, evaluated with AWS Backup's selection semantics (:mod:`dr_model.backup_selection`) on a
 representative ARN of the type under several tag sets: none, each opt-out tag, a Kubernetes-owned EBS
 volume, and each value of the cluster engine tag. Nothing here reads the layout or retention config: if
 the program ignored a setting, the matrix shows what it built instead.
@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import catalog
-from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key, selects
+from dr_model import catalog
+from dr_model.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key, selects
 from drplan import schedule_times as schedule
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 from drplan.places import Places

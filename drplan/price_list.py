@@ -23,8 +23,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components import catalog
 from components.config import backup_regions
+from dr_model import catalog
 from drplan import cost
 
 SERVICE_CODE = "AWSBackup"

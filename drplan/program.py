@@ -28,8 +28,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, from_namespaced, reject_empty
+from dr_model import project_config
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
-from drplan import project_config
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,7 +75,7 @@ def read_stack_config(
 ) -> dict[str, Any]:
     """The stack's config as the Pulumi CLI hands it to the program: the stack file's ``config`` merged
     with the project-level ``config`` of ``project_file`` (default: ``Pulumi.yaml`` beside the stack file),
-    the stack's own values winning (:mod:`drplan.project_config`). ``stack`` names the stack in messages
+    the stack's own values winning (:mod:`dr_model.project_config`). ``stack`` names the stack in messages
     (default: from the file name)."""
     values = read_stack_file(path)
     project = read_project(project_file or path.parent / project_config.PROJECT_FILE)
@@ -89,7 +89,7 @@ def read_stack_config(
 
 def explain_config_error(message: str, raw: Mapping[str, Any], path: Path, project_file: Path) -> str:
     """A ConfigError of a stack read with :func:`read_stack_config`: the stack file named, and the keys whose
-    value came from the project file marked (:func:`drplan.project_config.explain`)."""
+    value came from the project file marked (:func:`dr_model.project_config.explain`)."""
     try:
         own = set(read_stack_file(path))
     except StackFileError:

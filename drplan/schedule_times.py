@@ -1,6 +1,6 @@
 """When an AWS Backup cron schedule fires within a day, for recovery points per day and RPO.
 
-The expression is read by the repository's one cron grammar (``components/cron.py``). Only the minutes
+The expression is read by the repository's one cron grammar (``dr_model/cron.py``). Only the minutes
 and hours fields decide the times of day; a schedule that restricts days (day-of-month, month,
 day-of-week or year) is not daily, and the plan shows it as such instead of guessing an average.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from components import cron
+from dr_model import cron
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -28,7 +28,7 @@ class Daily:
 
 def parse(expression: str) -> Daily | None:
     """The daily firing times, or ``None`` for a schedule that does not fire every day (raises
-    ``components.cron.ScheduleError`` naming the expression)."""
+    ``dr_model.cron.ScheduleError`` naming the expression)."""
     try:
         parsed = cron.parse_cron(expression)
     except cron.ScheduleError as exc:

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from components import catalog
 from components.config import PROJECT, Layout, StackConfig
+from dr_model import catalog
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
 from drplan.graph import StackGraph
 from drplan.matrix import AIR_GAPPED, DESTINATIONS, LOCKED_VAULT, Matrix, VaultUse

@@ -35,8 +35,8 @@ from components.operations.audit import (
     reports_role,
     reports_role_arn,
 )
-from components.operations.naming import backup_name
 from components.private_bucket import PrivateBucket
+from dr_model.naming import backup_name
 from dr_runtime.fleet_report import bucket_layout as layout
 from org.org_config import JOB_REPORT_TEMPLATES
 

@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, model_validator
 
-from components import backup_selection
 from components import config as stack_config
-from components.config import ROLE_ARN, ROLE_NAME, AccountId, Prefix, Regions, TagKey, TagValue, role_arn
+from components.config import AccountId, Prefix, Regions, TagKey, TagValue, role_arn
+from dr_model import backup_selection
+from dr_model.naming import ROLE_ARN, ROLE_NAME
 from dr_runtime import vault_names
 from dr_runtime.fleet_report import bucket_layout
 from org import scp_documents, verifier_config

@@ -18,8 +18,8 @@ from components import documents
 from components.archive import locked_key_alias
 from components.config import PROJECT, PROJECT_TAG_KEY
 from components.operations import alerts
-from components.operations.naming import backup_name
 from components.type_protection import backup_role_name, key_alias
+from dr_model.naming import backup_name
 from dr_runtime.vault_names import air_gapped_share_name, locked_vault_name
 
 Document = dict[str, Any]

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from components import config as stack_config
-from components import cron, documents
-from components.config import ROLE_ARN, ROLE_NAME, AccountId, Region, role_arn
+from components import documents
+from components.config import AccountId, Region, role_arn
+from dr_model import cron
+from dr_model.naming import ROLE_ARN, ROLE_NAME
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations.watchdog_settings import COMPLETION_WINDOW, DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.settings import Setting

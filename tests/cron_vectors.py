@@ -1,5 +1,5 @@
 """One table of schedule expressions and what AWS makes of them, run against both copies of the grammar
-(``components/cron.py`` and the policy pack's ``policies/dr_policies/cron.py``) and against the config,
+(``dr_model/cron.py`` and the policy pack's ``policies/dr_policies/cron.py``) and against the config,
 the pack's rule and the offline plan's matrix. Sources: docs/schedule-expressions.md.
 
 ``error`` is a fragment of the message ``parse_cron`` raises (``None``: valid). ``backup`` and

@@ -1,5 +1,5 @@
 """Selection vectors: one table both copies of AWS Backup's selection semantics run
-(``components/backup_selection.py`` and the policy pack's ``policies/dr_policies/backup_selection.py``).
+(``dr_model/backup_selection.py`` and the policy pack's ``policies/dr_policies/backup_selection.py``).
 
 Each vector is a selection in the engine's shape, a resource (ARN and tags) and whether AWS Backup takes it
 (docs/aws-facts.md#1-selection-semantics).

@@ -19,7 +19,7 @@ import pulumi_aws as aws
 
 from components import documents
 from components.operations import patterns
-from components.operations.naming import region_code
+from dr_model.naming import region_code
 
 COMPONENT_TYPE = "aws-dr-backup:operations:RegionAlerts"
 # Services that publish to the topic: EventBridge rules and CloudWatch alarms.

@@ -15,9 +15,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components import catalog
-from components.operations.naming import backup_name
 from components.private_bucket import PrivateBucket, Rule
+from dr_model import catalog
+from dr_model.naming import backup_name
 
 REPORTS_SERVICE = "reports.backup.amazonaws.com"
 REPORTS_ROLE_PATH = "aws-service-role/reports.backup.amazonaws.com/AWSServiceRoleForBackupReports"

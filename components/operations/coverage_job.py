@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 
 import pulumi
 
-from components import catalog, cron, documents
+from components import documents
 from components.operations.patterns import KEY_THREATENING_CALLS
 from components.plan_layout import PlanSpec
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_model import catalog, cron
 from dr_runtime.operations import audit_settings, publish, windows
 from dr_runtime.operations import coverage_settings as job_settings
 from dr_runtime.operations import selection_verdict as selection

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.operations.naming import region_code, vault_name_from_arn
+from dr_model.naming import region_code, vault_name_from_arn
 
 NAMESPACE = "AwsDrBackup"
 BACKUP_NAMESPACE = "AWS/Backup"

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from components.operations.naming import key_id_from_arn
+from dr_model.naming import key_id_from_arn
 
 BACKUP_SOURCE = "aws.backup"
 BACKUP_JOB_FAILED_STATES = ("ABORTED", "EXPIRED", "FAILED", "PARTIAL")

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components import backup_selection, catalog, documents
-from components.operations.naming import backup_name
+from components import documents
 from components.type_protection import backup_role_name
+from dr_model import backup_selection, catalog
+from dr_model.naming import backup_name
 
 # Restore testing's ProtectedResourceType values (botocore RestoreTestingSelectionForCreate).
 SUPPORTED_TYPES = frozenset(

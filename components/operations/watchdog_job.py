@@ -14,8 +14,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import documents
-from components.operations.naming import region_code
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs, metrics_statement
+from dr_model.naming import region_code
 from dr_runtime.operations import watchdog_settings as job_settings
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES
 from dr_runtime.settings import PUBLISH_METRICS, environment

@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components import catalog
 from components.config import Operations as OperationsConfig
 from components.config import OptOutTags
 from components.operations import alarms, alerts, dashboard
 from components.operations import coverage_job as coverage
 from components.operations import watchdog_job as watchdog
 from components.operations.audit import Audit, AuditArgs, frameworks_by_region
-from components.operations.naming import region_code
 from components.operations.restore_testing import (
     SUPPORTED_TYPES,
     RestorePlanSpec,
@@ -25,6 +23,8 @@ from components.operations.restore_testing import (
     RestoreTestingArgs,
 )
 from components.plan_layout import PlanSpec
+from dr_model import catalog
+from dr_model.naming import region_code
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
 
 COMPONENT_TYPE = "aws-dr-backup:operations:Operations"

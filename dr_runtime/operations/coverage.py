@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.aws import ClientFactory, client_factory
 from dr_runtime.commands import Parser, run_command, run_handler
 from dr_runtime.errors import EXIT_OK, item_reason

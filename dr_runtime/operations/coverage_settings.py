@@ -3,7 +3,7 @@
 The handler and the command read them (``CoverageConfig.from_settings``); the component
 (``components/operations/coverage_job.py``) writes the function's environment from the same declarations
 (``dr_runtime.settings.environment``). No boto3: Pulumi programs import it, and the coverage Lambda bundle
-ships it with ``components/catalog.py``.
+ships it with ``dr_model/catalog.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from components.catalog import BACKUP_NAMES as ALL_TYPES
+from dr_model.catalog import BACKUP_NAMES as ALL_TYPES
 from dr_runtime.errors import NO_REGION, ConfigError
 from dr_runtime.operations import audit_settings, publish, windows
 from dr_runtime.operations.selection_verdict import (

@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.aws import ClientFactory
 from dr_runtime.errors import item_reason
 

@@ -15,14 +15,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components import catalog
-from components.backup_selection import (
+from dr_model import catalog
+from dr_model.backup_selection import (
     DEFAULT_CROSS_REGION_OPT_OUT_TAG,
     DEFAULT_OPT_OUT_TAG,
     KUBERNETES_OWNED_VALUE,
     kubernetes_tag_key,
 )
-from components.backup_selection import DEFAULT_OPT_OUT_VALUE as OPT_OUT_VALUE
+from dr_model.backup_selection import DEFAULT_OPT_OUT_VALUE as OPT_OUT_VALUE
 from dr_runtime.errors import ConfigError
 from dr_runtime.settings import Setting
 

@@ -9,7 +9,7 @@ The schedule is, in this order: the rule AWS Backup recorded on the point (``Cre
 else the stack file's schedule for the source (``--stack``: ``schedules.crossRegion`` for the
 cross-region copies; for the air-gapped vault the longer of ``crossRegion`` and ``crossAccount``, as both
 plans copy there). Without either the age is not judged and the plan says that instead.
-Cron expressions are read by the repository's one grammar (``components/cron.py``).
+Cron expressions are read by the repository's one grammar (``dr_model/cron.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from components import cron
+from dr_model import cron
 
 COPY_MARGIN = timedelta(hours=6)
 """Time allowed for the copy job after the backup completed. AWS documents no bound for copy jobs (they

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.restore.profile import ResourceSettings, TypeSettings
 from dr_runtime.restore.target import TargetFacts
 

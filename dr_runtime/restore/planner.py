@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.operations.watchdog_settings import DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.restore import freshness, metadata
 from dr_runtime.restore.failures import InputError, error_code, error_text, item_reason, run_error

@@ -27,19 +27,18 @@ unknown setting or a malformed value stops the command with one line naming the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from pydantic.alias_generators import to_camel
-
-from components import catalog
-from components.config import ROLE_ARN, SECURITY_GROUP_ID
+from dr_model import catalog
+from dr_model.naming import ROLE_ARN, SECURITY_GROUP_ID
 from dr_runtime.restore.failures import InputError
 from dr_runtime.yaml_documents import DuplicateKeyError, YamlFileError, load_yaml
 
-# The stack config's own patterns: one definition of an IAM role ARN and of a security group ID.
+# The ground floor's patterns: one definition of an IAM role ARN and of a security group ID.
 _ROLE_ARN = ROLE_ARN.pattern
 _KMS = r"^(arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/[\w/+=,.@-]+|alias/[\w/+=,.@-]+)$"
 _SG = SECURITY_GROUP_ID
@@ -47,11 +46,6 @@ _AZ = r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$"
 _SUFFIX = r"^[a-z0-9][a-z0-9-]{0,19}$"
 _CLASS = r"^db\.[a-z0-9]+(\.[a-z0-9]+)?$"
-
-RoleArn = Annotated[str, StringConstraints(pattern=_ROLE_ARN)]
-KmsKey = Annotated[str, StringConstraints(pattern=_KMS)]
-SecurityGroupId = Annotated[str, StringConstraints(pattern=_SG)]
-AvailabilityZone = Annotated[str, StringConstraints(pattern=_AZ)]
 _PATTERN_HELP = {
     _ROLE_ARN: "an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
     _KMS: "a KMS key or alias ARN in the target region, or alias/<name>",
@@ -61,6 +55,8 @@ _PATTERN_HELP = {
     _SUFFIX: "1-20 lower-case letters, digits and hyphens",
     _CLASS: "a DB instance class such as db.r6g.large or db.serverless",
 }
+MAX_INSTANCE_COUNT = 16
+MAX_SUBNET_GROUP_NAME = 255
 
 # The settings each type accepts (camelCase, as written in the profile).
 _NETWORK = ("dbSubnetGroupName", "vpcSecurityGroupIds")
@@ -79,35 +75,34 @@ if set(SETTINGS) != set(catalog.TYPE_KEYS):  # pragma: no cover - caught by the 
     raise RuntimeError("profile.SETTINGS must name every catalog type")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-
-class TypeSettings(_Model):
-    iam_role_arn: RoleArn | None = None
-    kms_key_id: KmsKey | None = None
+@dataclass(frozen=True)
+class TypeSettings:
+    iam_role_arn: str | None = None
+    kms_key_id: str | None = None
     """Key of the restored resource (S3: SSE-KMS; DynamoDB: KMS encryption; others: KmsKeyId)."""
-    availability_zone: AvailabilityZone | None = None
-    db_subnet_group_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    vpc_security_group_ids: tuple[SecurityGroupId, ...] | None = Field(default=None, min_length=1)
-    db_instance_class: Annotated[str, StringConstraints(pattern=_CLASS)] | None = None
-    instance_class: Annotated[str, StringConstraints(pattern=_CLASS)] | None = None
+    availability_zone: str | None = None
+    db_subnet_group_name: str | None = None
+    vpc_security_group_ids: tuple[str, ...] | None = None
+    db_instance_class: str | None = None
+    instance_class: str | None = None
     """Clusters: class of the DB instances to create after the restore (AWS Backup creates none)."""
-    instance_count: int = Field(default=1, ge=0, le=16)
-    metadata: dict[str, str] = {}
+    instance_count: int = 1
+    metadata: dict[str, str] = field(default_factory=dict)
     """Any other restore metadata key, sent as given (keys are matched without regard to case)."""
 
 
-class ResourceSettings(_Model):
-    name: Annotated[str, StringConstraints(pattern=_NAME)] | None = None
-    metadata: dict[str, str] = {}
+@dataclass(frozen=True)
+class ResourceSettings:
+    name: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
-class Profile(_Model):
-    iam_role_arn: RoleArn | None = None
-    name_suffix: Annotated[str, StringConstraints(pattern=_SUFFIX)] | None = None
-    types: dict[str, TypeSettings] = {}
-    resources: dict[str, ResourceSettings] = {}
+@dataclass(frozen=True)
+class Profile:
+    iam_role_arn: str | None = None
+    name_suffix: str | None = None
+    types: dict[str, TypeSettings] = field(default_factory=dict)
+    resources: dict[str, ResourceSettings] = field(default_factory=dict)
 
     def for_type(self, key: str) -> TypeSettings:
         return self.types.get(key, TypeSettings())
@@ -122,11 +117,128 @@ class Profile(_Model):
 EMPTY = Profile()
 
 
-def _describe(error: Mapping[str, Any]) -> str:
-    pattern = (error.get("ctx") or {}).get("pattern")
-    if pattern in _PATTERN_HELP:
-        return f"must be {_PATTERN_HELP[pattern]}"
-    return str(error["msg"]).removeprefix("Value error, ")
+class _InvalidError(Exception):
+    """One bad value: where it is (``loc``, from the top of the profile), what was given and what is allowed."""
+
+    def __init__(self, loc: tuple[str | int, ...], given: object, message: str) -> None:
+        super().__init__(message)
+        self.loc, self.given, self.message = loc, given, message
+
+
+_Check = Callable[[object, tuple[str | int, ...]], object]
+
+
+def _text(value: object, loc: tuple[str | int, ...]) -> str:
+    if not isinstance(value, str):
+        raise _InvalidError(loc, value, "must be a string")
+    return value
+
+
+def _matching(pattern: str) -> _Check:
+    compiled = re.compile(pattern)
+
+    def check(value: object, loc: tuple[str | int, ...]) -> str:
+        if not compiled.match(_text(value, loc)):
+            raise _InvalidError(loc, value, f"must be {_PATTERN_HELP[pattern]}")
+        return str(value)
+
+    return check
+
+
+def _optional(check: _Check) -> _Check:
+    return lambda value, loc: None if value is None else check(value, loc)
+
+
+def _subnet_group(value: object, loc: tuple[str | int, ...]) -> str:
+    text = _text(value, loc)
+    if not 1 <= len(text) <= MAX_SUBNET_GROUP_NAME:
+        raise _InvalidError(loc, value, f"must be 1 to {MAX_SUBNET_GROUP_NAME} characters long")
+    return text
+
+
+def _security_groups(value: object, loc: tuple[str | int, ...]) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise _InvalidError(loc, value, "must be a list of security group IDs")
+    if not value:
+        raise _InvalidError(loc, value, "must name at least 1 security group")
+    group = _matching(_SG)
+    return tuple(str(group(item, (*loc, index))) for index, item in enumerate(value))
+
+
+def _instance_count(value: object, loc: tuple[str | int, ...]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _InvalidError(loc, value, f"must be a whole number from 0 to {MAX_INSTANCE_COUNT}")
+    if value < 0:
+        raise _InvalidError(loc, value, "Input should be greater than or equal to 0")
+    if value > MAX_INSTANCE_COUNT:
+        raise _InvalidError(loc, value, f"Input should be less than or equal to {MAX_INSTANCE_COUNT}")
+    return value
+
+
+def _mapping(value: object, loc: tuple[str | int, ...]) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise _InvalidError(loc, value, "must be a mapping")
+    return value
+
+
+def _metadata(value: object, loc: tuple[str | int, ...]) -> dict[str, str]:
+    return {
+        _text(key, (*loc, str(key))): _text(item, (*loc, str(key)))
+        for key, item in _mapping(value, loc).items()
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _fields(raw: object, loc: tuple[str | int, ...], checks: Mapping[str, _Check]) -> dict[str, object]:
+    """Each key of ``raw`` (camelCase, or the field's own snake_case name) checked; unknown keys refused."""
+    by_key = {**{name: name for name in checks}, **{_camel(name): name for name in checks}}
+    values: dict[str, object] = {}
+    for key, value in _mapping(raw, loc).items():
+        if key not in by_key:
+            raise _InvalidError((*loc, str(key)), value, "Extra inputs are not permitted")
+        values[by_key[key]] = checks[by_key[key]](value, (*loc, key))
+    return values
+
+
+_TYPE_CHECKS: dict[str, _Check] = {
+    "iam_role_arn": _optional(_matching(_ROLE_ARN)),
+    "kms_key_id": _optional(_matching(_KMS)),
+    "availability_zone": _optional(_matching(_AZ)),
+    "db_subnet_group_name": _optional(_subnet_group),
+    "vpc_security_group_ids": _optional(_security_groups),
+    "db_instance_class": _optional(_matching(_CLASS)),
+    "instance_class": _optional(_matching(_CLASS)),
+    "instance_count": _instance_count,
+    "metadata": _metadata,
+}
+_RESOURCE_CHECKS: dict[str, _Check] = {"name": _optional(_matching(_NAME)), "metadata": _metadata}
+
+
+def _type_settings(value: object, loc: tuple[str | int, ...]) -> TypeSettings:
+    return TypeSettings(**_fields(value, loc, _TYPE_CHECKS))  # type: ignore[arg-type]
+
+
+def _resource_settings(value: object, loc: tuple[str | int, ...]) -> ResourceSettings:
+    return ResourceSettings(**_fields(value, loc, _RESOURCE_CHECKS))  # type: ignore[arg-type]
+
+
+def _each(check: _Check) -> _Check:
+    def checked(value: object, loc: tuple[str | int, ...]) -> dict[str, object]:
+        return {str(key): check(item, (*loc, key)) for key, item in _mapping(value, loc).items()}
+
+    return checked
+
+
+_PROFILE_CHECKS: dict[str, _Check] = {
+    "iam_role_arn": _optional(_matching(_ROLE_ARN)),
+    "name_suffix": _optional(_matching(_SUFFIX)),
+    "types": _each(_type_settings),
+    "resources": _each(_resource_settings),
+}
 
 
 def _check_types(raw: Mapping[str, Any], where: str) -> None:
@@ -154,14 +266,12 @@ def parse(raw: Any, where: str) -> Profile:
         raise InputError(f"{where}: expected a mapping at the top level")
     _check_types(raw, where)
     try:
-        return Profile.model_validate(raw)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = ".".join(str(part) for part in error["loc"])
-        given = error.get("input")
+        return Profile(**_fields(raw, (), _PROFILE_CHECKS))  # type: ignore[arg-type]
+    except _InvalidError as error:
+        loc = ".".join(str(part) for part in error.loc)
+        given = error.given
         shown = "" if isinstance(given, Mapping) or given is None else f" = {given!r}"
-        more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-        raise InputError(f"{where}: {loc}{shown}: {_describe(error)}{more}") from None
+        raise InputError(f"{where}: {loc}{shown}: {error.message}") from None
 
 
 def load(path: Path | None) -> Profile:

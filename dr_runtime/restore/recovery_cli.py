@@ -24,7 +24,7 @@ from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.aws import client
 from dr_runtime.restore import freshness, jobs, planner, profile, stack_file
 from dr_runtime.restore import source_vaults as sources

@@ -27,7 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.restore.failures import InputError, run_error
 from dr_runtime.vault_names import type_vault_name
 

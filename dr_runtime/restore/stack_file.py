@@ -2,7 +2,7 @@
 
 In an outage the saved ``pulumi stack output --json`` may be what is missing, and Pulumi state may sit in
 the failed region; the stack file is in this repository. ``Pulumi.<stack>.yaml`` is merged with
-``Pulumi.yaml`` as the Pulumi CLI merges them (``drplan/project_config.py``, the one implementation of
+``Pulumi.yaml`` as the Pulumi CLI merges them (``dr_model/project_config.py``, the one implementation of
 that merge), and only what the restore needs is read, checked here without the program's config models
 (the runtime imports no pydantic):
 
@@ -22,11 +22,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from components import cron
+from dr_model import cron, project_config
 from dr_runtime.operations.watchdog_settings import DEFAULT_COMPLETION_WINDOW_MINUTES
 from dr_runtime.restore.failures import InputError
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
-from drplan import project_config
 
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,19}$")
 _ACCOUNT = re.compile(r"^\d{12}$")

@@ -5,7 +5,7 @@ AWS Backup read it; ``rate(value unit)`` and ``at(yyyy-mm-ddThh:mm:ss)`` as Even
 reads them; and AWS Backup's own rules on top (cron only, at most one backup an hour). The sources and
 the choices made where AWS documents nothing are in docs/schedule-expressions.md.
 
-This file exists twice, byte for byte: ``components/cron.py`` (the program's config) and
+This file exists twice, byte for byte: ``dr_model/cron.py`` (the ground floor) and
 ``policies/dr_policies/cron.py`` (the policy pack, which is published on its own). The tests run one
 table of vectors against both and fail when the two files differ.
 """

@@ -4,7 +4,7 @@ AWS Backup takes ``cron(Minutes Hours Day-of-month Month Day-of-week Year)``: si
 range, exactly one of day-of-month and day-of-week ``?``; it rejects ``rate(...)``, and runs snapshot
 backups at most hourly (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_BackupRuleInput.html,
 https://docs.aws.amazon.com/aws-backup/latest/devguide/point-in-time-recovery.html). The grammar is
-``cron.py`` (a copy of the program's ``components/cron.py``, so the pack and the stack config accept
+``cron.py`` (a copy of the program's ``dr_model/cron.py``, so the pack and the stack config accept
 exactly the same expressions). A rule without a schedule runs at AWS's default ``cron(0 5 ? * * *)``.
 A schedule that skips days (specific days of the week or month, ``L``, ``W``, ``#``) or months or years
 leaves gaps longer than a day, so its RPO exceeds 24 hours.
@@ -34,7 +34,7 @@ class SkipsDays(ValueError):  # noqa: N818 - a verdict, not a malformed expressi
 def parse(expression: str) -> cron.Cron:
     """A valid AWS Backup cron expression that runs every day; raises CronError or SkipsDays.
 
-    The grammar is ``cron.py``, the same file as the program's ``components/cron.py``.
+    The grammar is ``cron.py``, the same file as the program's ``dr_model/cron.py``.
     """
     schedule = cron.parse_backup_cron(expression)
     skipped = schedule.skipped_days()

@@ -47,9 +47,9 @@ def test_the_lambda_interpreter_cannot_import_the_repository(tmp_path: Path, sdk
     watchdog = next(f for f in every_function() if f.handler == "dr_runtime.operations.watchdog.handler")
     task = tmp_path / "task"
     for target, source in watchdog.assets.items():
-        if target != "components/catalog.py":
+        if target != "dr_model/catalog.py":
             (task / target).parent.mkdir(parents=True, exist_ok=True)
             (task / target).write_bytes(Path(source).read_bytes())
     result = run_function(watchdog, task, sdk_dir)
     assert result.returncode == 1
-    assert "ERROR ImportError: cannot import name 'catalog' from 'components'" in result.stderr
+    assert "ERROR ImportError: cannot import name 'catalog' from 'dr_model'" in result.stderr

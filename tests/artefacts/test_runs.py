@@ -18,7 +18,7 @@ import pytest
 from moto.opensearch.models import opensearch_backends
 from moto.sns.models import sns_backends
 
-from components.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
+from dr_model.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key
 from dr_runtime.vault_names import air_gapped_share_name
 from tests.artefacts.aws_front import RamShare
 from tests.artefacts.conftest import Aws, run_function

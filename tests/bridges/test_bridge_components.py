@@ -10,10 +10,10 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.backup_selection import DEFAULT_OPT_OUT_TAG as EXCLUDE_TAG
 from components.memorydb_bridge import MEMORYDB_SCHEDULE, MemoryDbBridge, MemoryDbBridgeArgs
 from components.opensearch_bridge import OPENSEARCH_SCHEDULE, OpenSearchBridge, OpenSearchBridgeArgs
 from components.scheduled_job import ScheduledJob, ScheduledJobArgs
+from dr_model.backup_selection import DEFAULT_OPT_OUT_TAG as EXCLUDE_TAG
 from dr_runtime.bridges.memorydb_settings import MemoryDbBridgeConfig
 from dr_runtime.bridges.opensearch_settings import OpenSearchBridgeConfig
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.aws import client
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage, trails

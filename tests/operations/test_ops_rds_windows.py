@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from components import catalog
 from components import plan_layout as layout
 from components.config import StackConfig, from_namespaced, parse
 from components.operations.coverage_job import plan_start_windows
+from dr_model import catalog
 from dr_runtime.errors import ConfigError
 from dr_runtime.operations import coverage, windows
 from dr_runtime.operations.coverage_settings import CoverageConfig

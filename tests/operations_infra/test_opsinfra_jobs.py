@@ -265,10 +265,15 @@ def test_the_job_bundle_reads_its_settings_without_the_repository(
     """The Lambda code is the archive's files alone: no Pulumi, no pydantic, no drplan."""
     function = _function(prod_graph, "dr-prod-backup-coverage")
     assets = function.inputs["code"]["assets"]
-    # The handler's import closure (components/lambda_code.py): the catalog and selection semantics it
-    # routes clusters with, and none of the Pulumi components.
-    shipped = {a for a in assets if a.startswith("components/")}
-    assert shipped == {"components/__init__.py", "components/catalog.py", "components/backup_selection.py"}
+    # The handler's import closure (components/lambda_code.py): the ground floor's catalog and selection
+    # semantics it routes clusters with, and none of the Pulumi components.
+    assert not [a for a in assets if a.startswith("components/")]
+    shipped = {a for a in assets if a.startswith("dr_model/")}
+    assert shipped == {
+        "dr_model/__init__.py",
+        "dr_model/catalog.py",
+        "dr_model/backup_selection.py",
+    }
     for target, asset in assets.items():
         (tmp_path / target).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(Path(asset["path"]), tmp_path / target)

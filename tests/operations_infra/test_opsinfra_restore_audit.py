@@ -190,8 +190,8 @@ def test_framework_controls_match_the_design(prod_graph: StackGraph) -> None:
 
 
 def test_no_air_gapped_control_without_a_type_it_can_evaluate() -> None:
-    from components import catalog
     from components.operations.audit import AuditArgs, controls
+    from dr_model import catalog
 
     args = AuditArgs(
         prefix="dr-test",

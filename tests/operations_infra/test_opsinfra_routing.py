@@ -1,7 +1,7 @@
 """The coverage job routes clusters exactly as the registered selections select them.
 
 For every engine tag value and every stack, the set of types whose registered selections take a
-cluster (evaluated by AWS Backup's documented semantics, ``components.backup_selection``) is the one type
+cluster (evaluated by AWS Backup's documented semantics, ``dr_model.backup_selection``) is the one type
 ``dr_runtime.operations.selection_verdict.route_cluster`` names from the catalog's routing data.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import catalog
-from components.backup_selection import selects
+from dr_model import catalog
+from dr_model.backup_selection import selects
 from dr_runtime.operations.selection_verdict import route_cluster
 from drplan.graph import StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from components.backup_selection import DEFAULT_OPT_OUT_VALUE
 from components.config import PROJECT_TAG_KEY
+from dr_model.backup_selection import DEFAULT_OPT_OUT_VALUE
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import register_stack
 from org import scp_documents as scp

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from components import catalog, documents
+from components import documents
 from components.config import from_namespaced
 from components.config import parse as parse_stack
+from dr_model import catalog
 from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
 from dr_runtime.verifier import event_silence, policy_check
 from dr_runtime.verifier import settings as runtime

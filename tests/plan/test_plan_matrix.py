@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from components import catalog, cron
 from components.config import StackConfig, from_namespaced, parse
+from dr_model import catalog, cron
 from drplan import matrix, render
 from drplan import schedule_times as schedule
 from drplan.graph import StackGraph

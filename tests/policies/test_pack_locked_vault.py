@@ -2,14 +2,14 @@
 
 The compliant fixture's EBS plan copies into the air-gapped vault; narrowed to RDS DB instances, its
 selection must instead feed a plan whose isolated copy goes to a standard (locked) vault of the isolated
-account. The pack's default list is the catalog's (one source: ``components/catalog.py``).
+account. The pack's default list is the catalog's (one source: ``dr_model/catalog.py``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from components import catalog
+from dr_model import catalog
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.policy_client import PolicyPackClient
 from policies.dr_policies import pack_config

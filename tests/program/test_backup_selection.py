@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import components.backup_selection as program_selection
+import dr_model.backup_selection as program_selection
 import policies.dr_policies.backup_selection as pack_selection
-from components import catalog
 from components.config import parse
 from components.plan_layout import plans_for
+from dr_model import catalog
 from dr_runtime.operations.selection_verdict import SelectionConfig, decide
 from policies.dr_policies.scope import Scope
 from tests.selection_vectors import VECTORS, Vector
@@ -25,10 +25,10 @@ IDS = [v.name for v in VECTORS]
 
 
 def test_the_pack_copy_is_the_program_copy() -> None:
-    program = (REPO / "components" / "backup_selection.py").read_bytes()
+    program = (REPO / "dr_model" / "backup_selection.py").read_bytes()
     pack = (REPO / "policies" / "dr_policies" / "backup_selection.py").read_bytes()
     assert pack == program, (
-        "policies/dr_policies/backup_selection.py must be a byte-for-byte copy of components/backup_selection.py"
+        "policies/dr_policies/backup_selection.py must be a byte-for-byte copy of dr_model/backup_selection.py"
     )
 
 

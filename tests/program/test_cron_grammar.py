@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-import components.cron as program_cron
+import dr_model.cron as program_cron
 import policies.dr_policies.cron as pack_cron
 from components.config import ConfigError, parse
 from drplan import schedule_times as plan_schedule
@@ -23,9 +23,9 @@ IDS = [v.expression for v in VECTORS]
 
 
 def test_the_pack_copy_is_the_program_copy() -> None:
-    program = (REPO / "components" / "cron.py").read_bytes()
+    program = (REPO / "dr_model" / "cron.py").read_bytes()
     pack = (REPO / "policies" / "dr_policies" / "cron.py").read_bytes()
-    assert pack == program, "policies/dr_policies/cron.py must be a byte-for-byte copy of components/cron.py"
+    assert pack == program, "policies/dr_policies/cron.py must be a byte-for-byte copy of dr_model/cron.py"
 
 
 @pytest.mark.parametrize("copy", COPIES.values(), ids=COPIES.keys())

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.backup_selection import selects
+from dr_model.backup_selection import selects
 from drplan.graph import RegisteredResource, StackGraph
 
 TYPES = ["s3", "ebs", "efs", "dynamodb", "rds", "aurora", "documentdb", "neptune"]

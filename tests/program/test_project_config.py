@@ -1,5 +1,5 @@
 """Project-level config (``config:`` in Pulumi.yaml) merged into a stack's config as the Pulumi CLI merges it
-(drplan/project_config.py; sources in docs/project-config.md): shorthand and long forms, namespaces, the
+(dr_model/project_config.py; sources in docs/project-config.md): shorthand and long forms, namespaces, the
 stack winning whole, property-path keys, required and typed keys, and Pulumi.yaml mistakes named."""
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from components import catalog
 from components.config import ConfigError
+from dr_model import catalog
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import register_stack
 from tests.program.test_graph import provider_name

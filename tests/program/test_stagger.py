@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from components import cron, stagger
+from components import stagger
 from components.config import ConfigError
+from dr_model import cron
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import register_stack
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from components import config as stack_config
-from components import cron
+from dr_model import cron
 from dr_runtime.restore import freshness, planner, stack_file, text_views
 from dr_runtime.restore import recovery_cli as cli
 from dr_runtime.restore import source_vaults as sources

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from components import catalog
+from dr_model import catalog
 from dr_runtime.restore import profile
 from dr_runtime.restore.failures import InputError
 

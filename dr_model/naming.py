@@ -1,4 +1,5 @@
-"""AWS naming rules the operations modules share: AWS Backup names, short region codes, names from ARNs."""
+"""AWS naming rules every layer shares: AWS Backup names, IAM role and security group IDs, short region codes,
+names from ARNs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,13 @@ import re
 # underscores only (docs/aws-facts.md#7-audit-manager 7.2, docs/aws-facts.md#8-restore-testing 8.1).
 # Pulumi's auto-names add a hyphenated suffix, so every such resource gets an explicit name built here.
 _BACKUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+# IAM role names and ARNs (IAM quotas: a name of at most 64 characters from this set, an optional path),
+# read by the stack and organisation configs and by the restore profile.
+ROLE_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
+ROLE_ARN = re.compile(r"^arn:aws:iam::([0-9]{12}):role/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$")
+SECURITY_GROUP_ID = r"^sg-[0-9a-f]{8}(?:[0-9a-f]{9})?$"
+"""A VPC security group ID: ``sg-`` and 8 or 17 hex digits."""
 
 
 def backup_name(*parts: str, limit: int = 50) -> str:

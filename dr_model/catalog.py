@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 # Kubernetes (EKS, the AWS EBS CSI driver) tags the volumes a cluster owns `kubernetes.io/cluster/<name>: owned`.
-from components.backup_selection import KUBERNETES_CLUSTER_TAG_PREFIX as KUBERNETES_CLUSTER_TAG_PREFIX
+from dr_model.backup_selection import KUBERNETES_CLUSTER_TAG_PREFIX as KUBERNETES_CLUSTER_TAG_PREFIX
 
 # Aurora, DocumentDB and Neptune clusters all have `arn:aws:rds:<region>:<acct>:cluster:<id>` ARNs, and
 # AWS Backup conditions can only test tags. This tag routes a cluster to the DocumentDB or Neptune
