@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dr_runtime.fleet_report import tier_figures as tf
+from dr_runtime.operations.copy_tiers import coverage_percent
 from dr_runtime.operations.inventory import ALL_TYPES
 from dr_runtime.operations.selection_verdict import Decision
 
@@ -102,8 +103,7 @@ class Counts:
 
     @property
     def percent(self) -> float:
-        # The coverage job's rule: nothing selected leaves nothing unprotected.
-        return 100.0 if self.selected == 0 else round(100.0 * self.recent / self.selected, 2)
+        return coverage_percent(self.recent, self.selected)
 
 
 @dataclass(frozen=True)

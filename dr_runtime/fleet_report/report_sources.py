@@ -37,11 +37,16 @@ def from_folder(root: Path) -> list[Source]:
         place = layout.parse_coverage_key(key)
         if place is None:
             continue
-        try:
-            found.append(Source(*place, location=str(path), text=path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            found.append(Source(*place, location=str(path), error=f"cannot read: {exc}"))
+        found.append(_local_source(path, *place))
     return found
+
+
+def _local_source(path: Path, account: str, region: str) -> Source:
+    """A local report or evidence file as a source: its text, or why it cannot be read."""
+    try:
+        return Source(account, region, location=str(path), text=path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        return Source(account, region, location=str(path), error=f"cannot read: {exc}")
 
 
 def _evidence_account(key: str, prefix: str) -> str | None:
@@ -69,10 +74,7 @@ def evidence_from_folder(root: Path, prefix: str) -> list[Source]:
         account = _evidence_account(path.relative_to(root).as_posix(), prefix)
         if account is None:
             continue
-        try:
-            found.append(Source(account, "", location=str(path), text=path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
-            found.append(Source(account, "", location=str(path), error=f"cannot read: {exc}"))
+        found.append(_local_source(path, account, ""))
     return found
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from dr_runtime.operations.copy_tiers import TIERS
+from dr_runtime.operations.copy_tiers import TIERS, coverage_percent
 
 TIER_NAMES = tuple(t.value for t in TIERS)
 VERIFIED = "verified"
@@ -38,7 +38,7 @@ class TierCell:
     def percent(self) -> float | None:
         if not self.measured:
             return None
-        return 100.0 if self.eligible == 0 else round(100.0 * self.covered / self.eligible, 2)
+        return coverage_percent(self.covered, self.eligible)
 
     def __add__(self, other: TierCell) -> TierCell:
         rpo = [r for r in (self.rpo_hours, other.rpo_hours) if r is not None]

@@ -40,6 +40,12 @@ COPY_LOOKBACK_HOURS = 8 * 24
 the age of a resource's newest copy (its RPO) is known beyond the recent window."""
 
 
+def coverage_percent(covered: int, eligible: int) -> float:
+    """The coverage rule every report shares: covered of eligible, to two decimals, and 100 only when nothing
+    is eligible (nothing left unprotected)."""
+    return 100.0 if eligible == 0 else round(100.0 * covered / eligible, 2)
+
+
 @dataclass(frozen=True)
 class TierFigure:
     """One tier of one type (or all types): covered of eligible, and the ages of the newest points."""
@@ -58,7 +64,7 @@ class TierFigure:
         """None when not measured; 100 only when every eligible resource is covered (and for none)."""
         if not self.measured:
             return None
-        return 100.0 if self.eligible == 0 else round(100.0 * self.covered / self.eligible, 2)
+        return coverage_percent(self.covered, self.eligible)
 
     def __add__(self, other: TierFigure) -> TierFigure:
         return TierFigure(

@@ -99,7 +99,7 @@ class TypeCoverage:
     def coverage_percent(self) -> float:
         """In-Region: recent points of the eligible resources. Only a type with nothing eligible is 100 %
         without a point: an opted-out resource lowers coverage, it never raises it."""
-        return 100.0 if self.eligible == 0 else round(100.0 * self.recent / self.eligible, 2)
+        return tiers.coverage_percent(self.recent, self.eligible)
 
 
 @dataclass(frozen=True)
