@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from components import config
 from components.config import ConfigError, from_namespaced, parse
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
-from drplan.graph import RegisteredResource
 from drplan.program import StackFileError, read_stack_config, register_stack
+from tests.program.program_refusals import assert_refused
 
 NS = "aws-dr-backup:"
 
@@ -29,15 +29,6 @@ def _rejected(raw: dict[str, Any], *fragments: str) -> None:
         parse(raw, "prod")
     for fragment in fragments:
         assert fragment in str(caught.value)
-
-
-def _rejected_by_program(prod_config: dict[str, Any], *fragments: str) -> None:
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        register_stack("prod", config=prod_config, recorder=registered)
-    for fragment in fragments:
-        assert fragment in str(caught.value)
-    assert registered == []
 
 
 # --- strict types, both paths -------------------------------------------------------------------
@@ -60,21 +51,21 @@ def test_top_level_int_rejects_anything_else(prod_config: dict[str, Any], given:
 def test_top_level_int_through_the_engine(prod_config: dict[str, Any], given: object) -> None:
     # register_stack hands the value over as the engine does: a string ("thirty", "true", "30.5").
     prod_config[NS + "logRetentionDays"] = given
-    _rejected_by_program(prod_config, "aws-dr-backup:logRetentionDays = ", "whole number")
+    assert_refused("prod", prod_config, "aws-dr-backup:logRetentionDays = ", "whole number")
 
 
 @pytest.mark.parametrize("given", [True, False, "26", 26.0, None])
 def test_ints_inside_objects_are_strict(prod_config: dict[str, Any], given: object) -> None:
     prod_config[NS + "operations"]["recentBackupHours"] = given
     _rejected(_raw(prod_config), "aws-dr-backup:operations.recentBackupHours = ")
-    _rejected_by_program(prod_config, "aws-dr-backup:operations.recentBackupHours = ")
+    assert_refused("prod", prod_config, "aws-dr-backup:operations.recentBackupHours = ")
 
 
 @pytest.mark.parametrize("given", ["true", 1, "yes", None])
 def test_bools_inside_objects_are_strict(prod_config: dict[str, Any], given: object) -> None:
     prod_config[NS + "operations"]["audit"] = given
     _rejected(_raw(prod_config), "aws-dr-backup:operations.audit = ")
-    _rejected_by_program(prod_config, "aws-dr-backup:operations.audit = ")
+    assert_refused("prod", prod_config, "aws-dr-backup:operations.audit = ")
 
 
 def test_ints_and_bools_inside_objects_pass_through_the_engine(prod_config: dict[str, Any]) -> None:
@@ -113,13 +104,13 @@ def test_engine_strings_become_the_fields_type_only_when_exact(
 def test_null_is_shown_as_null(prod_config: dict[str, Any]) -> None:
     prod_config[NS + "regions"]["dr"] = None
     _rejected(_raw(prod_config), "aws-dr-backup:regions.dr = null: must be a string")
-    _rejected_by_program(prod_config, "aws-dr-backup:regions.dr = null")
+    assert_refused("prod", prod_config, "aws-dr-backup:regions.dr = null")
 
 
 def test_top_level_null_is_named_as_the_file_spells_it(prod_config: dict[str, Any]) -> None:
     prod_config[NS + "isolatedAccountRole"] = None
     # Before: the engine emulation handed the program 'None', a valid role name.
-    _rejected_by_program(prod_config, "aws-dr-backup:isolatedAccountRole = null: no value given")
+    assert_refused("prod", prod_config, "aws-dr-backup:isolatedAccountRole = null: no value given")
     _rejected(_raw(prod_config), "aws-dr-backup:isolatedAccountRole = null: must be a string")
 
 
@@ -226,7 +217,7 @@ def test_tags_take_unicode_letters_and_the_aws_charset(prod_config: dict[str, An
 
 def test_opt_out_tags_are_checked_through_the_engine_too(prod_config: dict[str, Any]) -> None:
     prod_config[NS + "optOutTags"] = {"all": "skip", "crossRegion": "skip"}
-    _rejected_by_program(prod_config, "aws-dr-backup:optOutTags: all and crossRegion are both 'skip'")
+    assert_refused("prod", prod_config, "aws-dr-backup:optOutTags: all and crossRegion are both 'skip'")
 
 
 # --- the largest valid values plan without an error after registration starts --------------------

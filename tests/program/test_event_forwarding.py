@@ -12,7 +12,6 @@ from typing import Any
 import botocore.session
 import pytest
 
-from components.config import ConfigError
 from components.event_forwarding import RULE_KEYS, TARGET_ID, role_name
 from components.operations import forwarded_events
 from drplan.graph import RegisteredResource, StackGraph
@@ -29,6 +28,7 @@ from tests.operations_infra.graphs import (
     targets_of,
     vault_key_arns,
 )
+from tests.program.program_refusals import assert_refused
 
 NS = "aws-dr-backup:"
 BUS = "arn:aws:events:us-east-1:999999999999:event-bus/dr-org-backup-events"
@@ -153,18 +153,9 @@ def test_a_stack_without_the_bus_forwards_nothing(staging_config: dict[str, Any]
     assert {r.inputs["name"] for r in in_region(graph, RULE, PRIMARY)} >= {"dr-staging-copy-job-failed"}
 
 
-def _refused(stack: str, config: dict[str, Any], *fragments: str) -> None:
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        register_stack(stack, config=config, recorder=registered)
-    for fragment in fragments:
-        assert fragment in str(caught.value), str(caught.value)
-    assert registered == []
-
-
 def test_a_production_stack_must_forward(prod_config: dict[str, Any]) -> None:
     del prod_config[NS + "verifierEventBus"]
-    _refused("prod", prod_config, "verifierEventBus is required for a production stack", "Pulumi.yaml")
+    assert_refused("prod", prod_config, "verifierEventBus is required for a production stack", "Pulumi.yaml")
 
 
 @pytest.mark.parametrize(
@@ -193,7 +184,7 @@ def test_a_bad_bus_is_refused_before_anything_registers(
     prod_config: dict[str, Any], value: str, fragments: tuple[str, ...]
 ) -> None:
     prod_config[NS + "verifierEventBus"] = value
-    _refused("prod", prod_config, *fragments)
+    assert_refused("prod", prod_config, *fragments)
 
 
 def test_a_staging_stack_may_do_without(staging_config: dict[str, Any]) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from components import stagger
-from components.config import ConfigError
 from dr_model import cron
-from drplan.graph import RegisteredResource, StackGraph
+from drplan.graph import StackGraph
 from drplan.program import register_stack
+from tests.program.program_refusals import assert_refused
 
 PLAN = "aws:backup/plan:Plan"
 NS = "aws-dr-backup:"
@@ -82,8 +82,4 @@ def test_bad_stagger_fails_before_anything_is_registered(
     prod_config: dict[str, Any], schedules: dict[str, Any], fragment: str
 ) -> None:
     prod_config[f"{NS}schedules"] = schedules
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        register_stack("prod", config=prod_config, recorder=registered)
-    assert fragment in str(caught.value)
-    assert registered == []
+    assert_refused("prod", prod_config, fragment)

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from components import documents
-from components.config import ConfigError
 from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import read_stack_config, register_stack, stack_file
 from tests.org.policy_evaluator import Request, denying
 from tests.program.graph_baseline import STACKS, digest, snapshot
+from tests.program.program_refusals import assert_refused
 
 NS = "aws-dr-backup:"
 BASELINE = Path(__file__).parent / "baselines" / "before-vault-lock.json"
@@ -292,12 +292,7 @@ def test_bad_values_stop_before_anything_is_registered(
     prod_config: dict[str, Any], key: str, value: Any, fragments: list[str]
 ) -> None:
     prod_config[NS + key] = value
-    registered: list[RegisteredResource] = []
-    with pytest.raises(ConfigError) as caught:
-        register_stack("prod", config=prod_config, recorder=registered)
-    for fragment in fragments:
-        assert fragment in str(caught.value)
-    assert registered == []
+    assert_refused("prod", prod_config, *fragments)
 
 
 def test_good_values_at_the_limits_pass(prod_config: dict[str, Any]) -> None:
