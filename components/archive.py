@@ -32,9 +32,6 @@ class AirGappedArchiveArgs:
     """The organisation's RAM set-up: decides ``allow_external_principals`` and the accepter."""
     isolated_account: str
     region: str
-    workload_provider: aws.Provider | None
-    """Provider of the workload account, which accepts the RAM invitation (``invitation`` only); None: the
-    workload stack accepts it itself (the isolated project, ``isolated/``, holds no workload credentials)."""
     tags: dict[str, str]
     locked_vault_name: str | None = None
     """The locked standard vault's name (``StackConfig.locked_vault_name``); None: no active type needs it."""
@@ -51,7 +48,7 @@ def locked_key_alias(vault_name: str) -> str:
 
 
 class AirGappedArchive(pulumi.ComponentResource):
-    """Created with the archive provider (isolated account) in ``opts``.
+    """Created with a provider of the isolated account in ``opts``, by the isolated project (``isolated/``).
 
     The vault is locked in compliance mode by AWS; min/max retention are replace-on-change, and a
     replacement fails once the vault holds recovery points, hence ``protect``.
@@ -99,22 +96,14 @@ class AirGappedArchive(pulumi.ComponentResource):
         )
         # Only the one account: a logically air-gapped vault is shared with accounts, never a whole
         # organisation or OU.
-        principal = aws.ram.PrincipalAssociation(
+        # With ``invitation`` the association sends the invitation; it is addressed to the workload account,
+        # so only that account's credentials can accept it: the workload stack does (components/stack.py).
+        aws.ram.PrincipalAssociation(
             f"{name}-share-workload",
             resource_share_arn=share.arn,
             principal=args.workload_account,
             opts=child,
         )
-        if invitation and args.workload_provider is not None:
-            # The invitation exists once the principal is associated; it is addressed to the workload
-            # account, so only that account's credentials can accept it.
-            aws.ram.ResourceShareAccepter(
-                f"{name}-share-accepter",
-                share_arn=principal.resource_share_arn,
-                opts=pulumi.ResourceOptions(
-                    parent=self, provider=args.workload_provider, depends_on=[principal]
-                ),
-            )
         self.locked_vault: aws.backup.Vault | None = None
         self.known_locked_vault_arn: str | None = None
         if args.locked_vault_name is not None:

@@ -42,7 +42,7 @@ from dr_runtime.operations.watchdog_settings import (
 )
 from dr_runtime.operations.watchdog_settings import INTERVAL_MINUTES as WATCHDOG_INTERVAL_MINUTES
 from dr_runtime.vault_names import air_gapped_share_name as air_gapped_share_name
-from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name
+from dr_runtime.vault_names import air_gapped_vault_name, locked_vault_name, vault_arn
 
 PROJECT = "aws-dr-backup"
 PRODUCTION_STACKS = frozenset({"prod"})
@@ -87,6 +87,8 @@ _VAULT_NAME = r"^[a-zA-Z0-9\-_]{2,50}$"
 _BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 # An EventBridge event bus ARN (botocore events EventBusName: 1-256 of [/\.\-_A-Za-z0-9]).
 _EVENT_BUS_ARN = r"^arn:aws:events:[a-z0-9-]+:[0-9]{12}:event-bus/[A-Za-z0-9._/-]{1,256}$"
+# A RAM resource share ARN: the share's ID is a UUID AWS picks, so it is not spelled from names.
+_RAM_SHARE_ARN = r"^arn:aws(?:-[a-z]+)*:ram:[a-z0-9-]+:[0-9]{12}:resource-share/[A-Za-z0-9-]{1,64}$"
 # What each constrained string must look like, in words, for the error message.
 _PATTERN_HELP = {
     _ACCOUNT: "a 12-digit AWS account ID, quoted so YAML keeps it a string",
@@ -102,6 +104,7 @@ _PATTERN_HELP = {
     _VAULT_NAME: "a backup vault name: 2-50 letters, digits, hyphens and underscores",
     _BUCKET_NAME: "an S3 bucket name: 3-63 lower-case letters, digits, dots and hyphens",
     _EVENT_BUS_ARN: "an EventBridge event bus ARN, arn:aws:events:<region>:<12-digit account>:event-bus/<name>",
+    _RAM_SHARE_ARN: "a RAM resource share ARN, arn:aws:ram:<region>:<12-digit account>:resource-share/<id>",
 }
 
 
@@ -389,6 +392,10 @@ class AirGappedVault(_Model):
     share_with: ShareWith = ShareWith.ORGANIZATION
     """The organisation's RAM set-up. Default ``organization``: cross-account backup already needs both
     accounts in one organisation, and nothing has to be accepted (docs/ram-sharing.md)."""
+    share_arn: Annotated[str, StringConstraints(pattern=_RAM_SHARE_ARN)] | None = None
+    """``invitation`` only, and required there: the share the isolated stack created for this account (its
+    output ``ramShareArns``, this account's entry), which this stack accepts with the workload account's
+    credentials (docs/isolated-account.md)."""
     name: Annotated[str, StringConstraints(pattern=_VAULT_NAME)] | None = None
     """The vault's name in the isolated account; default ``<prefix>-<workload account>-air-gapped``. An
     air-gapped vault cannot be renamed in place (it is protected and locked): a stack deployed before
@@ -699,8 +706,10 @@ class StackConfig(_Model):
     """The fleet's isolated account, for ``Pulumi.yaml``: it fills ``accounts.isolated`` in every stack that
     gives only its workload account; ``accounts.isolated``, where a stack gives it, wins."""
     regions: Regions = Regions()
-    isolated_account_role: str
-    """Role the archive provider assumes in the isolated account: a name or a full role ARN."""
+    isolated_account_role: str | None = None
+    """Retired, accepted and ignored for one release: a workload stack no longer reaches the isolated
+    account, whose resources the isolated project registers (docs/isolated-account.md). Still checked when
+    given, so a typo is not silently kept; the program warns that it is unused."""
     deployment_role: str = DEFAULT_DEPLOYMENT_ROLE
     """The role ``pulumi up`` runs as in the workload account (a name or a role ARN there): the only principal
     besides the backup roles that the workload vaults' access policies let delete recovery points, change
@@ -813,7 +822,9 @@ class StackConfig(_Model):
                         f"bridges.{service}.clusterName ({bridge.cluster_name}) makes the bucket name {bucket} "
                         f"{len(bucket)} characters long; S3 allows {MAX_BUCKET_NAME}"
                     )
-        _check_role("isolatedAccountRole", self.isolated_account_role, "isolated", self.accounts.isolated)
+        if self.isolated_account_role is not None:
+            _check_role("isolatedAccountRole", self.isolated_account_role, "isolated", self.accounts.isolated)
+        self._check_share_to_accept()
         _check_role("deploymentRole", self.deployment_role, "workload", self.accounts.workload)
         self._check_malware_scanning()
         self._check_vault_lock()
@@ -838,6 +849,27 @@ class StackConfig(_Model):
         if not scanning.enabled or scanning.scanner_role is None:
             return None
         return role_arn(scanning.scanner_role, self.accounts.workload)
+
+    def _check_share_to_accept(self) -> None:
+        vault = self.air_gapped_vault
+        arn = vault.share_arn
+        if vault.share_with is ShareWith.INVITATION and arn is None:
+            raise ValueError(
+                "airGappedVault.shareArn is missing: with shareWith: invitation this stack accepts the share "
+                "the isolated stack created (its output ramShareArns, this account's entry); give that ARN"
+            )
+        if vault.share_with is ShareWith.ORGANIZATION and arn is not None:
+            raise ValueError(
+                f"airGappedVault.shareArn ({arn}) is set, but with shareWith: organization there is no "
+                "invitation to accept; remove it"
+            )
+        if arn is not None:
+            region, account = arn.split(":")[3:5]
+            if (region, account) != (self.regions.primary, self.accounts.isolated):
+                raise ValueError(
+                    f"airGappedVault.shareArn ({arn}) must be a share of the isolated account "
+                    f"{self.accounts.isolated} in {self.regions.primary}, where the air-gapped vault is"
+                )
 
     def _check_vault_lock(self) -> None:
         lock = self.vault_lock
@@ -911,8 +943,17 @@ class StackConfig(_Model):
         return locked_vault_name(self.prefix, self.accounts.workload)
 
     @property
-    def isolated_role_arn(self) -> str:
-        return role_arn(self.isolated_account_role, self.accounts.isolated)
+    def air_gapped_vault_arn(self) -> str:
+        """The air-gapped vault in the isolated account, which the isolated stack registers
+        (docs/isolated-account.md): this stack's copy actions, pack facts and plan name it by this ARN."""
+        return vault_arn(self.regions.primary, self.accounts.isolated, self.air_gapped_vault_name)
+
+    @property
+    def locked_vault_arn(self) -> str | None:
+        """The locked standard vault there, when an active type copies to one (``None`` otherwise)."""
+        if not catalog.locked_vault_types(self.active_types):
+            return None
+        return vault_arn(self.regions.primary, self.accounts.isolated, self.locked_vault_name)
 
     @property
     def deployment_role_arn(self) -> str:

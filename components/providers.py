@@ -1,10 +1,12 @@
-"""The three places one stack deploys to, each pinned to its account."""
+"""The two places one stack deploys to, both pinned to the workload account.
+
+Nothing here reaches the isolated account: its vaults are the isolated project's (``isolated/``,
+docs/isolated-account.md), deployed with that account's own credentials."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pulumi
 import pulumi_aws as aws
 
 from components.config import PROVIDER_TAGS, StackConfig
@@ -16,8 +18,6 @@ class Providers:
     """Workload account, primary region: vaults, plans, selections."""
     cross_region: aws.Provider
     """Workload account, DR region: cross-region vaults and keys."""
-    archive: aws.Provider
-    """Isolated backup account, primary region: the air-gapped vault."""
 
 
 def _tags(config: StackConfig) -> aws.ProviderDefaultTagsArgs:
@@ -38,18 +38,6 @@ def create(config: StackConfig) -> Providers:
             "cross-region",
             region=config.regions.dr,
             allowed_account_ids=[workload],
-            default_tags=_tags(config),
-        ),
-        archive=aws.Provider(
-            "archive",
-            region=config.regions.primary,
-            allowed_account_ids=[config.accounts.isolated],
-            assume_roles=[
-                aws.ProviderAssumeRoleArgs(
-                    role_arn=config.isolated_role_arn,
-                    session_name=f"aws-dr-backup-{pulumi.get_stack()}",
-                )
-            ],
             default_tags=_tags(config),
         ),
     )

@@ -6,25 +6,28 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 import pulumi
+import pulumi_aws as aws
 
 from components import plan_layout as layout
 from components import providers, region_settings
-from components.archive import AirGappedArchive, AirGappedArchiveArgs
-from components.config import Bridge, StackConfig
+from components.config import Bridge, ShareWith, StackConfig
 from components.event_forwarding import EventForwarding, EventForwardingArgs, ForwardedRegion
 from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs
 from components.opensearch_bridge import OpenSearchBridge, OpenSearchBridgeArgs
 from components.operations.workload_operations import Operations, OperationsArgs
 from components.type_protection import ResourceTypeProtection, ResourceTypeProtectionArgs
-from dr_model import catalog
 
 
 @dataclass(frozen=True)
 class Protected:
-    """What :func:`protect` built: the providers, the archive and each type's vaults, keys and plans."""
+    """What :func:`protect` built: the providers, the isolated account's vault ARNs and each type's vaults,
+    keys and plans."""
 
     places: providers.Providers
-    archive: AirGappedArchive
+    air_gapped_vault_arn: str
+    """The air-gapped vault, registered by the isolated account's own stack (``isolated/``)."""
+    locked_vault_arn: str | None
+    """The locked standard vault there, when an active type copies to one."""
     vaults: dict[str, dict[str, pulumi.Output[str]]]
     keys: dict[str, dict[str, pulumi.Output[str]]]
     plans: dict[str, dict[str, pulumi.Output[str]]]
@@ -37,7 +40,13 @@ class Protected:
 def build(config: StackConfig) -> None:
     """The whole stack: protection, bridges, operations and the stack outputs."""
     protected = protect(config)
-    places, archive = protected.places, protected.archive
+    places = protected.places
+    if config.isolated_account_role is not None:
+        pulumi.log.warn(
+            "isolatedAccountRole is no longer used: this stack registers nothing in the isolated account "
+            "(the isolated project does, docs/isolated-account.md); remove the setting, a later release "
+            "rejects it"
+        )
     vaults, keys, plans = protected.vaults, protected.keys, protected.plans
 
     bridge_buckets = _bridges(config, places.origin)
@@ -45,15 +54,15 @@ def build(config: StackConfig) -> None:
     pulumi.export("vaultArns", vaults)
     pulumi.export("planIds", plans)
     pulumi.export("restoreRoleArns", protected.roles)
-    pulumi.export("airGappedVaultArn", archive.vault_arn)
-    pulumi.export("ramShareArn", archive.share_arn)
-    if archive.locked_vault is not None:
-        pulumi.export("lockedVaultArn", archive.locked_vault.arn)
+    pulumi.export("airGappedVaultArn", protected.air_gapped_vault_arn)
+    if protected.locked_vault_arn is not None:
+        pulumi.export("lockedVaultArn", protected.locked_vault_arn)
     if bridge_buckets:
         pulumi.export("bridgeBuckets", bridge_buckets)
 
     # --- operations (issue 5): alerts, watchdog, coverage, dashboard, restore tests, audit ---------
-    operations = _operations(config, places, vaults, keys, archive.vault_arn, protected.plan_specs)
+    air_gapped = pulumi.Output.from_input(protected.air_gapped_vault_arn)
+    operations = _operations(config, places, vaults, keys, air_gapped, protected.plan_specs)
     pulumi.export("alertTopicArns", operations.topic_arns)
     pulumi.export("operationsDashboard", operations.dashboard_name)
 
@@ -64,30 +73,24 @@ def build(config: StackConfig) -> None:
 
 
 def protect(config: StackConfig) -> Protected:
-    """Providers, the air-gapped archive, region settings and every active type's protection.
+    """Providers, the share's acceptance, region settings and every active type's protection.
+
+    The isolated account's vaults are not registered here (docs/isolated-account.md): the copy actions
+    name them by the ARNs their names give.
 
     The offline plan also runs this part alone, with the other layout, for its storage estimate.
     """
     places = providers.create(config)
     tags = dict(config.tags)
     types = config.active_types
-    needs_locked_vault = bool(catalog.locked_vault_types(types))
-    archive = AirGappedArchive(
-        "archive",
-        AirGappedArchiveArgs(
-            vault_name=config.air_gapped_vault_name,
-            workload_account=config.accounts.workload,
-            isolated_account=config.accounts.isolated,
-            region=config.regions.primary,
-            min_retention_days=config.air_gapped_vault.min_retention_days,
-            max_retention_days=config.air_gapped_vault.max_retention_days,
-            share_with=config.air_gapped_vault.share_with,
-            workload_provider=places.origin,
-            tags=tags,
-            locked_vault_name=config.locked_vault_name if needs_locked_vault else None,
-        ),
-        opts=pulumi.ResourceOptions(provider=places.archive),
-    )
+    air_gapped_vault_arn, locked_vault_arn = config.air_gapped_vault_arn, config.locked_vault_arn
+    share_arn = config.air_gapped_vault.share_arn
+    if config.air_gapped_vault.share_with is ShareWith.INVITATION and share_arn is not None:
+        # The invitation is addressed to the workload account: only its credentials can accept it
+        # (docs/ram-sharing.md); the isolated stack creates the share and its invitation.
+        aws.ram.ResourceShareAccepter(
+            "archive-share-accepter", share_arn=share_arn, opts=pulumi.ResourceOptions(provider=places.origin)
+        )
     if config.region_settings.manage:
         for name, provider in (
             ("region-settings-primary", places.origin),
@@ -112,10 +115,8 @@ def protect(config: StackConfig) -> Protected:
                 primary_region=config.regions.primary,
                 dr_region=config.regions.dr,
                 plans=plan_specs[rtype.key],
-                air_gapped_vault_arn=archive.known_vault_arn,
-                air_gapped_vault=archive.vault,
-                locked_vault_arn=archive.known_locked_vault_arn,
-                locked_vault=archive.locked_vault,
+                air_gapped_vault_arn=air_gapped_vault_arn,
+                locked_vault_arn=locked_vault_arn,
                 cross_region_provider=places.cross_region,
                 tags=tags,
                 vault_lock=config.vault_lock,
@@ -131,7 +132,8 @@ def protect(config: StackConfig) -> Protected:
         roles[rtype.key] = protection.role_arn
     return Protected(
         places=places,
-        archive=archive,
+        air_gapped_vault_arn=air_gapped_vault_arn,
+        locked_vault_arn=locked_vault_arn,
         vaults=vaults,
         keys=keys,
         plans=plans,

@@ -42,10 +42,8 @@ class ResourceTypeProtectionArgs:
     dr_region: str
     plans: tuple[PlanSpec, ...]
     air_gapped_vault_arn: str
-    air_gapped_vault: pulumi.Resource
-    """The air-gapped vault itself: plans copying into it are created after it."""
+    """The isolated account's air-gapped vault, registered by the isolated project (``isolated/``)."""
     locked_vault_arn: str | None = None
-    locked_vault: pulumi.Resource | None = None
     """The isolated account's locked standard vault; set for a type whose ``isolated_copy`` goes there."""
     cross_region_provider: aws.Provider = field(kw_only=True)
     tags: dict[str, str] = field(kw_only=True)
@@ -127,19 +125,15 @@ class ResourceTypeProtection(pulumi.ComponentResource):
             )
 
         # Copy destinations are spelled out rather than taken from the vaults' outputs: on a first
-        # preview outputs are unknown, and the policy pack could not check copy retention against
-        # the air-gapped vault's range. depends_on keeps the creation order the outputs would give.
+        # preview outputs are unknown, and the isolated account's vaults are another project's (deployed
+        # first, docs/isolated-account.md). depends_on keeps the creation order the DR vault's output
+        # would give.
         destinations = {
             Destination.CROSS_REGION: documents.vault_arn(args.dr_region, args.workload_account, base),
             Destination.AIR_GAPPED: args.air_gapped_vault_arn,
         }
-        targets: dict[Destination, pulumi.Resource] = {
-            Destination.CROSS_REGION: dr_vault,
-            Destination.AIR_GAPPED: args.air_gapped_vault,
-        }
-        if args.locked_vault_arn is not None and args.locked_vault is not None:
+        if args.locked_vault_arn is not None:
             destinations[Destination.LOCKED_VAULT] = args.locked_vault_arn
-            targets[Destination.LOCKED_VAULT] = args.locked_vault
         # Locks and access policies (after the role, which they exempt by its ARN; the ARN is spelled out so
         # the documents are known at preview).
         exempt = (
@@ -174,11 +168,10 @@ class ResourceTypeProtection(pulumi.ComponentResource):
             missing = [c.destination for c in spec.rule.copies if c.destination not in destinations]
             if missing:
                 raise ValueError(
-                    f"{rtype.label} plan {spec.key} copies to the {missing[0]} vault, which this stack did not "
-                    "create (its isolated_copy is catalog.IsolatedCopy.LOCKED_VAULT: pass locked_vault_arn)"
+                    f"{rtype.label} plan {spec.key} copies to the {missing[0]} vault, whose ARN this stack was "
+                    "not given (its isolated_copy is catalog.IsolatedCopy.LOCKED_VAULT: pass locked_vault_arn)"
                 )
-            copy_targets = [dr_vault, *(targets[c.destination] for c in spec.rule.copies)]
-            plan = self._plan(name, base, spec, origin_vault, destinations, list(dict.fromkeys(copy_targets)))
+            plan = self._plan(name, base, spec, origin_vault, destinations, [dr_vault])
             self._selection(name, base, spec, plan, role)
             self.plan_ids[spec.key] = plan.id
 

@@ -119,7 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="policy pack configuration, the JSON file `pulumi preview --policy-pack-config` takes "
         "(e.g. examples/policy-config.prod.json); wins over --org-policy-config; default: every "
-        "policy at its defaults",
+        "policy at its defaults, with the stack's own facts",
     )
     parser.add_argument(
         stack_policy_config.ORG_FLAG,
@@ -186,7 +186,7 @@ def _plan(
         return Outcome(INVALID_INPUT, reason, str(exc))
 
     pack_config = None
-    if args.policy_config is not None or args.org_policy_config is not None:
+    if not args.no_policy:
         try:
             pack_config = _pack_config(args, stack, raw)
             if pack is not None and pack_config is not None:  # checked against the pack's schemas first
@@ -223,7 +223,11 @@ def _plan(
     other_graph = storage.register_with_layout(stack, raw, other, args.program)
 
     tags = _tags(config)
-    matrices = {current: matrix.build(graph, tags), other: matrix.build(other_graph, tags)}
+    isolated = matrix.IsolatedVaults.of(config)
+    matrices = {
+        current: matrix.build(graph, tags, isolated),
+        other: matrix.build(other_graph, tags, isolated),
+    }
     estimate = storage.estimate(matrices, inventory, current)
     # The cost of a longer air-gapped retention: the isolated account's GiB at each option, this layout.
     # The option the stack already has is the graph just registered; only the others run again.
@@ -237,6 +241,7 @@ def _plan(
                 stack, storage.with_air_gapped_days(raw, days), current, args.program
             ),
             tags,
+            isolated,
         )
         for days in storage.AIR_GAPPED_OPTIONS
     }
@@ -310,12 +315,13 @@ def _plan_org(
 
 
 def _pack_config(args: argparse.Namespace, stack: str, raw: dict[str, Any]) -> dict[str, Any] | None:
-    """``--policy-config`` whole, else ``--org-policy-config`` with the stack's facts
-    (:mod:`drplan.stack_policy_config`); ``None`` when the stack's config is invalid (the program then
-    reports why)."""
+    """``--policy-config`` whole, else ``--org-policy-config`` (without it, every policy at its defaults)
+    with the stack's facts (:mod:`drplan.stack_policy_config`: among them the isolated account's vaults,
+    which the workload graph names by ARN only); ``None`` when the stack's config is invalid (the program
+    then reports why)."""
     if args.policy_config is not None:
         return policy_config.load(args.policy_config)
-    org = policy_config.load(args.org_policy_config)
+    org = {} if args.org_policy_config is None else policy_config.load(args.org_policy_config)
     try:
         config = parse(from_namespaced(raw), stack)
     except ConfigError:

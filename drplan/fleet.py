@@ -42,6 +42,7 @@ from drplan import (
     cost,
     fleet_checks,
     fleet_preflight,
+    isolated_fleet,
     matrix,
     policy_config,
     stack_policy_config,
@@ -50,9 +51,8 @@ from drplan import (
     verifier_fleet,
 )
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
-from drplan.fleet_checks import Finding, IsolatedName, StackSummary
-from drplan.graph import UNKNOWN, StackGraph
-from drplan.places import PROVIDER_PREFIX, Places
+from drplan.fleet_checks import Finding, StackSummary
+from drplan.graph import StackGraph
 from drplan.policy_client import PolicyPackClient, PolicyPackError
 from drplan.program import (
     REPO,
@@ -63,6 +63,7 @@ from drplan.program import (
     read_stack_config,
     stack_environments,
 )
+from isolated import isolated_config
 
 STACK_FILE_GLOB = "Pulumi.*.yaml"
 # Pulumi.<stack>.deploy.yaml holds a stack's Pulumi Deployments settings, not its config.
@@ -207,20 +208,6 @@ class Task:
     """The fleet's policy pack, or ``None`` for --no-policy."""
 
 
-def _isolated_names(graph: StackGraph, isolated: str) -> tuple[IsolatedName, ...]:
-    places = Places(graph)
-    names = []
-    for resource in graph.resources:
-        kind = fleet_checks.NAMED_KINDS.get(resource.type)
-        if kind is None or resource.type.startswith(PROVIDER_PREFIX):
-            continue
-        place = places.of(resource)
-        name = resource.inputs.get(kind[1])
-        if place.account == isolated and isinstance(name, str) and name != UNKNOWN:
-            names.append(IsolatedName(place.account, place.region, kind[0], name))
-    return tuple(sorted(names))
-
-
 def _retention(data: matrix.Matrix) -> dict[str, tuple[int, ...]]:
     days: dict[str, set[int]] = {}
     for row in data.rows:
@@ -245,7 +232,7 @@ def _summary(
         config.opt_out_tags.value,
         config.kubernetes_clusters,
     )
-    data = matrix.build(graph, tags)
+    data = matrix.build(graph, tags, matrix.IsolatedVaults.of(config))
     protected = tuple(r.type_key for r in data.rows if r.type_key and r.base.protected)
     code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
     return StackSummary(
@@ -267,7 +254,8 @@ def _summary(
         policy_ran=result.ran,
         mandatory=tuple(f.to_json() for f in result.mandatory),
         advisory=len(result.advisory),
-        isolated_names=_isolated_names(graph, config.accounts.isolated),
+        isolated_names=fleet_checks.isolated_names(config),
+        isolated_entry=isolated_config.spelled(isolated_config.entry_of(config)),
         shares_by_invitation=config.air_gapped_vault.share_with is ShareWith.INVITATION,
         settings=fleet_checks.flatten(config.model_dump(by_alias=True, mode="json")),
         notes=tuple(notes),
@@ -711,14 +699,16 @@ def main(argv: Sequence[str]) -> int:
         return PLAN_FAILED
     summaries.sort(key=lambda s: s.stack)
     verifiers, unreadable = verifier_fleet.load(args.project_dir)
+    isolated, isolated_unreadable = isolated_fleet.load(args.project_dir)
     findings = fleet_checks.check(
         summaries,
         vault_quota=args.vault_quota,
         project=_shared_settings(project),
         ram_share_quota=args.ram_share_quota,
         verifiers=verifiers,
+        isolated=isolated,
     )
-    findings += unreadable
+    findings += unreadable + isolated_unreadable
     more_findings, preflight_json, preflight_text = fleet_preflight.run(summaries, args, preflight)
     findings += more_findings
     outcome = fleet_exit(summaries, findings)

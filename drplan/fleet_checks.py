@@ -10,11 +10,13 @@ AWS quotas that bind a fleet sharing one isolated account are in ``docs/aws-fact
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.config import StackConfig, air_gapped_share_name
 from drplan.matrix import VaultUse
 
 # docs/aws-facts.md#10-quotas, 10.10: vaults of both kinds (backup and logically air-gapped) per account
@@ -38,6 +40,7 @@ RAM_SHARE_QUOTA = "isolated-account-ram-share-quota"
 RAM_INVITATIONS = "ram-pending-invitations"
 SHARED_SETTINGS = "differs-from-shared-settings"
 VERIFIER_FLEET = "verifier-fleet-differs-from-stacks"
+ISOLATED_STACKS = "isolated-stacks-differ-from-stacks"
 
 CHECKS: tuple[tuple[str, str], ...] = (
     (DUPLICATE_WORKLOAD, "every workload account is planned by one stack"),
@@ -46,24 +49,19 @@ CHECKS: tuple[tuple[str, str], ...] = (
     (VAULT_QUOTA, "vaults per isolated account and region within the quota"),
     (RAM_SHARE_QUOTA, "RAM shares per isolated account within the quota"),
     (VERIFIER_FLEET, "the verifier's fleet (org stack) is the workload stacks' accounts, both ways"),
+    (ISOLATED_STACKS, "every stack's vaults are in its isolated account's stack, as it says, and back"),
 )
 
-# Kinds of what a stack creates in the isolated account, by the resource type registering it, and the
-# input that holds the name AWS knows it by (a vault policy is addressed by its vault's name).
-NAMED_KINDS: Mapping[str, tuple[str, str]] = {
-    "aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault": ("backup vault", "name"),
-    "aws:backup/vault:Vault": ("backup vault", "name"),
-    "aws:backup/vaultPolicy:VaultPolicy": ("backup vault policy", "backupVaultName"),
-    "aws:ram/resourceShare:ResourceShare": ("RAM resource share", "name"),
-}
+# Kinds of what the isolated stack creates in the isolated account for one workload stack, by the name AWS
+# knows it by (a vault policy is addressed by its vault's name).
 VAULT_KIND = "backup vault"
+VAULT_POLICY_KIND = "backup vault policy"
 SHARE_KIND = "RAM resource share"
 
 # Settings a fleet normally shares (project-level config); a production stack that differs is reported
 # as a note. Dotted camelCase paths into the validated config; a path covers everything below it.
 SHARED_SETTING_PATHS: tuple[str, ...] = (
     "accounts.isolated",
-    "isolatedAccountRole",
     "regions",
     "layout",
     "schedules",
@@ -95,6 +93,20 @@ class IsolatedName:
         return f"{self.kind} '{self.name}' in {self.account} {self.region}"
 
 
+def isolated_names(config: StackConfig) -> tuple[IsolatedName, ...]:
+    """What the isolated stack creates in the isolated account for this workload stack (its vaults are the
+    isolated stack's since the split, docs/isolated-account.md), by the names both take from
+    ``dr_runtime/vault_names.py``; tests/fleet hold them equal to the isolated stacks' graphs."""
+    account, region = config.accounts.isolated, config.regions.primary
+    vaults = [config.air_gapped_vault_name]
+    if config.locked_vault_arn is not None:
+        vaults.append(config.locked_vault_name)
+    names = [IsolatedName(account, region, SHARE_KIND, air_gapped_share_name(config.air_gapped_vault_name))]
+    for vault in vaults:
+        names += [IsolatedName(account, region, kind, vault) for kind in (VAULT_KIND, VAULT_POLICY_KIND)]
+    return tuple(sorted(names))
+
+
 @dataclass(frozen=True)
 class StackSummary:
     """One stack's plan, as the fleet table and the cross-stack checks need it."""
@@ -122,6 +134,9 @@ class StackSummary:
     mandatory: tuple[Mapping[str, Any], ...] = ()
     advisory: int = 0
     isolated_names: tuple[IsolatedName, ...] = ()
+    isolated_entry: Mapping[str, Any] = field(default_factory=dict)
+    """The ``workloads`` entry the isolated account's stack must hold for this stack
+    (``isolated.isolated_config.entry_of``), as that file spells it."""
     shares_by_invitation: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Values of :data:`SHARED_SETTING_PATHS` (flattened, dotted) from the validated config."""
@@ -477,6 +492,82 @@ def verifier_fleet(planned: Sequence[StackSummary], verifier: VerifierFleet) -> 
     return findings
 
 
+@dataclass(frozen=True)
+class IsolatedStack:
+    """One isolated account's stack (``isolated/Pulumi.isolated-<account>.yaml``), as validated."""
+
+    file: str
+    account: str
+    entries: Mapping[str, Mapping[str, Any]]
+    """Workload account -> its ``workloads`` entry, as the file spells it (defaults filled in)."""
+
+
+def _differences(given: Mapping[str, Any], wanted: Mapping[str, Any], path: str = "") -> list[str]:
+    keys = sorted(set(given) | set(wanted))
+    out = []
+    for key in keys:
+        a, b = given.get(key), wanted.get(key)
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and key != "tags":
+            out += _differences(a, b, f"{path}{key}.")
+        elif a != b:
+            out.append(f"{path}{key} is {json.dumps(a)} there, {json.dumps(b)} in the stack")
+    return out
+
+
+def isolated_stacks(planned: Sequence[StackSummary], isolated: Sequence[IsolatedStack]) -> list[Finding]:
+    """Every workload stack's air-gapped (and locked) vault is kept by its isolated account's stack, with the
+    stack's own names, region, tags and retention (the workload stacks no longer register them,
+    docs/isolated-account.md), and every entry there is a planned stack's."""
+    by_account = {i.account: i for i in isolated}
+    findings = []
+
+    def conflict(stacks: tuple[str, ...], message: str) -> None:
+        findings.append(Finding(ISOLATED_STACKS, CONFLICT, stacks, message))
+
+    copying: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for s in planned:
+        copying[(s.isolated_account, s.workload_account)].append(s.stack)
+        home = by_account.get(s.isolated_account)
+        if home is None:
+            conflict(
+                (s.stack,),
+                f"{s.stack} copies into isolated account {s.isolated_account}, whose stack is missing: add "
+                f"isolated/Pulumi.isolated-{s.isolated_account}.yaml with an entry for {s.workload_account} "
+                "(docs/isolated-account.md); until it is deployed the copy jobs have no vault",
+            )
+            continue
+        entry = home.entries.get(s.workload_account)
+        if entry is None:
+            conflict(
+                (s.stack,),
+                f"{home.file} has no workloads entry for {s.workload_account} ({s.stack}): add "
+                f"{json.dumps(dict(s.isolated_entry))}; until it is deployed the copy jobs have no vault",
+            )
+            continue
+        for difference in _differences(entry, s.isolated_entry):
+            conflict(
+                (s.stack,),
+                f"{home.file} workloads entry {s.workload_account}: {difference} ({s.stack}); make them "
+                "agree, or the vault the stack copies into is not the one the isolated stack keeps",
+            )
+    for home in isolated:
+        for account in sorted(home.entries):
+            if (home.account, account) in copying:
+                continue
+            # Not a conflict: the entry keeps a locked vault whose recovery points outlive the stack.
+            findings.append(
+                Finding(
+                    ISOLATED_STACKS,
+                    NOTE,
+                    (),
+                    f"{home.file} keeps the vaults of {account}, which no workload stack copies into: "
+                    "they stay (protected, locked); remove the entry only after its recovery points have "
+                    "expired (docs/isolated-account.md, Retiring an account)",
+                )
+            )
+    return findings
+
+
 def check(
     summaries: Sequence[StackSummary],
     *,
@@ -484,9 +575,11 @@ def check(
     project: Mapping[str, Any] | None = None,
     ram_share_quota: int = RAM_SHARES_PER_ACCOUNT,
     verifiers: Sequence[VerifierFleet] = (),
+    isolated: Sequence[IsolatedStack] | None = None,
 ) -> list[Finding]:
     """Every cross-stack finding over the stacks whose program ran (invalid stacks are reported apart);
-    ``verifiers``: each organisation stack's verifier fleet, compared with the stacks."""
+    ``verifiers``: each organisation stack's verifier fleet, compared with the stacks; ``isolated``: the
+    isolated accounts' stacks (``None``: the project has none to compare, e.g. a fleet outside the repo)."""
     planned = [s for s in summaries if s.planned]
     return [
         *_duplicate_workload(planned),
@@ -496,4 +589,5 @@ def check(
         *_ram_quotas(planned, ram_share_quota),
         *_shared_settings(planned, project),
         *(finding for verifier in verifiers for finding in verifier_fleet(planned, verifier)),
+        *(isolated_stacks(planned, isolated) if isolated is not None else ()),
     ]

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.config import StackConfig
 from dr_model import catalog
 from dr_model.backup_selection import KUBERNETES_OWNED_VALUE, kubernetes_tag_key, selects
 from drplan import schedule_times as schedule
@@ -235,10 +236,25 @@ def _number(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+@dataclass(frozen=True)
+class IsolatedVaults:
+    """The isolated account's vaults a stack copies into, which its graph does not hold."""
+
+    air_gapped: frozenset[str] = frozenset()
+    locked: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, config: StackConfig) -> IsolatedVaults:
+        locked = config.locked_vault_arn
+        return cls(
+            frozenset({config.air_gapped_vault_arn}), frozenset() if locked is None else frozenset({locked})
+        )
+
+
 class _Stack:
     """Graph-wide lookups, computed once."""
 
-    def __init__(self, graph: StackGraph) -> None:
+    def __init__(self, graph: StackGraph, isolated: IsolatedVaults) -> None:
         self.places = places = Places(graph)
         self.lag_arns = {
             arn for r in graph.by_type(LAG_VAULT_TYPE) if (arn := places.vault_arn(r)) is not None
@@ -253,6 +269,10 @@ class _Stack:
             for arn, r in self.vaults.items()
             if (places.of(r).account, places.of(r).region, r.inputs.get("name")) in locks
         }
+        # The isolated account's vaults are the isolated stack's (docs/isolated-account.md): the workload
+        # graph names them only in its copy actions, by the ARNs the stack config gives.
+        self.lag_arns |= isolated.air_gapped
+        self.locked_arns |= isolated.locked
         self.children: dict[str, list[RegisteredResource]] = {}
         for resource in graph.resources:
             self.children.setdefault(resource.parent, []).append(resource)
@@ -300,6 +320,8 @@ class _Component:
                 return CROSS_REGION, arn
             if place.account != plan_place.account and arn in self.locked_arns:
                 return LOCKED_VAULT, arn
+        elif arn in self.locked_arns:
+            return LOCKED_VAULT, arn
         return OTHER, arn
 
     def streams(self, plan: RegisteredResource) -> list[Stream]:
@@ -420,8 +442,9 @@ def _cluster_routes(components: Sequence[_Component]) -> tuple[ClusterRoute, ...
     return tuple(routes)
 
 
-def build(graph: StackGraph, tags: TagScenarios) -> Matrix:
-    stack = _Stack(graph)
+def build(graph: StackGraph, tags: TagScenarios, isolated: IsolatedVaults) -> Matrix:
+    """The matrix of one stack's graph; ``isolated``: the isolated account's vaults its copies go to."""
+    stack = _Stack(graph, isolated)
     # Rows in the catalog's order: components register asynchronously, in no fixed order.
     order = {key: index for index, key in enumerate(catalog.TYPE_KEYS)}
     registered = sorted(graph.by_type(COMPONENT_TYPE), key=lambda c: (order.get(c.name, len(order)), c.name))

@@ -1,10 +1,12 @@
 """Each stack's policy pack configuration: one organisation-wide file plus the stack's own facts.
 
 A fleet shares one pack configuration (``examples/policy-config.json``: levels, windows, opt-out tags,
-retention floors). Two policies also need facts of the account itself, which its stack file already
-holds: the Kubernetes clusters whose owned volumes the stack excludes (``kubernetesClusters``) and the
-account allowed to copy into its air-gapped vault (``accounts.workload``). Those are filled in from the
-stack's validated config, so a new workload account needs only its ``Pulumi.<stack>.yaml``.
+retention floors). Some policies also need facts of the account itself, which its stack file already
+holds: the Kubernetes clusters whose owned volumes the stack excludes (``kubernetesClusters``), the
+account allowed to copy into its air-gapped vault (``accounts.workload``) and the isolated account's vaults
+its plans copy into (``knownExternalVaults``: the isolated stack registers them, docs/isolated-account.md,
+so the workload graph names them by ARN only). Those are filled in from the stack's validated config, so a
+new workload account needs only its ``Pulumi.<stack>.yaml``.
 
 Precedence (docs/policy-pack-config.md, "One file per organisation"):
 
@@ -34,14 +36,39 @@ STACK_FLAG = "--policy-config"
 
 KUBERNETES_VOLUMES = "aws-backup-selection-kubernetes-volumes"
 COPY_SOURCES = "aws-backup-vault-policy-copy-sources"
+KNOWN_EXTERNAL_VAULTS = "knownExternalVaults"
+# The policies that read knownExternalVaults (policies/dr_policies: their config_keys).
+READ_EXTERNAL_VAULTS = (
+    "aws-backup-air-gapped-copy-retention",
+    "aws-backup-air-gapped-supported-types",
+    "aws-backup-cross-account-copy-cmk",
+    "aws-backup-selection-cross-region-opt-out",
+    "aws-backup-production-coverage",
+)
+
+
+def isolated_vaults(config: StackConfig) -> list[dict[str, Any]]:
+    """The isolated account's vaults the stack's plans copy into, as ``knownExternalVaults`` entries: the
+    air-gapped vault with its retention range and, when an active type needs it, the locked standard vault
+    (not air-gapped; its lock has the same range). ARNs as the program spells them."""
+    vault = config.air_gapped_vault
+    bounds = {"minRetentionDays": vault.min_retention_days, "maxRetentionDays": vault.max_retention_days}
+    entries: list[dict[str, Any]] = [{"arn": config.air_gapped_vault_arn, "airGapped": True, **bounds}]
+    if config.locked_vault_arn is not None:
+        entries.append({"arn": config.locked_vault_arn, "airGapped": False, **bounds})
+    return entries
 
 
 def stack_facts(config: StackConfig) -> dict[str, dict[str, Any]]:
     """The pack settings that are facts of one account, from its validated stack config."""
-    return {
+    facts: dict[str, dict[str, Any]] = {
         KUBERNETES_VOLUMES: {"kubernetesClusters": list(config.kubernetes_clusters)},
         COPY_SOURCES: {"allowedCopySourceAccounts": [config.accounts.workload]},
     }
+    vaults = isolated_vaults(config)
+    for policy in READ_EXTERNAL_VAULTS:
+        facts.setdefault(policy, {})[KNOWN_EXTERNAL_VAULTS] = vaults
+    return facts
 
 
 def with_stack_facts(org: Mapping[str, Any], config: StackConfig) -> PolicyConfig:
@@ -53,7 +80,13 @@ def with_stack_facts(org: Mapping[str, Any], config: StackConfig) -> PolicyConfi
             entry = {ENFORCEMENT_LEVEL: entry}
         settings = dict(entry or {})
         for key, value in facts.items():
-            settings.setdefault(key, value)
+            if key == KNOWN_EXTERNAL_VAULTS and isinstance(settings.get(key), list):
+                # The organisation's own external vaults stay, the stack's isolated vaults are added (an
+                # entry the organisation gives for the same ARN wins).
+                given = {e.get("arn") for e in settings[key] if isinstance(e, Mapping)}
+                settings[key] = [*settings[key], *(copy.deepcopy(e) for e in value if e["arn"] not in given)]
+            else:
+                settings.setdefault(key, copy.deepcopy(value))
         result[policy] = settings
     return result
 

@@ -101,6 +101,24 @@ class IsolatedConfig(stack_config._Model):
         return self
 
 
+def entry_of(config: stack_config.StackConfig) -> Workload:
+    """The ``workloads`` entry a workload stack needs in its isolated account's stack: what its own file
+    says (the share's ARN, an output of the isolated stack, left out)."""
+    return Workload(
+        account=config.accounts.workload,
+        prefix=config.prefix,
+        region=config.regions.primary,
+        tags=dict(config.tags),
+        air_gapped_vault=config.air_gapped_vault.model_copy(update={"share_arn": None}),
+        locked_vault=config.locked_vault_arn is not None,
+    )
+
+
+def spelled(workload: Workload) -> dict[str, Any]:
+    """The entry as its file spells it (camelCase keys, defaults filled in), for comparisons and messages."""
+    return workload.model_dump(by_alias=True, mode="json", exclude={"air_gapped_vault": {"share_arn"}})
+
+
 def parse(raw: Mapping[str, Any], stack: str) -> IsolatedConfig:
     """Validate raw config (keys without the project namespace) or raise one ConfigError."""
     return stack_config.validate(IsolatedConfig, raw, stack, PROJECT)

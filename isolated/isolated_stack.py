@@ -44,9 +44,8 @@ def archive(config: IsolatedConfig, workload: Workload) -> AirGappedArchive:
             region=workload.region,
             min_retention_days=vault.min_retention_days,
             max_retention_days=vault.max_retention_days,
-            share_with=vault.share_with,
             # An invitation is accepted by the workload stack, with its own credentials.
-            workload_provider=None,
+            share_with=vault.share_with,
             tags=dict(workload.tags),
             locked_vault_name=workload.locked_vault_name if workload.locked_vault else None,
         ),

@@ -130,22 +130,32 @@ _ALL: list[LambdaFunction] = []
 _VAULT_POLICIES: dict[str, str] = {}
 
 
+def _vault_policies(graph: StackGraph) -> None:
+    for policy in graph.by_type("aws:backup/vaultPolicy:VaultPolicy"):
+        _VAULT_POLICIES[policy.inputs["backupVaultName"]] = policy.inputs["policy"]
+
+
 def every_function() -> list[LambdaFunction]:
     """Every function of every stack file at the root, and of the organisation stack (it has none yet)."""
     if not _ALL:
         from drplan.program import register_stack
+        from tests.isolated.isolated_graphs import STACKS as ISOLATED_STACKS
+        from tests.isolated.isolated_graphs import run_isolated
         from tests.org.org_graphs import org_stack_config, run_org
 
         for stack in STACKS:
             graph = register_stack(stack)
             _ALL.extend(functions(graph))
-            for policy in graph.by_type("aws:backup/vaultPolicy:VaultPolicy"):
-                _VAULT_POLICIES[policy.inputs["backupVaultName"]] = policy.inputs["policy"]
+            _vault_policies(graph)
+        # The isolated account's vaults and their policies are the isolated stacks' (docs/isolated-account.md).
+        for stack in ISOLATED_STACKS:
+            _vault_policies(run_isolated(stack))
         _ALL.extend(functions(run_org(org_stack_config())))
     return _ALL
 
 
 def registered_vault_policy(vault_name: str) -> str:
-    """The access policy a workload stack registers for ``vault_name`` (its vaults and the isolated ones)."""
+    """The access policy registered for ``vault_name``: by a workload stack for its vaults, by the isolated
+    stack for the air-gapped and locked ones."""
     every_function()
     return _VAULT_POLICIES[vault_name]

@@ -96,13 +96,13 @@ def test_a_new_stack_file_plans_through_make_fleets_command_with_no_other_file(
 
 
 def test_an_own_file_that_is_wrong_fails_its_stack_only(tmp_path: Path) -> None:
-    """new-b's own file (a copy source that is not its account) wins over the organisation's file and its
-    facts, under which it would pass like new-a."""
+    """new-b's own file (its facts, but a copy source that is not its account) wins over the organisation's
+    file and its facts, under which it would pass like new-a. An own file is taken whole, so it also
+    describes the isolated account's vaults (``knownExternalVaults``) the workload graph names by ARN."""
     write_stack(tmp_path, "new-a", "500000000001")
-    write_stack(tmp_path, "new-b", "500000000002")
-    (tmp_path / "policy-config.new-b.json").write_text(
-        json.dumps({COPY_SOURCES: {"allowedCopySourceAccounts": ["999999999999"]}})
-    )
+    own = stack_policy_config.stack_facts(config_of(write_stack(tmp_path, "new-b", "500000000002"), "new-b"))
+    own[COPY_SOURCES] = {"allowedCopySourceAccounts": ["999999999999"]}
+    (tmp_path / "policy-config.new-b.json").write_text(json.dumps(own))
     done = subprocess.run(
         [sys.executable, "-m", "drplan", "--all", "--project-dir", str(tmp_path), "--json", "--workers", "1",
          "--org-policy-config", str(ORG), "--policy-config", str(tmp_path / "policy-config.{stack}.json")],

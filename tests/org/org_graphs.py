@@ -12,6 +12,8 @@ from drplan.graph import RegisteredResource, StackGraph
 from drplan.program import REPO, read_stack_config, register_stack
 from org.org_config import PROJECT
 from tests.config_mutations import Mutation, drop_key, set_key
+from tests.isolated.isolated_graphs import STACKS as ISOLATED_STACKS
+from tests.isolated.isolated_graphs import run_isolated
 
 ORG_DIR = REPO / "org"
 STACK = "management"
@@ -31,6 +33,18 @@ DELEGATED_ADMIN = "aws:organizations/delegatedAdministrator:DelegatedAdministrat
 SERVICE_ACCESS = "aws:organizations/awsServiceAccess:AwsServiceAccess"
 RAM_SHARING = "aws:ram/sharingWithOrganization:SharingWithOrganization"
 LINKED_ROLE = "aws:iam/serviceLinkedRole:ServiceLinkedRole"
+
+
+WORKLOAD_STACKS = ("prod", "staging", "payments", "analytics")
+
+
+def fleet_graphs() -> dict[str, StackGraph]:
+    """Every stack of the example fleet that the guardrails protect: the workload stacks and, since the
+    split (docs/isolated-account.md), the isolated stacks that keep their air-gapped and locked vaults."""
+    return {
+        **{stack: register_stack(stack) for stack in WORKLOAD_STACKS},
+        **{stack: run_isolated(stack) for stack in ISOLATED_STACKS},
+    }
 
 
 def org_stack_config() -> dict[str, Any]:

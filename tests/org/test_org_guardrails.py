@@ -15,14 +15,15 @@ import pytest
 from components.config import PROJECT_TAG_KEY
 from dr_model.backup_selection import DEFAULT_OPT_OUT_VALUE
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.program import register_stack
 from org import scp_documents as scp
 from org.org_config import OrgConfig, parse
 from tests.config_mutations import Mutation, drop_key, set_key
 from tests.org.org_graphs import (
     MANAGEMENT,
     NS,
+    WORKLOAD_STACKS,
     assert_refused_before_registering,
+    fleet_graphs,
     org_stack_config,
     provider_of,
     run_org,
@@ -30,7 +31,6 @@ from tests.org.org_graphs import (
 )
 from tests.org.policy_evaluator import Request, denying
 
-WORKLOAD_STACKS = ("prod", "staging", "payments", "analytics")
 POLICY = "aws:organizations/policy:Policy"
 ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
 ACCOUNT, REGION = "111111111111", "us-east-1"
@@ -57,7 +57,7 @@ def policies(config: OrgConfig) -> tuple[scp.Document, ...]:
 
 @pytest.fixture(scope="module")
 def fleet() -> dict[str, StackGraph]:
-    return {stack: register_stack(stack) for stack in WORKLOAD_STACKS}
+    return fleet_graphs()
 
 
 def _names(fleet: dict[str, StackGraph], type_token: str, key: str = "name") -> list[str]:

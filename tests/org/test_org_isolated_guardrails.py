@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.program import register_stack
 from org import guardrails
 from org import scp_documents as scp
 from org.org_config import OrgConfig, parse
@@ -23,6 +22,7 @@ from tests.org.org_graphs import (
     NS,
     ORGANIZATION_ID,
     assert_refused_before_registering,
+    fleet_graphs,
     org_stack_config,
     provider_of,
     run_org,
@@ -30,7 +30,6 @@ from tests.org.org_graphs import (
 )
 from tests.org.policy_evaluator import Request, denying
 
-WORKLOAD_STACKS = ("prod", "staging", "payments", "analytics")
 POLICY = "aws:organizations/policy:Policy"
 ATTACHMENT = "aws:organizations/policyAttachment:PolicyAttachment"
 ISOLATED, REGION = "222222222222", "us-east-1"
@@ -56,7 +55,7 @@ def isolated(config: OrgConfig) -> tuple[scp.Document, ...]:
 
 @pytest.fixture(scope="module")
 def fleet() -> dict[str, StackGraph]:
-    return {stack: register_stack(stack) for stack in WORKLOAD_STACKS}
+    return fleet_graphs()
 
 
 def _names(graphs: list[StackGraph], type_token: str, key: str = "name") -> list[str]:

@@ -24,6 +24,11 @@ def tags_of(stack: str, extra_clusters: tuple[str, ...] = ()) -> matrix.TagScena
     )
 
 
+def isolated_of(stack: str) -> matrix.IsolatedVaults:
+    """The isolated account's vaults the stack copies into (its graph names them by ARN only)."""
+    return matrix.IsolatedVaults.of(parse(from_namespaced(stack_config(stack)), stack))
+
+
 @pytest.fixture(scope="session")
 def plan_prod() -> StackGraph:
     return register_stack("prod")
@@ -43,12 +48,14 @@ def plan_staging() -> StackGraph:
 @pytest.fixture(scope="session")
 def prod_matrix(plan_prod: StackGraph) -> matrix.Matrix:
     # One cluster the stack does not know, to show its volumes stay protected.
-    return matrix.build(plan_prod, tags_of("prod", extra_clusters=("someone-elses-cluster",)))
+    return matrix.build(
+        plan_prod, tags_of("prod", extra_clusters=("someone-elses-cluster",)), isolated_of("prod")
+    )
 
 
 @pytest.fixture(scope="session")
 def staging_matrix(plan_staging: StackGraph) -> matrix.Matrix:
-    return matrix.build(plan_staging, tags_of("staging"))
+    return matrix.build(plan_staging, tags_of("staging"), isolated_of("staging"))
 
 
 @pytest.fixture(scope="session")

@@ -54,10 +54,10 @@ def test_json_document_shape(prod_json: tuple[subprocess.CompletedProcess[str], 
     }
     assert (document["stack"], document["layout"]) == ("prod", "partitioned")
     groups = document["resources"]["groups"]
+    # Nothing in the isolated account: the isolated stack registers its vaults (docs/isolated-account.md).
     assert {(g["account"], g["region"]) for g in groups} == {
         ("111111111111", "us-east-1"),
         ("111111111111", "us-east-2"),
-        ("222222222222", "us-east-1"),
     }
     assert sum(g["resourceCount"] for g in groups) <= document["resources"]["count"]
     ebs = next(t for t in document["matrix"]["types"] if t["type"] == "ebs")

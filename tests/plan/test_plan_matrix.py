@@ -14,7 +14,7 @@ from drplan import schedule_times as schedule
 from drplan.graph import StackGraph
 from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION, LOCKED_VAULT, OTHER
 
-from .conftest import stack_config, tags_of
+from .conftest import isolated_of, stack_config, tags_of
 
 
 def config_of(stack: str) -> StackConfig:
@@ -161,7 +161,7 @@ def test_matrix_follows_the_graph_not_the_config(plan_prod: StackGraph) -> None:
             resource = dataclasses.replace(resource, inputs=inputs)
         resources.append(resource)
     mutated = dataclasses.replace(plan_prod, resources=tuple(resources))
-    row = matrix.build(mutated, tags_of("prod")).row("ebs")
+    row = matrix.build(mutated, tags_of("prod"), isolated_of("prod")).row("ebs")
     assert row.base.uses[CROSS_REGION].retention_days == (14,)
     assert (row.base.uses[IN_REGION].points_per_day, row.base.uses[IN_REGION].rpo_hours) == (4, 6)
 
@@ -175,7 +175,9 @@ def test_copy_to_a_vault_outside_the_stack_is_other(plan_prod: StackGraph) -> No
             inputs["rules"][0]["copyActions"][0]["destinationVaultArn"] = foreign
             resource = dataclasses.replace(resource, inputs=inputs)
         resources.append(resource)
-    row = matrix.build(dataclasses.replace(plan_prod, resources=tuple(resources)), tags_of("prod")).row("efs")
+    row = matrix.build(
+        dataclasses.replace(plan_prod, resources=tuple(resources)), tags_of("prod"), isolated_of("prod")
+    ).row("efs")
     assert CROSS_REGION not in row.base.uses
     assert row.base.uses[OTHER].vault == foreign
 

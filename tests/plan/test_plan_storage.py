@@ -11,7 +11,7 @@ from drplan.graph import StackGraph
 from drplan.matrix import AIR_GAPPED, CROSS_REGION, IN_REGION
 from drplan.program import register_stack
 
-from .conftest import stack_config, tags_of
+from .conftest import isolated_of, stack_config, tags_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
 
@@ -19,7 +19,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventory.yaml"
 @pytest.fixture(scope="module")
 def estimate(plan_prod: StackGraph, plan_prod_split: StackGraph) -> storage.Estimate:
     tags = tags_of("prod")
-    matrices = {"partitioned": matrix.build(plan_prod, tags), "split": matrix.build(plan_prod_split, tags)}
+    isolated = isolated_of("prod")
+    matrices = {
+        "partitioned": matrix.build(plan_prod, tags, isolated),
+        "split": matrix.build(plan_prod_split, tags, isolated),
+    }
     return storage.estimate(matrices, storage.load_inventory(EXAMPLE), "partitioned")
 
 
@@ -70,7 +74,7 @@ def test_totals_and_difference(estimate: storage.Estimate) -> None:
 
 
 def test_types_the_stack_does_not_protect_are_marked(plan_staging: StackGraph) -> None:
-    built = matrix.build(plan_staging, tags_of("staging"))
+    built = matrix.build(plan_staging, tags_of("staging"), isolated_of("staging"))
     result = storage.estimate({"split": built}, storage.load_inventory(EXAMPLE), "split")
     assert by_type(result, "neptune").by_layout["split"] is None
     assert by_type(result, "ebs").by_layout["split"] is not None
@@ -102,7 +106,8 @@ def test_other_layout_protection_part_registers_what_the_whole_program_does(stac
     part = storage.register_with_layout(stack, raw, other, None)
     assert len(part.resources) < len(whole.resources)
     tags = tags_of(stack)
-    assert matrix.build(part, tags).to_json() == matrix.build(whole, tags).to_json()
+    isolated = isolated_of(stack)
+    assert matrix.build(part, tags, isolated).to_json() == matrix.build(whole, tags, isolated).to_json()
     protection = [r for r in whole.resources if r.type.startswith("aws:backup:")]
     assert {(r.type, r.name) for r in protection} <= {(r.type, r.name) for r in part.resources}
 
@@ -119,6 +124,7 @@ def test_air_gapped_retention_options_by_hand(estimate: storage.Estimate) -> Non
                     "prod", storage.with_air_gapped_days(raw, days), "partitioned", None
                 ),
                 tags_of("prod"),
+                isolated_of("prod"),
             ),
             inventory,
         )

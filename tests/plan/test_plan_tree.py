@@ -14,17 +14,13 @@ def names(nodes: tuple[tree.Node, ...] | list[tree.Node]) -> set[str]:
     return out
 
 
-def test_three_places_from_the_providers(plan_prod: StackGraph) -> None:
+def test_two_places_from_the_providers_and_none_in_the_isolated_account(plan_prod: StackGraph) -> None:
+    """The isolated account's resources are the isolated stack's (docs/isolated-account.md)."""
     groups = {(g.place.account, g.place.region): g for g in tree.group(plan_prod)}
-    assert set(groups) == {
-        ("111111111111", "us-east-1"),
-        ("111111111111", "us-east-2"),
-        ("222222222222", "us-east-1"),
-    }
-    assert groups[("222222222222", "us-east-1")].providers == ("archive",)
-    isolated = names(groups[("222222222222", "us-east-1")].roots)
-    assert "archive-vault" in isolated
-    assert "ebs-origin-vault" not in isolated
+    assert set(groups) == {("111111111111", "us-east-1"), ("111111111111", "us-east-2")}
+    origin = names(groups[("111111111111", "us-east-1")].roots)
+    assert "ebs-origin-vault" in origin
+    assert "archive-vault" not in origin
     assert "ebs-cross-region-vault" in names(groups[("111111111111", "us-east-2")].roots)
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from typing import Any
 
-from drplan import verdict
+from components.config import from_namespaced, parse
+from drplan import stack_policy_config, verdict
 from drplan.graph import StackGraph
 from drplan.policy_client import PolicyPackClient
+
+from .conftest import stack_config
 
 
 def mutate(graph: StackGraph, name: str, **inputs: object) -> StackGraph:
@@ -19,13 +23,29 @@ def mutate(graph: StackGraph, name: str, **inputs: object) -> StackGraph:
     return dataclasses.replace(graph, resources=tuple(resources))
 
 
+def _prod_facts() -> dict[str, Any]:
+    """prod's own facts on the pack's defaults, as the plan sends them without a config file."""
+    return stack_policy_config.with_stack_facts({}, parse(from_namespaced(stack_config("prod")), "prod"))
+
+
 def test_backup_resources_of_prod_pass(plan_prod: StackGraph, pack: PolicyPackClient) -> None:
-    result = verdict.check(plan_prod, pack)
+    result = verdict.check(plan_prod, pack, _prod_facts())
     assert result.ran
     assert result.policies >= 17
     # Everything the backup components register passes; other components are judged in the CLI test.
-    backup = [f for f in result.findings if "ResourceTypeProtection" in f.urn or "AirGappedArchive" in f.urn]
+    backup = [f for f in result.findings if "ResourceTypeProtection" in f.urn]
     assert backup == []
+
+
+def test_without_the_stacks_facts_the_isolated_vaults_are_unknown(
+    plan_prod: StackGraph, pack: PolicyPackClient
+) -> None:
+    """The workload graph names the isolated account's vaults by ARN only (docs/isolated-account.md): without
+    them as knownExternalVaults the pack cannot check the air-gapped copies, and says so."""
+    result = verdict.check(plan_prod, pack, {})
+    unknown = [f for f in result.mandatory if f.policy == "aws-backup-air-gapped-copy-retention"]
+    assert unknown
+    assert all("knownExternalVaults" in f.problem for f in unknown)
 
 
 def test_key_without_rotation_is_a_mandatory_finding_with_its_fix(

@@ -7,6 +7,7 @@ completion window, the opt-out tags, the Kubernetes clusters) the pack fails unt
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -52,7 +53,30 @@ def pack_config_for(config: StackConfig) -> policy_config.PolicyConfig:
     }
     for name in READ_DR_OPT_OUT:
         result[name] = {"drOptOutTagKey": tags.all, "optOutTagValue": tags.value}
+    return with_isolated_vaults(result, config)
+
+
+def with_isolated_vaults(
+    settings: policy_config.PolicyConfig, config: StackConfig
+) -> policy_config.PolicyConfig:
+    """``settings`` with the stack's isolated vaults (registered by the isolated stack) as known external
+    vaults, without which its copies into them cannot be judged."""
+    result = {policy: dict(value) for policy, value in settings.items()}
+    for policy in stack_policy_config.READ_EXTERNAL_VAULTS:
+        result.setdefault(policy, {})["knownExternalVaults"] = stack_policy_config.isolated_vaults(config)
     return result
+
+
+def isolated_only(stack: str = "prod") -> policy_config.PolicyConfig:
+    return with_isolated_vaults({}, stack_config(raw_config(stack), stack))
+
+
+@pytest.fixture
+def client(pack: PolicyPackClient) -> Iterator[PolicyPackClient]:
+    """The pack with nothing but prod's isolated vaults configured (a test configures more)."""
+    pack.configure(isolated_only())
+    yield pack
+    pack.configure({})
 
 
 @pytest.fixture(scope="module")
@@ -103,10 +127,22 @@ def test_stack_passes_with_its_example_pack_config(
 def test_one_stacks_pack_config_fails_another_stack(
     client: PolicyPackClient, graphs: dict[str, StackGraph]
 ) -> None:
-    """Why each set of stacks needs its own policy group: prod's clusters and account are not staging's."""
+    """Why each set of stacks needs its own policy group: prod's clusters, account and isolated vaults are not
+    staging's."""
     client.configure(example("prod"))
     violations = all_violations(client, graphs["staging"])
-    assert {v.policy_name for v in violations} == {KUBERNETES, "aws-backup-vault-policy-copy-sources"}
+    assert {v.policy_name for v in violations} == {
+        KUBERNETES,
+        "aws-backup-vault-policy-copy-sources",
+        "aws-backup-air-gapped-copy-retention",
+        "aws-backup-air-gapped-supported-types",
+    }
+    # staging's copies go to the isolated account 444444444444, which prod's file does not describe.
+    assert all(
+        "444444444444" in v.message
+        for v in violations
+        if v.policy_name == "aws-backup-air-gapped-copy-retention"
+    )
     clusters = ("platform-prod-1", "platform-prod-2")
     named = {
         (v.urn, c) for v in _of(violations, KUBERNETES) for c in clusters if f"cluster '{c}'" in v.message
@@ -120,7 +156,7 @@ def test_kubernetes_clusters_of_the_stack_pass(
 ) -> None:
     clusters = list(stack_config(raw_config("prod"), "prod").kubernetes_clusters)
     assert len(clusters) == 2
-    client.configure({KUBERNETES: {"kubernetesClusters": clusters}})
+    client.configure({**isolated_only(), KUBERNETES: {"kubernetesClusters": clusters}})
     assert all_violations(client, graphs["prod"]) == []
 
 
@@ -148,7 +184,7 @@ def test_dropping_one_clusters_exclusion_fails_naming_it(
         assert "platform-prod-1" not in violation.message
 
     # Without the clusters in the pack's config the rule has nothing to check.
-    client.configure({})
+    client.configure(isolated_only())
     assert all_violations(client, broken) == []
 
 
@@ -183,7 +219,9 @@ def test_custom_opt_out_tags_need_the_same_pack_settings(client: PolicyPackClien
     client.configure(pack_config_for(stack_config(raw, "prod")))
     assert all_violations(client, graph) == []
     # Each policy reads its own copy of the keys: configuring only one leaves the other failing.
-    client.configure({DR_OPT_OUT: {"drOptOutTagKey": "dr-backup-skip", "optOutTagValue": "yes"}})
+    client.configure(
+        {**isolated_only(), DR_OPT_OUT: {"drOptOutTagKey": "dr-backup-skip", "optOutTagValue": "yes"}}
+    )
     assert {v.policy_name for v in all_violations(client, graph)} == {CROSS_REGION_OPT_OUT}
 
 
@@ -235,7 +273,7 @@ def test_the_stacks_facts_make_the_organisations_file_check_its_clusters(
     assert {(v.policy_name, v.urn) for v in all_violations(client, broken)} == {
         (KUBERNETES, s.urn) for s in selections
     }
-    client.configure(organisation())
+    client.configure(with_isolated_vaults(organisation(), config))
     assert all_violations(client, broken) == []
 
 

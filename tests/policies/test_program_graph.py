@@ -1,13 +1,19 @@
 """The pack over what the real program registers for Pulumi.prod.yaml and Pulumi.staging.yaml (under
-Pulumi's mocks, as the engine would send it): no violations; and the stack rules really follow the
-program's references (a mutation of the real graph is caught)."""
+Pulumi's mocks, as the engine would send it), configured with the stack's facts (the isolated account's
+vaults, which the isolated stack registers, as ``knownExternalVaults``: drplan/stack_policy_config.py): no
+violations; and the stack rules really follow the program's references (a mutation of the real graph is
+caught)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from components.config import from_namespaced, parse
+from drplan import stack_policy_config
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
 from drplan.policy_client import PolicyPackClient
 from drplan.program import read_stack_config, register_stack, stack_file
@@ -20,11 +26,26 @@ def graphs() -> dict[str, StackGraph]:
     return {stack: register_stack(stack) for stack in ("prod", "staging")}
 
 
+def facts(stack: str, raw: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The pack settings the stack's own config fixes (its isolated vaults among them)."""
+    config = raw if raw is not None else read_stack_config(stack_file(stack))
+    return stack_policy_config.stack_facts(parse(from_namespaced(config), stack))
+
+
+@pytest.fixture
+def client(pack: PolicyPackClient) -> Iterator[PolicyPackClient]:
+    """The pack with prod's facts (a test of another stack configures its own)."""
+    pack.configure(facts("prod"))
+    yield pack
+    pack.configure({})
+
+
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_program_graph_has_no_violations(
     client: PolicyPackClient, graphs: dict[str, StackGraph], stack: str
 ) -> None:
     graph = graphs[stack]
+    client.configure(facts(stack))
     assert graph.by_type("aws:backup/plan:Plan"), "the program registered no plans"
     violations = all_violations(client, graph)
     assert [v for v in violations if v.enforcement_level == "mandatory"] == []
@@ -36,7 +57,10 @@ def test_invitation_share_mode_has_no_violations(client: PolicyPackClient, stack
     """The other RAM set-up (an external-principal share and an accepter) passes the pack too."""
     config = read_stack_config(stack_file(stack))
     vault = dict(config.get("aws-dr-backup:airGappedVault", {}))
-    config["aws-dr-backup:airGappedVault"] = {**vault, "shareWith": "invitation"}
+    isolated = {"prod": "222222222222", "staging": "444444444444"}[stack]
+    share = f"arn:aws:ram:us-east-1:{isolated}:resource-share/0f1e2d3c"
+    config["aws-dr-backup:airGappedVault"] = {**vault, "shareWith": "invitation", "shareArn": share}
+    client.configure(facts(stack, config))
     graph = register_stack(stack, config=config)
     assert graph.by_type("aws:ram/resourceShareAccepter:ResourceShareAccepter")
     assert all_violations(client, graph) == []
@@ -74,7 +98,7 @@ def test_real_graph_short_air_gapped_copy_is_caught(
     client: PolicyPackClient, graphs: dict[str, StackGraph]
 ) -> None:
     graph = graphs["prod"]
-    lag_name = graph.by_type("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")[0].inputs["name"]
+    lag_name = graph.outputs["airGappedVaultArn"].rsplit(":", 1)[-1]
     plan = next(
         p
         for p in graph.by_type("aws:backup/plan:Plan")
@@ -207,3 +231,29 @@ def test_real_graph_memorydb_bucket_is_the_narrow_exception(
         ("aws-s3-bucket-backup-acls-disabled", bucket.urn)
     ]
     assert "us-east-1.memorydb-snapshot.amazonaws.com" in violations[0].message
+
+
+def test_without_the_isolated_vaults_facts_the_copies_cannot_be_verified(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    """The workload graph has no air-gapped vault of its own: the facts are what let the pack judge its copies."""
+    client.configure({})
+    violations = client.analyze_stack(graphs["prod"]).violations
+    retention = [v for v in violations if v.policy_name == "aws-backup-air-gapped-copy-retention"]
+    assert retention
+    assert all("cannot verify" in v.message and "knownExternalVaults" in v.message for v in retention)
+
+
+def test_an_isolated_vault_range_the_copies_miss_is_caught(
+    client: PolicyPackClient, graphs: dict[str, StackGraph]
+) -> None:
+    """The facts carry the vault's range: one the copies (7 days) fall outside of fails them."""
+    narrowed = facts("prod")
+    for settings in narrowed.values():
+        for entry in settings.get("knownExternalVaults", []):
+            if entry["airGapped"]:
+                entry["minRetentionDays"] = 8
+    client.configure(narrowed)
+    violations = client.analyze_stack(graphs["prod"]).of("aws-backup-air-gapped-copy-retention")
+    assert violations
+    assert all("outside the vault's [8, 35]" in v.message for v in violations)

@@ -28,10 +28,41 @@ KEPT_IN_FULL = frozenset(
 )
 
 
+ARCHIVE_COMPONENT = "aws-dr-backup:backup:AirGappedArchive"
+ARCHIVE_PROVIDER = "$pulumi:providers:aws::archive"
+
+
+def moved_to_isolated(urn: str) -> bool:
+    """Whether a URN of a baseline is one of the resources the workload stacks registered in the isolated
+    account, which moved to the isolated stack (docs/isolated-account.md): the ``archive`` component, its
+    children and the ``archive`` provider."""
+    return ARCHIVE_COMPONENT in urn or urn.endswith(ARCHIVE_PROVIDER)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _relative(value: Any) -> Any:
+    """Inputs with every asset path relative to the checkout: a Lambda archive names its files by absolute
+    path, which differs between clones of the same commit."""
+    if isinstance(value, dict):
+        return {
+            k: (
+                Path(v).relative_to(ROOT).as_posix()
+                if k == "path" and isinstance(v, str) and v.startswith(str(ROOT))
+                else _relative(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_relative(v) for v in value]
+    return value
+
+
 def _identity(resource: RegisteredResource) -> dict[str, Any]:
     return {
         "type": resource.type,
-        "inputs": resource.inputs,
+        "inputs": _relative(resource.inputs),
         "protect": resource.protect,
         "parent": resource.parent,
         "provider": resource.provider_urn,

@@ -108,10 +108,10 @@ def test_null_is_shown_as_null(prod_config: dict[str, Any]) -> None:
 
 
 def test_top_level_null_is_named_as_the_file_spells_it(prod_config: dict[str, Any]) -> None:
-    prod_config[NS + "isolatedAccountRole"] = None
-    # Before: the engine emulation handed the program 'None', a valid role name.
-    assert_refused("prod", prod_config, "aws-dr-backup:isolatedAccountRole = null: no value given")
-    _rejected(_raw(prod_config), "aws-dr-backup:isolatedAccountRole = null: must be a string")
+    prod_config[NS + "prefix"] = None
+    # Before: the engine emulation handed the program 'None', which passes as text.
+    assert_refused("prod", prod_config, "aws-dr-backup:prefix = null: no value given")
+    _rejected(_raw(prod_config), "aws-dr-backup:prefix = null: must be a string")
 
 
 def test_nulls_of_other_namespaces_are_the_engines_empty_string(prod_config: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from dr_model.backup_selection import selects
 from drplan.graph import RegisteredResource, StackGraph
+from tests.isolated.isolated_graphs import run_isolated
 
 TYPES = ["s3", "ebs", "efs", "dynamodb", "rds", "aurora", "documentdb", "neptune"]
 WORKLOAD, ISOLATED = "111111111111", "222222222222"
@@ -39,20 +40,19 @@ def vault_arn(region: str, account: str, name: str) -> str:
 # --- providers -------------------------------------------------------------------------------
 
 
-def test_three_providers_pinned_to_their_accounts(prod: StackGraph) -> None:
+def test_two_providers_pinned_to_the_workload_account(prod: StackGraph, staging: StackGraph) -> None:
     providers = {r.name: r.inputs for r in prod.by_type("pulumi:providers:aws")}
-    assert set(providers) == {"origin", "cross-region", "archive"}
+    # Nothing reaches the isolated account: its stack (isolated/) registers the vaults there.
+    assert set(providers) == {"origin", "cross-region"}
     assert providers["origin"]["region"] == "us-east-1"
     assert providers["cross-region"]["region"] == "us-east-2"
-    assert providers["archive"]["region"] == "us-east-1"
-    for name, account in (("origin", WORKLOAD), ("cross-region", WORKLOAD), ("archive", ISOLATED)):
-        assert json.loads(providers[name]["allowedAccountIds"]) == [account]
+    for name in ("origin", "cross-region"):
+        assert json.loads(providers[name]["allowedAccountIds"]) == [WORKLOAD]
         tags = json.loads(providers[name]["defaultTags"])["tags"]
         assert tags["environment"] == "production"
         assert tags["managed-by"] == "pulumi"
-    assume = json.loads(providers["archive"]["assumeRoles"])
-    assert assume[0]["roleArn"] == f"arn:aws:iam::{ISOLATED}:role/AwsDrBackupDeployer"
-    assert "assumeRoles" not in providers["origin"]
+        assert "assumeRoles" not in providers[name]
+    assert {r.name for r in staging.by_type("pulumi:providers:aws")} == {"origin", "cross-region"}
 
 
 def test_every_aws_resource_has_an_explicit_provider(prod: StackGraph) -> None:
@@ -313,27 +313,51 @@ def test_backup_roles_trust_backup_for_this_account_only(prod: StackGraph) -> No
 # --- archive ----------------------------------------------------------------------------------
 
 
-def test_air_gapped_archive_in_isolated_account(prod: StackGraph) -> None:
-    vault = one(prod, LAG, "archive-vault")
-    assert provider_name(vault) == "archive"
+@pytest.fixture(scope="module")
+def isolated() -> dict[str, StackGraph]:
+    """The isolated stacks prod and staging copy into."""
+    return {stack: run_isolated(stack) for stack in ("isolated-222222222222", "isolated-444444444444")}
+
+
+def test_the_workload_stack_registers_nothing_in_the_isolated_account(prod: StackGraph) -> None:
+    assert prod.by_type(LAG) == []
+    assert [r for r in prod.resources if r.type.startswith("aws:ram/")] == []
+    assert [r for r in prod.resources if "AirGappedArchive" in r.urn] == []
+    # Its vaults are all the workload account's, in its two regions.
+    assert sorted(v.inputs["name"] for v in prod.by_type(VAULT)) == sorted(
+        f"dr-prod-{key}" for key in TYPES for _ in ("origin", "cross-region")
+    )
+    assert all(provider_name(v) in ("origin", "cross-region") for v in prod.by_type(VAULT))
+
+
+def test_air_gapped_archive_in_isolated_account(isolated: dict[str, StackGraph]) -> None:
+    graph = isolated["isolated-222222222222"]
+    vault = one(graph, LAG, f"archive-{WORKLOAD}-vault")
+    assert provider_name(vault) == f"archive-{WORKLOAD}"
     assert vault.protect
     assert vault.inputs["minRetentionDays"] == 7
     assert vault.inputs["maxRetentionDays"] == 35
-    policy = one(prod, "aws:backup/vaultPolicy:VaultPolicy", "archive-vault-policy")
+    policy = one(graph, "aws:backup/vaultPolicy:VaultPolicy", f"archive-{WORKLOAD}-vault-policy")
     [statement] = _statements(policy.inputs["policy"])
     assert statement["Principal"] == {"AWS": f"arn:aws:iam::{WORKLOAD}:root"}
     assert statement["Resource"] == AIR_GAPPED_PROD
-    # The share's principal, external-principal setting and accepter: tests/program/test_ram_share.py.
-    association = one(prod, "aws:ram/resourceAssociation:ResourceAssociation", "archive-share-vault")
+    association = one(
+        graph, "aws:ram/resourceAssociation:ResourceAssociation", f"archive-{WORKLOAD}-share-vault"
+    )
     assert association.inputs["resourceArn"] == AIR_GAPPED_PROD
 
 
-def test_every_air_gapped_copy_is_inside_the_vault_range(prod: StackGraph, staging: StackGraph) -> None:
+def test_every_air_gapped_copy_is_inside_the_vault_range(
+    prod: StackGraph, staging: StackGraph, isolated: dict[str, StackGraph]
+) -> None:
     # partitioned: both plans copy to the air-gapped vault; split: only the cross-account plan.
-    for graph, plans_per_type in ((prod, 2), (staging, 1)):
-        lag = graph.by_type(LAG)[0]
-        low, high = lag.inputs["minRetentionDays"], lag.inputs["maxRetentionDays"]
+    for graph, plans_per_type, where in (
+        (prod, 2, isolated["isolated-222222222222"]),
+        (staging, 1, isolated["isolated-444444444444"]),
+    ):
         arn = graph.outputs["airGappedVaultArn"]
+        (lag,) = [v for v in where.by_type(LAG) if v.inputs["name"] == arn.rsplit(":", 1)[-1]]
+        low, high = lag.inputs["minRetentionDays"], lag.inputs["maxRetentionDays"]
         copies = [
             c
             for plan in graph.by_type(PLAN)
@@ -357,26 +381,28 @@ def test_staging_registers_nothing_for_switched_off_types(staging: StackGraph) -
     names = " ".join(r.urn for r in staging.resources)
     assert "documentdb" not in names
     assert "neptune" not in names
-    # Two per active type, and the isolated account's locked vault for RDS.
-    assert len(staging.by_type(VAULT)) == 13
+    # Two per active type (the isolated account's locked vault for RDS is the isolated stack's).
+    assert len(staging.by_type(VAULT)) == 12
 
 
 def test_stack_outputs(prod: StackGraph) -> None:
     outputs = prod.outputs
-    assert set(outputs) >= {"vaultArns", "planIds", "airGappedVaultArn", "ramShareArn"}
+    assert set(outputs) >= {"vaultArns", "planIds", "airGappedVaultArn", "lockedVaultArn"}
+    # The share is the isolated stack's (its output ramShareArns).
+    assert "ramShareArn" not in outputs
     assert outputs["vaultArns"]["ebs"] == {
         "us-east-1": vault_arn("us-east-1", WORKLOAD, "dr-prod-ebs"),
         "us-east-2": vault_arn("us-east-2", WORKLOAD, "dr-prod-ebs"),
     }
     assert set(outputs["planIds"]["s3"]) == {"full", "account-only"}
     assert outputs["airGappedVaultArn"] == AIR_GAPPED_PROD
-    assert outputs["ramShareArn"].startswith(f"arn:aws:ram:us-east-1:{ISOLATED}:resource-share/")
+    assert outputs["lockedVaultArn"] == vault_arn("us-east-1", ISOLATED, "dr-prod-111111111111-locked")
 
 
 def test_protected_resources_are_exactly_keys_and_vaults(prod: StackGraph) -> None:
     protected = {r.type for r in prod.resources if r.protect}
-    # The locked vault's lock is protected too: deleting it would loosen the vault before its lock date.
-    assert protected == {KEY, VAULT, LAG, "aws:backup/vaultLockConfiguration:VaultLockConfiguration"}
+    # The workload vaults' locks are protected in compliance mode only (governance by default).
+    assert protected == {KEY, VAULT}
 
 
 # --- bridges ----------------------------------------------------------------------------------
@@ -416,16 +442,19 @@ def test_staging_builds_only_the_configured_bridge(staging: StackGraph) -> None:
 
 
 def test_copy_destinations_are_known_before_the_vaults_exist(prod: StackGraph) -> None:
-    """Copy ARNs are spelled out (a first preview can check them) while creation order is kept."""
+    """Copy ARNs are spelled out (a first preview can check them) while creation order is kept: after the DR
+    vault; the isolated account's vaults are another stack's, deployed first."""
     for key in TYPES:
-        lag = one(prod, VAULT, "archive-locked-vault") if key == "rds" else one(prod, LAG, "archive-vault")
         dr_vault = one(prod, VAULT, f"{key}-cross-region-vault")
         for plan in ("full", "account-only"):
             registered = one(prod, PLAN, f"{key}-{plan}-plan")
-            assert lag.urn in registered.dependencies
             assert dr_vault.urn in registered.dependencies
-            assert lag.urn not in registered.property_dependencies.get("rules", ())
             assert dr_vault.urn not in registered.property_dependencies.get("rules", ())
+            targets = {
+                c["destinationVaultArn"] for r in registered.inputs["rules"] for c in r.get("copyActions", [])
+            }
+            isolated = LOCKED_PROD if key == "rds" else AIR_GAPPED_PROD
+            assert isolated in targets
 
 
 @pytest.mark.parametrize("engine", ["documentdb", "neptune", "aurora", None])

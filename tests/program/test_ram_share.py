@@ -1,9 +1,11 @@
-"""The RAM share of the air-gapped vault matches the organisation's RAM set-up (docs/ram-sharing.md).
+"""The workload stack's part of the air-gapped vault's RAM share (docs/ram-sharing.md,
+docs/isolated-account.md).
 
-``organization``: RAM sharing with AWS Organizations is on, so no invitation exists; the share keeps
-principals inside the organisation and nothing accepts. ``invitation``: it is off, so RAM treats the
-workload account as external; the share must allow external principals and the workload account
-accepts the invitation with its own provider.
+The share itself is the isolated stack's (``isolated/``; its ``allowExternalPrincipals`` per mode:
+tests/isolated/test_isolated_program.py). ``organization``: RAM sharing with AWS Organizations is on, no
+invitation exists and the workload stack registers nothing for the share. ``invitation``: RAM treats the
+workload account as external and sends an invitation addressed to it; the workload stack accepts it with its
+own provider, naming the share by ``airGappedVault.shareArn`` (the isolated stack's output ``ramShareArns``).
 """
 
 from __future__ import annotations
@@ -18,67 +20,56 @@ from drplan.program import register_stack
 from tests.program.test_graph import one, provider_name
 
 NS = "aws-dr-backup:"
-SHARE = "aws:ram/resourceShare:ResourceShare"
-PRINCIPAL = "aws:ram/principalAssociation:PrincipalAssociation"
 ACCEPTER = "aws:ram/resourceShareAccepter:ResourceShareAccepter"
 # (workload, isolated) in the stack files.
 ACCOUNTS = {"prod": ("111111111111", "222222222222"), "staging": ("333333333333", "444444444444")}
 
 
-def _with_share_mode(config: dict[str, Any], mode: str | None) -> dict[str, Any]:
+def share_arn(isolated: str, region: str = "us-east-1") -> str:
+    return f"arn:aws:ram:{region}:{isolated}:resource-share/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+
+
+def _with_share_mode(config: dict[str, Any], mode: str | None, arn: str | None = None) -> dict[str, Any]:
     vault = dict(config.get(NS + "airGappedVault", {}))
     vault.pop("shareWith", None)
     if mode is not None:
         vault["shareWith"] = mode
+    if arn is not None:
+        vault["shareArn"] = arn
     config[NS + "airGappedVault"] = vault
     return config
 
 
-def _assert_share_reaches_workload(graph: StackGraph) -> RegisteredResource:
-    workload, isolated = ACCOUNTS[graph.stack]
-    share = one(graph, SHARE, "archive-share")
-    assert provider_name(share) == "archive"
-    principal = one(graph, PRINCIPAL, "archive-share-workload")
-    assert principal.inputs["principal"] == workload
-    assert provider_name(principal) == "archive"
-    assert graph.outputs["ramShareArn"].startswith(f"arn:aws:ram:us-east-1:{isolated}:resource-share/")
-    return share
-
-
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_default_is_organization_sharing(stack: str, request: pytest.FixtureRequest) -> None:
-    """The real stack files name no mode: both get the organisation set-up AWS RAM documents."""
+    """The real stack files name no mode: with sharing in the organisation RAM sends no invitation, so an
+    accepter could only fail; nothing of the share is registered here."""
     graph: StackGraph = request.getfixturevalue(stack)
-    share = _assert_share_reaches_workload(graph)
-    assert share.inputs["allowExternalPrincipals"] is False
-    # With sharing in the organisation enabled RAM sends no invitation, so an accepter could only fail.
     assert graph.by_type(ACCEPTER) == []
+    assert [r for r in graph.resources if r.type.startswith("aws:ram/")] == []
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
 def test_organization_mode_written_out_is_the_default(stack: str, request: pytest.FixtureRequest) -> None:
     config = _with_share_mode(request.getfixturevalue(f"{stack}_config"), "organization")
     graph = register_stack(stack, config=config)
-    assert one(graph, SHARE, "archive-share").inputs["allowExternalPrincipals"] is False
-    assert graph.by_type(ACCEPTER) == []
+    assert [r for r in graph.resources if r.type.startswith("aws:ram/")] == []
 
 
 @pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_invitation_mode_allows_the_external_workload_account_and_accepts(
+def test_invitation_mode_accepts_the_isolated_stacks_share_with_the_workload_credentials(
     stack: str, request: pytest.FixtureRequest
 ) -> None:
-    config = _with_share_mode(request.getfixturevalue(f"{stack}_config"), "invitation")
+    isolated = ACCOUNTS[stack][1]
+    config = _with_share_mode(request.getfixturevalue(f"{stack}_config"), "invitation", share_arn(isolated))
     graph = register_stack(stack, config=config)
-    share = _assert_share_reaches_workload(graph)
-    # Without organisation sharing, RAM counts the workload account as external: false would reject it.
-    assert share.inputs["allowExternalPrincipals"] is True
     accepter = one(graph, ACCEPTER, "archive-share-accepter")
     # The invitation is addressed to the workload account: only its credentials can accept it.
     assert provider_name(accepter) == "origin"
-    assert accepter.inputs["shareArn"] == graph.outputs["ramShareArn"]
-    principal = one(graph, PRINCIPAL, "archive-share-workload")
-    # Accepting before the principal association exists finds no invitation.
-    assert principal.urn in accepter.dependencies
+    assert accepter.inputs["shareArn"] == share_arn(isolated)
+    # At the top of the program (the name the migration imports it under, docs/isolated-account.md).
+    assert accepter.parent == f"urn:pulumi:{stack}::aws-dr-backup::pulumi:pulumi:Stack::aws-dr-backup-{stack}"
+    assert [r.type for r in graph.resources if r.type.startswith("aws:ram/")] == [ACCEPTER]
 
 
 @pytest.mark.parametrize(
@@ -101,8 +92,39 @@ def test_invitation_mode_allows_the_external_workload_account_and_accepts(
             lambda vault: vault.update(shareWith="org"),
             ("aws-dr-backup:airGappedVault.shareWith = 'org'", "'organization' or 'invitation'"),
         ),
+        (
+            lambda vault: vault.update(shareWith="invitation"),
+            ("airGappedVault.shareArn is missing", "shareWith: invitation", "ramShareArns"),
+        ),
+        (
+            lambda vault: vault.update(shareArn=share_arn("222222222222")),
+            (f"airGappedVault.shareArn ({share_arn('222222222222')}) is set", "shareWith: organization"),
+        ),
+        (
+            lambda vault: vault.update(shareWith="invitation", shareArn=share_arn("999999999999")),
+            ("must be a share of the isolated account 222222222222 in us-east-1",),
+        ),
+        (
+            lambda vault: vault.update(
+                shareWith="invitation", shareArn=share_arn("222222222222", "us-west-2")
+            ),
+            ("must be a share of the isolated account 222222222222 in us-east-1",),
+        ),
+        (
+            lambda vault: vault.update(shareWith="invitation", shareArn="resource-share/abc"),
+            ("aws-dr-backup:airGappedVault.shareArn = 'resource-share/abc'", "a RAM resource share ARN"),
+        ),
     ],
-    ids=["accept-share-retired", "accept-share-retired-beside-share-with", "unknown-mode"],
+    ids=[
+        "accept-share-retired",
+        "accept-share-retired-beside-share-with",
+        "unknown-mode",
+        "invitation-without-share-arn",
+        "share-arn-without-invitation",
+        "share-arn-of-another-account",
+        "share-arn-of-another-region",
+        "share-arn-malformed",
+    ],
 )
 def test_bad_share_settings_fail_before_anything_is_registered(
     prod_config: dict[str, Any], mutate: Any, expected: tuple[str, ...]

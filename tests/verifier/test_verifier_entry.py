@@ -247,15 +247,28 @@ def test_connect_checks_each_place_is_the_account_it_stands_for(
 
 
 def test_the_vault_the_verifier_reads_is_the_one_the_program_registers() -> None:
-    # The verifier derives each account's vault from the fleet's prefix and account; the program registers it.
+    # The verifier derives each account's vault from the fleet's prefix and account; the isolated stack
+    # registers it, and the workload stack copies into it by that ARN (docs/isolated-account.md).
     from drplan.program import read_stack_config, register_stack, stack_file
+    from tests.isolated.isolated_graphs import run_isolated
 
     raw = read_stack_config(stack_file("prod"))
     prefix, workload = raw["aws-dr-backup:prefix"], raw["aws-dr-backup:accounts"]["workload"]
+    name = naming.air_gapped_vault_name(prefix, workload)
+    isolated = run_isolated(f"isolated-{ISOLATED}")
+    vaults = isolated.by_type("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")
+    assert name in {v.inputs["name"] for v in vaults}
     graph = register_stack("prod")
-    (vault,) = graph.by_type("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault")
-    assert vault.inputs["name"] == naming.air_gapped_vault_name(prefix, workload)
-    assert naming.vault_arn("us-east-1", ISOLATED, vault.inputs["name"]) in json.dumps(graph.outputs)
+    assert graph.by_type("aws:backup/logicallyAirGappedVault:LogicallyAirGappedVault") == []
+    arn = naming.vault_arn("us-east-1", ISOLATED, name)
+    assert graph.outputs["airGappedVaultArn"] == arn
+    copies = [
+        c["destinationVaultArn"]
+        for plan in graph.by_type("aws:backup/plan:Plan")
+        for rule in plan.inputs["rules"]
+        for c in rule.get("copyActions", [])
+    ]
+    assert arn in copies
 
 
 def test_the_verifier_imports_neither_pulumi_nor_pydantic_nor_the_program() -> None:
