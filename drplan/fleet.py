@@ -10,6 +10,8 @@ the single-stack plan is left out.
 It prints a fleet table (stack, workload account, layout, protected types, copies and retentions, policy
 verdict) and the cross-stack checks of :mod:`drplan.fleet_checks`. ``--matrix`` prints instead the
 stacks for GitHub Actions, in chunks of at most one matrix each, without running the program.
+``--changed-since REF`` keeps only the stacks whose effective config or registered graph differs from git
+revision REF (:mod:`drplan.changed_since`) and names them, or with ``--matrix`` hands out only them.
 
 Exit codes as for one stack, over the fleet: 0 ok; 1 a mandatory policy violation in any stack or a
 cross-stack conflict; 2 any invalid stack file, stack config or policy config (each named), or a selection
@@ -24,6 +26,7 @@ import gc
 import json
 import multiprocessing
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -39,6 +42,7 @@ from dr_model import catalog, project_config
 from drplan import (
     GC_THRESHOLD,
     NO_POLICY,
+    changed_since,
     cost,
     fleet_checks,
     fleet_preflight,
@@ -111,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the selected stacks for GitHub Actions as chunks of at most one matrix each (one JSON "
         "line) without planning them",
+    )
+    parser.add_argument(
+        changed_since.FLAG,
+        metavar="REF",
+        help="only the selected stacks whose effective config or registered graph differs from git revision "
+        "REF (each side planned by its own program): names them, or with --matrix hands out only them",
     )
     parser.add_argument(NO_POLICY, action="store_true", help="skip the policy pack")
     parser.add_argument(
@@ -678,6 +688,23 @@ def main(argv: Sequence[str]) -> int:
     except (storage.InventoryError, cost.PriceFileError) as exc:
         print(exc, file=sys.stderr)
         return INVALID_INPUT
+
+    if args.changed_since is not None:
+        try:
+            changes = changed_since.since(args.changed_since, args.project_dir, stacks, progress)
+        except changed_since.ChangedSinceError as exc:
+            print(exc, file=sys.stderr)
+            return INVALID_INPUT
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            print(f"{changed_since.FLAG} {args.changed_since}: {exc}", file=sys.stderr)
+            return PLAN_FAILED
+        stacks = {s: p for s, p in stacks.items() if s in changes.affected}
+        if not args.matrix:
+            if args.json:
+                print(json.dumps(changes.to_json(), indent=2))
+            else:
+                print("\n".join(changed_since.render(changes)))
+            return OK
 
     if args.matrix:
         line, problems = github_matrix(stacks, project_file)

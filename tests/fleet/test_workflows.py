@@ -24,8 +24,9 @@ WORKFLOW_DIR = REPO / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
 CREDENTIALS_ACTION = "aws-actions/configure-aws-credentials@v4"
 # (workflow, its job per chunk, the workflow that job calls, that workflow's job per stack)
+PREVIEW = "policy-preview.yml"
 FAN_OUTS = [
-    ("policy-preview.yml", "preview", "preview-stacks.yml", "preview"),
+    (PREVIEW, "preview", "preview-stacks.yml", "preview"),
     ("deploy.yml", "up", "deploy-stacks.yml", "up"),
 ]
 EXPRESSION = r"\$\{\{ (.+?) \}\}"
@@ -111,7 +112,8 @@ def test_each_chunk_calls_the_per_stack_workflow_one_chunk_after_another(
         and '--policy-config "examples/policy-config.{stack}.json"' in run
         for run in fleet_steps
     )
-    assert any("-m drplan --all --matrix" in run and "$GITHUB_OUTPUT" in run for run in fleet_steps)
+    selection = '--changed-since "$BASE_SHA" --matrix' if name == PREVIEW else "--matrix"
+    assert any(f"-m drplan --all {selection}" in run and "$GITHUB_OUTPUT" in run for run in fleet_steps)
     # deploy.yml deploys the isolated stacks first, in a job of its own (tests/fleet/test_ci_roles.py).
     first = {"deploy.yml": {"isolated"}}.get(name, set())
     assert set(document["jobs"]) == {"fleet", job} | first
@@ -168,7 +170,14 @@ def test_the_workflows_run_each_of_300_stacks_once_from_the_plans_chunks(
     (step,) = [s for s in steps(fleet_job) if "--matrix" in s.get("run", "")]
     written = re.fullmatch(r'echo "(\w+)=\$\((.+)\)" >> "\$GITHUB_OUTPUT"', step["run"])
     assert written, step["run"]
-    assert written.group(2) == ".venv/bin/python -m drplan --all --matrix"
+    if name == PREVIEW:
+        # The pull request previews the stacks it affects (tests/fleet/test_changed_since.py), whose matrix
+        # has the same shape; the deployment runs every stack.
+        assert written.group(2) == '.venv/bin/python -m drplan --all --changed-since "$BASE_SHA" --matrix'
+        assert step["env"] == {"BASE_SHA": "${{ github.event.pull_request.base.sha }}"}
+        assert steps(fleet_job)[0] == {"uses": "actions/checkout@v4", "with": {"fetch-depth": 0}}
+    else:
+        assert written.group(2) == ".venv/bin/python -m drplan --all --matrix"
     (output,) = [
         key
         for key, value in fleet_job["outputs"].items()
@@ -271,3 +280,18 @@ def test_the_per_stack_step_writes_the_config_pulumi_reads(
         written = json.loads((tmp_path / f"policy-config.{stack}.json").read_text())
         config = parse(from_namespaced(read_stack_config(stack_file(stack))), stack)
         assert written == stack_policy_config.with_stack_facts(org, config)
+
+
+def test_the_pull_request_skips_the_previews_when_no_stack_is_affected(tmp_path: Path) -> None:
+    """The chunk job's condition compares against the very line --matrix prints for no stack (a matrix with
+    an empty include fails the run), and lets any other line through."""
+    chunk_job = workflow(PREVIEW)["jobs"]["preview"]
+    condition = re.fullmatch(r"needs\.fleet\.outputs\.chunks != '(.+)'", chunk_job["if"])
+    assert condition, chunk_job["if"]
+    none, problems = fleet.github_matrix({}, tmp_path / "Pulumi.yaml")
+    assert problems == []
+    assert condition.group(1) == none
+    one, _ = fleet.github_matrix({"prod": REPO / "Pulumi.prod.yaml"}, REPO / "Pulumi.yaml")
+    assert one is not None
+    assert condition.group(1) != one
+    assert "if" not in workflow("deploy.yml")["jobs"]["up"]
