@@ -320,7 +320,8 @@ def _vault_quota(planned: Sequence[StackSummary], quota: int) -> list[Finding]:
                     NOTE,
                     tuple(sorted(stacks)),
                     f"the fleet creates {total} of the {quota} vaults allowed in isolated account {account} "
-                    f"{region}; vaults created there outside this fleet count too",
+                    f"{region} ({len(stacks)} stacks: {few(sorted(stacks))}); vaults created there outside "
+                    "this fleet count too",
                 )
             )
     return findings
@@ -336,7 +337,8 @@ def _ram_quotas(planned: Sequence[StackSummary], quota: int = RAM_SHARES_PER_ACC
                     RAM_SHARE_QUOTA,
                     CONFLICT,
                     tuple(sorted(stacks)),
-                    f"the fleet creates {total} RAM resource shares in isolated account {account}, above the "
+                    f"the fleet creates {total} RAM resource shares in isolated account {account} "
+                    f"({len(stacks)} stacks: {few(sorted(stacks))}), above the "
                     f"quota of {quota}: request an increase (then pass --ram-share-quota) or use a second "
                     "isolated account for some stacks",
                 )
@@ -348,7 +350,8 @@ def _ram_quotas(planned: Sequence[StackSummary], quota: int = RAM_SHARES_PER_ACC
                     NOTE,
                     tuple(sorted(stacks)),
                     f"the fleet creates {total} of the {quota} RAM resource shares allowed in isolated "
-                    f"account {account}; shares created there outside this fleet count too",
+                    f"account {account} ({len(stacks)} stacks: {few(sorted(stacks))}); shares created there "
+                    "outside this fleet count too",
                 )
             )
     by_isolated: dict[str, list[str]] = defaultdict(list)
@@ -362,7 +365,8 @@ def _ram_quotas(planned: Sequence[StackSummary], quota: int = RAM_SHARES_PER_ACC
                     RAM_INVITATIONS,
                     NOTE,
                     tuple(inviting),
-                    f"{len(inviting)} stacks share their vault from {account} by invitation: at most "
+                    f"{len(inviting)} stacks share their vault from {account} by invitation "
+                    f"({few(sorted(inviting))}): at most "
                     f"{RAM_PENDING_INVITATIONS} RAM invitations may be pending at once, so deploy at most "
                     f"{RAM_PENDING_INVITATIONS} of them at a time (each accepts its own) or use "
                     "airGappedVault.shareWith: organization",

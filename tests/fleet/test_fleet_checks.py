@@ -127,3 +127,25 @@ def test_flatten_reads_the_leaves_under_the_shared_paths() -> None:
         "retention.inRegion.deleteAfterDays": 1,
         "layout": "split",
     }
+
+
+def test_quota_findings_over_many_stacks_name_a_few_and_count_the_rest() -> None:
+    """22 stacks: each quota finding says how many stacks and names the first five, not all of them (the
+    full list is the finding's ``stacks``, in --json)."""
+    fleet = [summary(f"s{i:02d}", f"{500000000000 + i}", shares_by_invitation=True) for i in range(22)]
+    findings = [
+        *fleet_checks.check(fleet, vault_quota=21, ram_share_quota=21),
+        *fleet_checks.check(fleet, vault_quota=26, ram_share_quota=26),
+    ]
+    quota_checks = {fleet_checks.VAULT_QUOTA, fleet_checks.RAM_SHARE_QUOTA}
+    found = [f for f in findings if f.check in quota_checks]
+    assert sorted((f.check, f.level) for f in found) == sorted(
+        (check, level) for check in quota_checks for level in (fleet_checks.CONFLICT, fleet_checks.NOTE)
+    )
+    invitations = [f for f in findings if f.check == fleet_checks.RAM_INVITATIONS]
+    assert invitations
+    for finding in [*found, *invitations]:
+        assert "s00, s01, s02, s03, s04 and 17 more" in finding.message, finding.message
+        assert "s05" not in finding.message
+        assert len(finding.stacks) == 22
+    assert all("(22 stacks: s00" in f.message for f in found)
