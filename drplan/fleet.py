@@ -316,8 +316,10 @@ def plan_stack(
         return failed(INVALID_INPUT, "invalid-config", message)
     # The program accepted this config, so parsing it again cannot fail.
     config = parse(from_namespaced(raw), task.stack)
-    if org_config is not None:
-        pack_config = stack_policy_config.with_stack_facts(org_config, config)
+    if pack_config is None:
+        # No own file: the organisation's file or, without one, every policy at its defaults, with the stack's
+        # facts (among them the isolated account's vaults, which the graph names by ARN only).
+        pack_config = stack_policy_config.with_stack_facts(org_config or {}, config)
     result = verdict.SKIPPED
     if client is not None:
         try:

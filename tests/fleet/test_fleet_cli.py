@@ -97,6 +97,20 @@ def test_isolated_account_names_are_unique_across_the_repositorys_stacks(
     assert kinds["backup vault"] == 2 * len(document["stacks"])
 
 
+def test_without_a_pack_config_each_stack_gets_its_facts_on_the_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --policy-config: every policy at its defaults plus the stack's facts, as the single-stack plan does;
+    without the facts the isolated account's vaults would be unknown to the pack and every copy a violation."""
+    write_stack(tmp_path, "alpha", "555555555555")
+    code = fleet.main(["--all", "--project-dir", str(tmp_path), "--workers", "1", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (stack,) = json.loads(out)["stacks"]
+    assert stack["policy"]["ran"] is True
+    assert stack["policy"]["mandatory"] == []
+
+
 def test_the_same_workload_account_in_two_stacks_exits_1_naming_both(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
