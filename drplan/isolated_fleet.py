@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.config import ConfigError, from_namespaced
+from drplan import project_files
 from drplan.fleet_checks import CONFLICT, ISOLATED_STACKS, Finding, IsolatedStack
 from drplan.program import StackFileError, read_stack_config
 from isolated import isolated_config
@@ -51,16 +52,4 @@ def load(project_dir: Path) -> tuple[list[IsolatedStack] | None, list[Finding]]:
     files = isolated_stack_files(project_dir)
     if files is None:
         return None, []
-    stacks: list[IsolatedStack] = []
-    problems: list[Finding] = []
-    for path in files:
-        try:
-            shown = str(path.relative_to(project_dir))
-        except ValueError:
-            shown = str(path)
-        found = read(path, shown)
-        if isinstance(found, IsolatedStack):
-            stacks.append(found)
-        else:
-            problems.append(found)
-    return stacks, problems
+    return project_files.read_all(files, project_dir, read)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.config import ConfigError, from_namespaced
+from drplan import project_files
 from drplan.fleet_checks import CONFLICT, VERIFIER_FLEET, Finding, VerifierFleet
 from drplan.program import StackFileError, read_stack_config
 from org import verifier_config
@@ -58,16 +59,4 @@ def read(path: Path, shown: str) -> VerifierFleet | Finding | None:
 
 def load(project_dir: Path) -> tuple[list[VerifierFleet], list[Finding]]:
     """Every org stack file's verifier fleet, and a finding for each file that could not be read."""
-    fleets: list[VerifierFleet] = []
-    problems: list[Finding] = []
-    for path in org_stack_files(project_dir):
-        try:
-            shown = str(path.relative_to(project_dir))
-        except ValueError:
-            shown = str(path)
-        found = read(path, shown)
-        if isinstance(found, VerifierFleet):
-            fleets.append(found)
-        elif found is not None:
-            problems.append(found)
-    return fleets, problems
+    return project_files.read_all(org_stack_files(project_dir), project_dir, read)
