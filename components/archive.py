@@ -105,15 +105,10 @@ class AirGappedArchive(pulumi.ComponentResource):
             opts=child,
         )
         self.locked_vault: aws.backup.Vault | None = None
-        self.known_locked_vault_arn: str | None = None
         if args.locked_vault_name is not None:
             self.locked_vault = self._locked_vault(name, args, args.locked_vault_name)
-            self.known_locked_vault_arn = documents.vault_arn(
-                args.region, args.isolated_account, args.locked_vault_name
-            )
         self.vault = vault
         self.vault_arn = vault.arn
-        self.known_vault_arn = documents.vault_arn(args.region, args.isolated_account, vault_name)
         self.vault_name = vault.name
         self.share_arn = share.arn
         self.register_outputs({"vaultArn": vault.arn, "shareArn": share.arn})

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 
 from components import plan_layout as layout
 from components import providers, region_settings
-from components.config import Bridge, ShareWith, StackConfig
+from components.config import Bridge, StackConfig
 from components.event_forwarding import EventForwarding, EventForwardingArgs, ForwardedRegion
 from components.memorydb_bridge import MemoryDbBridge, MemoryDbBridgeArgs
 from components.opensearch_bridge import OpenSearchBridge, OpenSearchBridgeArgs
@@ -20,14 +20,9 @@ from components.type_protection import ResourceTypeProtection, ResourceTypeProte
 
 @dataclass(frozen=True)
 class Protected:
-    """What :func:`protect` built: the providers, the isolated account's vault ARNs and each type's vaults,
-    keys and plans."""
+    """What :func:`protect` built: the providers and each type's vaults, keys and plans."""
 
     places: providers.Providers
-    air_gapped_vault_arn: str
-    """The air-gapped vault, registered by the isolated account's own stack (``isolated/``)."""
-    locked_vault_arn: str | None
-    """The locked standard vault there, when an active type copies to one."""
     vaults: dict[str, dict[str, pulumi.Output[str]]]
     keys: dict[str, dict[str, pulumi.Output[str]]]
     plans: dict[str, dict[str, pulumi.Output[str]]]
@@ -54,14 +49,14 @@ def build(config: StackConfig) -> None:
     pulumi.export("vaultArns", vaults)
     pulumi.export("planIds", plans)
     pulumi.export("restoreRoleArns", protected.roles)
-    pulumi.export("airGappedVaultArn", protected.air_gapped_vault_arn)
-    if protected.locked_vault_arn is not None:
-        pulumi.export("lockedVaultArn", protected.locked_vault_arn)
+    pulumi.export("airGappedVaultArn", config.air_gapped_vault_arn)
+    if config.locked_vault_arn is not None:
+        pulumi.export("lockedVaultArn", config.locked_vault_arn)
     if bridge_buckets:
         pulumi.export("bridgeBuckets", bridge_buckets)
 
     # --- operations (issue 5): alerts, watchdog, coverage, dashboard, restore tests, audit ---------
-    air_gapped = pulumi.Output.from_input(protected.air_gapped_vault_arn)
+    air_gapped = pulumi.Output.from_input(config.air_gapped_vault_arn)
     operations = _operations(config, places, vaults, keys, air_gapped, protected.plan_specs)
     pulumi.export("alertTopicArns", operations.topic_arns)
     pulumi.export("operationsDashboard", operations.dashboard_name)
@@ -83,9 +78,8 @@ def protect(config: StackConfig) -> Protected:
     places = providers.create(config)
     tags = dict(config.tags)
     types = config.active_types
-    air_gapped_vault_arn, locked_vault_arn = config.air_gapped_vault_arn, config.locked_vault_arn
     share_arn = config.air_gapped_vault.share_arn
-    if config.air_gapped_vault.share_with is ShareWith.INVITATION and share_arn is not None:
+    if share_arn is not None:  # given exactly when shareWith is invitation (StackConfig checks it)
         # The invitation is addressed to the workload account: only its credentials can accept it
         # (docs/ram-sharing.md); the isolated stack creates the share and its invitation.
         aws.ram.ResourceShareAccepter(
@@ -115,8 +109,8 @@ def protect(config: StackConfig) -> Protected:
                 primary_region=config.regions.primary,
                 dr_region=config.regions.dr,
                 plans=plan_specs[rtype.key],
-                air_gapped_vault_arn=air_gapped_vault_arn,
-                locked_vault_arn=locked_vault_arn,
+                air_gapped_vault_arn=config.air_gapped_vault_arn,
+                locked_vault_arn=config.locked_vault_arn,
                 cross_region_provider=places.cross_region,
                 tags=tags,
                 vault_lock=config.vault_lock,
@@ -132,8 +126,6 @@ def protect(config: StackConfig) -> Protected:
         roles[rtype.key] = protection.role_arn
     return Protected(
         places=places,
-        air_gapped_vault_arn=air_gapped_vault_arn,
-        locked_vault_arn=locked_vault_arn,
         vaults=vaults,
         keys=keys,
         plans=plans,
