@@ -157,7 +157,14 @@ def _parse(path: Path) -> ast.Module:
 def closure(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
     """The archive paths (relative to ``root``, ``/``-separated, sorted) of everything ``handler_module``
     needs: its module, the repository modules it imports transitively, their packages' ``__init__.py``
-    files, and the data files they read. Raises ``ArchiveError`` for an import the Lambda runtime lacks."""
+    files, and the data files they read. Raises ``ArchiveError`` for an import the Lambda runtime lacks.
+    Computed once per handler, root and runtime in a process, as the sources it reads are (a fleet plan
+    runs the program for every stack in the same worker)."""
+    return _closure(handler_module, root, LAMBDA_PROVIDED)
+
+
+@cache
+def _closure(handler_module: str, root: Path, provided: frozenset[str]) -> tuple[str, ...]:
     files: set[Path] = set()
     chains: dict[str, tuple[str, ...]] = {}
     pending: list[tuple[str, tuple[str, ...]]] = [(handler_module, ())]
@@ -186,13 +193,13 @@ def closure(handler_module: str, root: Path = REPO_ROOT) -> tuple[str, ...]:
                 top = found.name.split(".")[0]
                 if _is_repository_package(root, top):
                     pending.append((found.name, chain))
-                elif top not in sys.stdlib_module_names and top not in LAMBDA_PROVIDED:
+                elif top not in sys.stdlib_module_names and top not in provided:
                     shown = " -> ".join((*chain, found.name))
                     relative = path.relative_to(root).as_posix()
                     raise ArchiveError(
                         f"{handler_module} cannot run in Lambda: {shown} ({relative}:{found.line}) imports "
                         f"{top!r}, which the Lambda Python runtime does not have (it has the standard "
-                        f"library and {', '.join(sorted(LAMBDA_PROVIDED))})"
+                        f"library and {', '.join(sorted(provided))})"
                     )
     return tuple(sorted(path.relative_to(root).as_posix() for path in files))
 

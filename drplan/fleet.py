@@ -82,6 +82,10 @@ CHUNK_STACKS = "stacks"
 STACK_PLACEHOLDER = "{stack}"
 # How long the fleet plan waits for the next stack's result before it reports the rest as not planned.
 STACK_TIMEOUT_SECONDS = 300
+# A worker process plans at most this many stacks, then a fresh one takes over: what the SDK and the
+# libraries keep of each run (about a quarter of a MiB a stack) then cannot add up over a fleet of a
+# thousand, for a second of imports per this many stacks.
+STACKS_PER_WORKER = 200
 WIDTH = 100
 
 
@@ -387,7 +391,9 @@ def _plan_all(
             context = multiprocessing.get_context("spawn")
             lock = context.Lock()
             # Started before the pack, so the workers' imports and the pack's start overlap.
-            pool = context.Pool(workers, initializer=_init_worker, initargs=(lock,))
+            pool = context.Pool(
+                workers, initializer=_init_worker, initargs=(lock,), maxtasksperchild=STACKS_PER_WORKER
+            )
         if not args.no_policy:
             pack = PolicyPackClient().start()
             progress(

@@ -157,8 +157,22 @@ def urn_type_and_name(urn: str) -> tuple[str, str]:
     return parts[2].rsplit("$", 1)[-1], parts[3]
 
 
+class Structs:
+    """Each resource's inputs as a protobuf ``Struct``, built once for every request about one stack:
+    ``Analyze`` and ``AnalyzeStack`` say the same of a resource, and each resource names its provider's."""
+
+    def __init__(self) -> None:
+        self._built: dict[str, struct_pb2.Struct] = {}
+
+    def of(self, urn: str, props: Mapping[str, Any]) -> struct_pb2.Struct:
+        built = self._built.get(urn)
+        if built is None:
+            built = self._built[urn] = to_struct(props)
+        return built
+
+
 def to_provider(
-    resource: RegisteredResource, known: Mapping[str, RegisteredResource]
+    resource: RegisteredResource, known: Mapping[str, RegisteredResource], structs: Structs | None = None
 ) -> analyzer_pb2.AnalyzerProviderResource | None:
     provider_urn, _ = split_provider_ref(resource.provider)
     if not provider_urn:
@@ -169,7 +183,7 @@ def to_provider(
         type=provider.type if provider else type_,
         urn=provider_urn,
         name=provider.name if provider else name,
-        properties=to_struct(provider.inputs if provider else {}),
+        properties=(structs or Structs()).of(provider_urn, provider.inputs if provider else {}),
     )
 
 
@@ -178,31 +192,37 @@ def _options(resource: RegisteredResource) -> analyzer_pb2.AnalyzerResourceOptio
 
 
 def _described(
-    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None
+    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None, structs: Structs | None
 ) -> dict[str, Any]:
     """What an ``Analyze`` request and a resource of ``AnalyzeStack`` both say of a resource."""
+    structs = structs or Structs()
     return {
         "type": resource.type,
         "urn": resource.urn,
         "name": resource.name,
-        "properties": to_struct(resource.inputs),
+        "properties": structs.of(resource.urn, resource.inputs),
         "options": _options(resource),
-        "provider": to_provider(resource, known or {}),
+        "provider": to_provider(resource, known or {}, structs),
     }
 
 
 def to_analyze_request(
-    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None = None
+    resource: RegisteredResource,
+    known: Mapping[str, RegisteredResource] | None = None,
+    structs: Structs | None = None,
 ) -> analyzer_pb2.AnalyzeRequest:
-    return analyzer_pb2.AnalyzeRequest(**_described(resource, known))
+    """``structs``: the stack's, when its other requests are built too (:class:`Structs`)."""
+    return analyzer_pb2.AnalyzeRequest(**_described(resource, known, structs))
 
 
 def to_analyzer_resource(
-    resource: RegisteredResource, known: Mapping[str, RegisteredResource] | None = None
+    resource: RegisteredResource,
+    known: Mapping[str, RegisteredResource] | None = None,
+    structs: Structs | None = None,
 ) -> analyzer_pb2.AnalyzerResource:
     """A resource of ``AnalyzeStack``: what ``Analyze`` gets, with its parent and dependencies."""
     return analyzer_pb2.AnalyzerResource(
-        **_described(resource, known),
+        **_described(resource, known, structs),
         parent=resource.parent,
         dependencies=list(resource.dependencies),
         propertyDependencies={
@@ -212,10 +232,15 @@ def to_analyzer_resource(
     )
 
 
-def to_analyze_stack_request(resources: Iterable[RegisteredResource]) -> analyzer_pb2.AnalyzeStackRequest:
+def to_analyze_stack_request(
+    resources: Iterable[RegisteredResource], structs: Structs | None = None
+) -> analyzer_pb2.AnalyzeStackRequest:
     items = list(resources)
     known = {r.urn: r for r in items}
-    return analyzer_pb2.AnalyzeStackRequest(resources=[to_analyzer_resource(r, known) for r in items])
+    structs = structs or Structs()
+    return analyzer_pb2.AnalyzeStackRequest(
+        resources=[to_analyzer_resource(r, known, structs) for r in items]
+    )
 
 
 def _result(response: analyzer_pb2.AnalyzeResponse) -> AnalysisResult:

@@ -20,6 +20,7 @@ from drplan.policy_client import (
     AnalyzeCalls,
     PackInfo,
     PolicyPackClient,
+    Structs,
     Violation,
     to_analyze_request,
     to_analyze_stack_request,
@@ -149,10 +150,11 @@ class StackAnalysis:
         if not configured:
             client.configure(policy_config or {})
         known = graph.by_urn()
+        structs = Structs()
         calls = AnalyzeCalls(client, in_flight=IN_FLIGHT)
         for resource in graph.resources:
-            calls.send(to_analyze_request(resource, known))
-        stack = client.call_async("AnalyzeStack", to_analyze_stack_request(graph.resources))
+            calls.send(to_analyze_request(resource, known, structs))
+        stack = client.call_async("AnalyzeStack", to_analyze_stack_request(graph.resources, structs))
         return cls(client, graph, calls, stack)
 
     def verdict(self) -> Verdict:

@@ -344,6 +344,22 @@ def test_matrix_refuses_an_invalid_stack_and_more_than_github_runs(
     assert "aws-dr-backup:prefix = 'X'" in err
 
 
+def test_workers_replaced_after_their_share_of_stacks_plan_every_stack_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each worker plans one stack and is replaced: three stacks need a third worker process.
+    for name, account in (("alpha", "555555555555"), ("beta", "666666666666"), ("gamma", "777777777777")):
+        write_stack(tmp_path, name, account)
+    monkeypatch.setattr(fleet, "STACKS_PER_WORKER", 1)
+    fleet.main(["--all", "--project-dir", str(tmp_path), "--workers", "2", "--no-policy", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert sorted((s["stack"], s["exit"]["reason"]) for s in document["stacks"]) == [
+        ("alpha", "ok"),
+        ("beta", "ok"),
+        ("gamma", "ok"),
+    ]
+
+
 def test_stacks_without_a_result_in_time_are_reported_not_planned_and_exit_3(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

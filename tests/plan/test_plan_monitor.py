@@ -8,6 +8,9 @@ organisation program, and must agree on URN, ID and every output.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,54 @@ def test_unknown_inputs_stay_unknown_and_computed_outputs_are_set(tmp_path: Path
     assert outputs["bucket"]["arn"].startswith("arn:aws:s3:::")
     assert (inputs["key"]["description"], outputs["key"]["description"]) == (UNKNOWN, UNKNOWN)
     assert outputs["key"]["arn"].startswith("arn:aws:kms:us-east-1:111111111111:key/")
+
+
+def _comparable(resources: Sequence[RegisteredResource]) -> list[RegisteredResource]:
+    """By URN, with each dependency list as a set: the SDK gathers dependencies in sets, so their order
+    differs from one run to the next whichever thread answers."""
+    return [
+        dataclasses.replace(
+            r,
+            dependencies=tuple(sorted(r.dependencies)),
+            property_dependencies={k: tuple(sorted(v)) for k, v in r.property_dependencies.items()},
+        )
+        for r in sorted(resources, key=lambda r: r.urn)
+    ]
+
+
+def _graph_as_threads_run_it(monkeypatch: pytest.MonkeyPatch, **run: Any) -> list[RegisteredResource]:
+    with monkeypatch.context() as patch:
+        patch.setattr(program, "_monitor_calls_inline", contextlib.nullcontext)
+        return _comparable(register_stack(**run).resources)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_monitor_calls_made_inline_register_what_the_sdks_threads_register(
+    monkeypatch: pytest.MonkeyPatch, stack: str
+) -> None:
+    """The plan answers the SDK's registrations in the event loop's thread (``_InlineExecutor``) instead
+    of the SDK's worker thread: the same resources, each with the same inputs, options and dependencies."""
+    threads = _graph_as_threads_run_it(monkeypatch, stack=stack)
+    inline = _comparable(register_stack(stack).resources)
+    assert len(inline) > 100
+    assert inline == threads
+
+
+def test_the_event_loops_own_executor_is_back_after_a_run() -> None:
+    loop = program.sdk_event_loop()
+    before = getattr(loop, "_default_executor", None)
+    register_stack("prod")
+    assert getattr(loop, "_default_executor", None) is before
+    assert not isinstance(before, program._InlineExecutor)
+
+
+def test_a_failing_monitor_call_fails_the_awaiting_registration_not_the_loop() -> None:
+    executor = program._InlineExecutor()
+
+    def fails() -> None:
+        raise RuntimeError("monitor unavailable")
+
+    done = executor.submit(fails)
+    with pytest.raises(RuntimeError, match="monitor unavailable"):
+        done.result(timeout=0)
+    assert executor.submit(lambda a, b=0: a + b, 2, b=3).result(timeout=0) == 5
