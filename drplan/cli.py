@@ -151,11 +151,6 @@ def _account_labels(config: StackConfig) -> dict[str, str]:
     return {config.accounts.workload: "workload", config.accounts.isolated: "isolated"}
 
 
-def _tags(config: StackConfig) -> matrix.TagScenarios:
-    opt = config.opt_out_tags
-    return matrix.TagScenarios(opt.all, opt.cross_region, opt.value, config.kubernetes_clusters)
-
-
 def _start_pack(started: PackProcess | None) -> PolicyPackClient:
     return PolicyPackClient().start(started)
 
@@ -222,7 +217,7 @@ def _plan(
     progress(f"running the protection part of the program with layout '{other}'")
     other_graph = storage.register_with_layout(stack, raw, other, args.program)
 
-    tags = _tags(config)
+    tags = matrix.TagScenarios.of(config)
     isolated = matrix.IsolatedVaults.of(config)
     matrices = {
         current: matrix.build(graph, tags, isolated),

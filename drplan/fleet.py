@@ -240,13 +240,7 @@ def _retention(data: matrix.Matrix) -> dict[str, tuple[int, ...]]:
 def _summary(
     task: Task, config: StackConfig, graph: StackGraph, result: verdict.Verdict, notes: list[str]
 ) -> StackSummary:
-    tags = matrix.TagScenarios(
-        config.opt_out_tags.all,
-        config.opt_out_tags.cross_region,
-        config.opt_out_tags.value,
-        config.kubernetes_clusters,
-    )
-    data = matrix.build(graph, tags, matrix.IsolatedVaults.of(config))
+    data = matrix.build(graph, matrix.TagScenarios.of(config), matrix.IsolatedVaults.of(config))
     protected = tuple(r.type_key for r in data.rows if r.type_key and r.base.protected)
     code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
     return StackSummary(

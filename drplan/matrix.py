@@ -49,6 +49,12 @@ class TagScenarios:
     opt_out_value: str
     kubernetes_clusters: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, config: StackConfig, extra_clusters: tuple[str, ...] = ()) -> TagScenarios:
+        """The stack's opt-out tags and clusters (and ``extra_clusters``, which the tests add)."""
+        opt = config.opt_out_tags
+        return cls(opt.all, opt.cross_region, opt.value, config.kubernetes_clusters + extra_clusters)
+
 
 @dataclass(frozen=True)
 class Stream:

@@ -17,11 +17,7 @@ def stack_config(stack: str) -> dict[str, Any]:
 
 
 def tags_of(stack: str, extra_clusters: tuple[str, ...] = ()) -> matrix.TagScenarios:
-    config = parse(from_namespaced(stack_config(stack)), stack)
-    opt = config.opt_out_tags
-    return matrix.TagScenarios(
-        opt.all, opt.cross_region, opt.value, config.kubernetes_clusters + extra_clusters
-    )
+    return matrix.TagScenarios.of(parse(from_namespaced(stack_config(stack)), stack), extra_clusters)
 
 
 def isolated_of(stack: str) -> matrix.IsolatedVaults:
