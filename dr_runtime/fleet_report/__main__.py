@@ -23,7 +23,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -117,7 +117,15 @@ def _parser() -> argparse.ArgumentParser:
         "--previous",
         type=Path,
         metavar="REPORT_JSON",
-        help="a previous fleet report's --json output: a tier that fell by more than --fall-points needs attention",
+        help="a previous fleet report's --json output: a tier that fell by more than --fall-points needs "
+        "attention (default: with evidence, the verifier's run --fall-window-hours earlier)",
+    )
+    parser.add_argument(
+        "--fall-window-hours",
+        type=int,
+        default=merge.DEFAULT_FALL_WINDOW_HOURS,
+        help="without --previous, compare each account's verified figures with the verifier's newest run at "
+        f"least this many hours before --as-of (default {merge.DEFAULT_FALL_WINDOW_HOURS})",
     )
     parser.add_argument(
         "--fall-points",
@@ -206,6 +214,8 @@ def _command(argv: Sequence[str] | None, s3: Any, now: datetime | None) -> int:
         expected += [a for a in _organisation_workloads(args.expect_from) if a not in expected]
     if args.max_age_hours < 1:
         raise ConfigError(f"--max-age-hours {args.max_age_hours}: must be at least 1")
+    if args.fall_window_hours < 1:
+        raise ConfigError(f"--fall-window-hours {args.fall_window_hours}: must be at least 1")
     if args.max_evidence_age_hours < 1:
         raise ConfigError(f"--max-evidence-age-hours {args.max_evidence_age_hours}: must be at least 1")
     for flag, value in (("--fall-points", args.fall_points), ("--disagree-points", args.disagree_points)):
@@ -223,21 +233,24 @@ def _command(argv: Sequence[str] | None, s3: Any, now: datetime | None) -> int:
     else:
         s3 = s3 or client("s3", region(os.environ, args, profile=True))
         found = sources.from_bucket(s3, args.bucket)
-    evidence = None
+    found_evidence = None
+    # The evidence's own history stands in for a previous report: the verifier's runs a window back.
+    before = None if previous is not None else as_of - timedelta(hours=args.fall_window_hours)
     if args.evidence_dir is not None:
-        evidence = sources.evidence_from_folder(args.evidence_dir, args.evidence_prefix)
+        found_evidence = sources.evidence_from_folder(args.evidence_dir, args.evidence_prefix, before)
     elif args.evidence_bucket is not None:
         s3 = s3 or client("s3", region(os.environ, args, profile=True))
-        evidence = sources.evidence_from_bucket(s3, args.evidence_bucket, args.evidence_prefix)
+        found_evidence = sources.evidence_from_bucket(s3, args.evidence_bucket, args.evidence_prefix, before)
     thresholds = merge.Thresholds(args.max_evidence_age_hours, args.fall_points, args.disagree_points)
     report = merge.merge(
         found,
         as_of,
         expected,
         args.max_age_hours,
-        evidence=evidence,
+        evidence=None if found_evidence is None else found_evidence.latest,
         previous=previous,
         thresholds=thresholds,
+        earlier=() if found_evidence is None else found_evidence.earlier,
     )
     text = render.as_json(report) if args.json else render.html(report) if args.html else render.table(report)
     if args.output is None:

@@ -73,6 +73,9 @@ DEFAULT_MAX_AGE_HOURS = 36
 DEFAULT_MAX_EVIDENCE_AGE_HOURS = 13
 """The verifier runs at least every 6 hours: two runs missed and an hour's slack."""
 DEFAULT_FALL_POINTS = 10.0
+DEFAULT_FALL_WINDOW_HOURS = 24
+"""Without ``--previous``, ``fell`` compares with the verifier's newest run at least this old: long enough
+for a mass opt-out to show, short enough that it shows within a day (the air-gapped copies last 7)."""
 """A tier's figure that dropped by more than this many percentage points since the previous report fell."""
 DEFAULT_DISAGREE_POINTS = 5.0
 """Self-reported and verified figures of a tier further apart than this many points disagree."""
@@ -422,6 +425,29 @@ def previous_figures(document: Any, where: str) -> dict[str, dict[str, float]]:
     return found
 
 
+def earlier_figures(earlier: Sequence[Source]) -> dict[str, tuple[datetime, dict[str, float]]]:
+    """account -> (when the verifier ran, tier -> its verified %) of each account's earlier evidence
+    (``report_sources.EvidenceFound.earlier``). Evidence that cannot be read is left out: ``fell`` then
+    has nothing to compare with for the account, as without a previous report."""
+    found: dict[str, tuple[datetime, dict[str, float]]] = {}
+    for source in earlier:
+        if source.error is not None or source.text is None:
+            continue
+        try:
+            evidence = tf.parse_evidence(source.account, source.location, source.text)
+        except tf.EvidenceFormatError:
+            continue
+        found[source.account] = (
+            evidence.verified_at,
+            {
+                tier: cell.percent
+                for tier, cell in evidence.figures.totals.items()
+                if cell.percent is not None
+            },
+        )
+    return found
+
+
 def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}%".replace(".00%", "%")
 
@@ -432,8 +458,10 @@ def _judge_tiers(
     previous: Mapping[str, float],
     thresholds: Thresholds,
     not_measured: str | None,
+    since: str = "the previous report",
 ) -> tuple[list[str], list[str], dict[str, tf.Chosen | None], dict[str, dict[str, tf.Chosen]]]:
-    """Statuses and problems of the account's tiers, and the figures the report goes by."""
+    """Statuses and problems of the account's tiers, and the figures the report goes by; ``previous``:
+    the figures of ``since``, which ``fell`` compares with."""
     statuses: list[str] = []
     problems: list[str] = []
     chosen: dict[str, tf.Chosen | None] = {}
@@ -487,7 +515,7 @@ def _judge_tiers(
         if before is not None and before - percent > thresholds.fall_points:
             statuses.append(FELL)
             problems.append(
-                f"{tier}: fell from {_percent(before)} to {_percent(percent)} since the previous report "
+                f"{tier}: fell from {_percent(before)} to {_percent(percent)} since {since} "
                 f"(more than {thresholds.fall_points:g} points)"
             )
     return statuses, problems, chosen, chosen_types
@@ -537,12 +565,15 @@ def merge(
     evidence: Sequence[Source] | None = None,
     previous: Mapping[str, Mapping[str, float]] | None = None,
     thresholds: Thresholds = Thresholds(),
+    earlier: Sequence[Source] = (),
 ) -> FleetReport:
     """The fleet picture from every report found plus the accounts expected to have one.
 
     ``evidence``: the verifier's latest evidence per account (``Source.region`` empty); None when it was
     not asked for, which leaves every figure self-reported. ``previous``: account -> tier -> the
-    percent a previous fleet report went by (``previous_figures``)."""
+    percent a previous fleet report went by (``previous_figures``). ``earlier``: the verifier's evidence
+    of an earlier run per account, which ``fell`` compares with where ``previous`` has no figures."""
+    history = earlier_figures(earlier)
     cutoff = now - timedelta(hours=max_age_hours)
     by_account: dict[str, list[Source]] = {}
     for source in sources:
@@ -598,12 +629,17 @@ def merge(
             if status is not None and problem is not None:
                 statuses.append(status)
                 problems.append(problem)
+        before, since = (previous or {}).get(account), "the previous report"
+        if before is None and account in history:
+            ran, before = history[account]
+            since = f"the verifier's run of {ran.isoformat()}"
         tier_statuses, tier_problems, chosen, chosen_types = _judge_tiers(
             own,
             verified,
-            (previous or {}).get(account, {}),
+            before or {},
             thresholds,
             next((r.tiers_not_measured for r in readable if r.tiers_not_measured), None),
+            since,
         )
         if readable or verified is not None:
             statuses += tier_statuses

@@ -6,7 +6,9 @@ both are read through the one key layout of :mod:`.layout`. Keys that do not fol
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +52,52 @@ def _local_source(path: Path, account: str, region: str) -> Source:
 
 
 def _evidence_account(key: str, prefix: str) -> str | None:
-    """``<prefix>accounts/<account>/latest.json`` -> the account; None for any other key."""
+    """``<prefix>accounts/<account>/...`` -> the account; None for a key outside the evidence layout."""
     parts = key[len(prefix) :].split("/") if key.startswith(prefix) else []
-    if len(parts) == 3 and parts[0] == evidence_layout.ACCOUNTS and parts[2] == layout.LATEST:
-        account = parts[1]
-        if account.isdigit() and len(account) == 12 and key == evidence_layout.latest_key(prefix, account):
-            return account
+    if (
+        len(parts) >= 3
+        and parts[0] == evidence_layout.ACCOUNTS
+        and parts[1].isdigit()
+        and len(parts[1]) == 12
+    ):
+        return parts[1]
     return None
 
 
-def evidence_from_folder(root: Path, prefix: str) -> list[Source]:
-    """The verifier's latest evidence per account in a local copy of its bucket (``region`` is empty)."""
+@dataclass(frozen=True)
+class EvidenceFound:
+    """The verifier's evidence per account (``Source.region`` is empty): its last run's (``latest.json``)
+    and, when asked for, the newest run's that is at least a given age (``runs/``), for ``fell``."""
+
+    latest: list[Source]
+    earlier: list[Source] = field(default_factory=list)
+
+
+def _evidence_keys(keys: Iterable[str], prefix: str, before: datetime | None) -> tuple[list[str], list[str]]:
+    """The latest-evidence keys, and per account the newest run key at or before ``before``."""
+    latest: list[str] = []
+    newest: dict[str, tuple[datetime, str]] = {}
+    for key in keys:
+        account = _evidence_account(key, prefix)
+        if account is None:
+            continue
+        if key == evidence_layout.latest_key(prefix, account):
+            latest.append(key)
+            continue
+        ran = None if before is None else evidence_layout.run_time(prefix, account, key)
+        if (
+            ran is not None
+            and before is not None
+            and ran <= before
+            and (account not in newest or ran > newest[account][0])
+        ):
+            newest[account] = (ran, key)
+    return sorted(latest), sorted(key for _, key in newest.values())
+
+
+def evidence_from_folder(root: Path, prefix: str, before: datetime | None = None) -> EvidenceFound:
+    """The verifier's evidence in a local copy of its bucket; ``before``: also each account's newest run
+    at or before that time."""
     base = root / prefix / evidence_layout.ACCOUNTS
     if not root.is_dir():
         raise ConfigError(f"--evidence-dir {root}: no such folder")
@@ -69,24 +106,24 @@ def evidence_from_folder(root: Path, prefix: str) -> list[Source]:
             f"--evidence-dir {root}: has no {prefix}{evidence_layout.ACCOUNTS}/ folder; give a copy of the "
             f"verifier's evidence bucket (aws s3 sync s3://<evidence bucket>/{prefix} <folder>/{prefix})"
         )
-    found: list[Source] = []
-    for path in sorted(base.glob(f"*/{layout.LATEST}")):
-        account = _evidence_account(path.relative_to(root).as_posix(), prefix)
-        if account is None:
-            continue
-        found.append(_local_source(path, account, ""))
-    return found
+    keys = (path.relative_to(root).as_posix() for path in base.glob("*/**/*.json"))
+    latest, earlier = _evidence_keys(keys, prefix, before)
+
+    def read(found: list[str]) -> list[Source]:
+        return [_local_source(root / key, str(_evidence_account(key, prefix)), "") for key in found]
+
+    return EvidenceFound(read(latest), read(earlier))
 
 
-def evidence_from_bucket(s3: Any, bucket: str, prefix: str) -> list[Source]:
-    """The verifier's latest evidence per account in its bucket, read as ``from_bucket`` reads reports."""
-    return _read(
-        s3,
-        bucket,
-        f"{prefix}{evidence_layout.ACCOUNTS}/",
-        "--evidence-bucket",
-        lambda key: None if (account := _evidence_account(key, prefix)) is None else (account, ""),
-    )
+def evidence_from_bucket(s3: Any, bucket: str, prefix: str, before: datetime | None = None) -> EvidenceFound:
+    """The verifier's evidence in its bucket, listed once and read as ``from_bucket`` reads reports."""
+    keys = _list(s3, bucket, f"{prefix}{evidence_layout.ACCOUNTS}/", "--evidence-bucket")
+    latest, earlier = _evidence_keys(keys, prefix, before)
+
+    def read(found: list[str]) -> list[Source]:
+        return _fetch(s3, bucket, [(key, (str(_evidence_account(key, prefix)), "")) for key in found])
+
+    return EvidenceFound(read(latest), read(earlier))
 
 
 def from_bucket(s3: Any, bucket: str) -> list[Source]:
@@ -102,13 +139,15 @@ def from_bucket(s3: Any, bucket: str) -> list[Source]:
 def _read(
     s3: Any, bucket: str, prefix: str, flag: str, place_of: Callable[[str], tuple[str, str] | None]
 ) -> list[Source]:
-    keys: list[tuple[str, tuple[str, str]]] = []
+    placed = [(key, place) for key in _list(s3, bucket, prefix, flag) if (place := place_of(key)) is not None]
+    return _fetch(s3, bucket, placed)
+
+
+def _list(s3: Any, bucket: str, prefix: str, flag: str) -> list[str]:
+    keys: list[str] = []
     try:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                place = place_of(item["Key"])
-                if place is not None:
-                    keys.append((item["Key"], place))
+            keys.extend(item["Key"] for item in page.get("Contents", []))
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
             what = (
@@ -118,8 +157,12 @@ def _read(
             )
             raise ConfigError(f"{flag} {bucket}: no such bucket ({what})") from None
         raise
+    return keys
+
+
+def _fetch(s3: Any, bucket: str, placed: list[tuple[str, tuple[str, str]]]) -> list[Source]:
     found: list[Source] = []
-    for key, place in sorted(keys):
+    for key, place in sorted(placed):
         location = f"s3://{bucket}/{key}"
         try:
             body = s3.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_REPORT_BYTES + 1)

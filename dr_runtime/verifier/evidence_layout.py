@@ -18,6 +18,7 @@ from dr_runtime.verifier.readings import COPY_TIERS, BaselineEntry, Tier
 
 SCHEMA = 1
 ACCOUNTS = "accounts"
+_RUN_TIME = "%Y-%m-%dT%H-%M-%SZ"
 
 
 def latest_key(prefix: str, account: str) -> str:
@@ -25,7 +26,19 @@ def latest_key(prefix: str, account: str) -> str:
 
 
 def run_key(prefix: str, account: str, now: datetime) -> str:
-    return f"{prefix}{ACCOUNTS}/{account}/runs/{now.astimezone(UTC).strftime('%Y-%m-%dT%H-%M-%SZ')}.json"
+    return f"{prefix}{ACCOUNTS}/{account}/runs/{now.astimezone(UTC).strftime(_RUN_TIME)}.json"
+
+
+def run_time(prefix: str, account: str, key: str) -> datetime | None:
+    """When the run whose evidence ``key`` holds ran (``run_key``'s inverse); None for any other key."""
+    runs = f"{prefix}{ACCOUNTS}/{account}/runs/"
+    if not key.startswith(runs) or not key.endswith(".json"):
+        return None
+    try:
+        moment = datetime.strptime(key[len(runs) : -len(".json")], _RUN_TIME).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment if run_key(prefix, account, moment) == key else None
 
 
 def baseline_key(prefix: str, account: str) -> str:

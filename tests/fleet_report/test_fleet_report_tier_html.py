@@ -25,7 +25,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     found = evidence_from_folder(
         write_evidence(root / "evidence", {FULL: evidence(FULL, dropped)}), DEFAULT_EVIDENCE_PREFIX
     )
-    report = merge.merge(from_folder(write_fleet(root / "fleet")), NOW, evidence=found)
+    report = merge.merge(from_folder(write_fleet(root / "fleet")), NOW, evidence=found.latest)
     path = root / "fleet.html"
     path.write_text(render.html(report), encoding="utf-8")
     return browse(path, root / "profile")

@@ -225,6 +225,83 @@ def test_table_marks_each_figure_verified_or_self_reported(
     assert f"  {DRIFT}  evidence-missing" in lines
 
 
+def _write_run(root: Path, account: str, copies: Sequence[Copy], hours_ago: float) -> None:
+    """One earlier run's evidence, where the verifier keeps its history (``runs/``)."""
+    ran = NOW - timedelta(hours=hours_ago)
+    path = root / evidence_layout.run_key(DEFAULT_EVIDENCE_PREFIX, account, ran)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(evidence(account, copies, now=ran)), encoding="utf-8")
+
+
+DROPPED = [Copy(c.rtype, c.name, air_gapped=80) if c.rtype == "EBS" else c for c in FULL_COPIES]
+"""FULL once its EBS volume stopped copying into the isolated account: air-gapped 66.67 %."""
+
+
+def test_without_a_previous_report_a_fall_is_measured_against_the_verifiers_own_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_evidence(tmp_path / "evidence", {FULL: evidence(FULL, DROPPED)})
+    _write_run(root, FULL, FULL_COPIES, hours_ago=30)  # a day and more ago: all copied
+    _write_run(root, FULL, DROPPED, hours_ago=6)  # after the drop: too recent to compare with
+    fleet = write_fleet(tmp_path / "fleet", {FULL: fleet_reports()[FULL]})
+    argv = ["--dir", str(fleet), "--evidence-dir", str(root), "--json", "--disagree-points", "100"]
+    assert main(argv, now=NOW) == EXIT_ITEMS_FAILED
+    (account,) = json.loads(capsys.readouterr().out)["accounts"]
+    assert account["status"] == "fell"
+    ran = (NOW - timedelta(hours=30)).isoformat()
+    assert (
+        f"air-gapped: fell from 100% to 66.67% since the verifier's run of {ran} (more than 10 points)"
+        in account["problems"]
+    )
+    # A window longer than the history: nothing to compare with, so below 100 % only.
+    assert main([*argv, "--fall-window-hours", "48"], now=NOW) == EXIT_ITEMS_FAILED
+    (account,) = json.loads(capsys.readouterr().out)["accounts"]
+    assert account["status"] == "below-100"
+    assert not any("fell" in p for p in account["problems"])
+    # A previous report, when given, is what the figures are compared with instead.
+    previous = tmp_path / "previous.json"
+    tiers = {"air-gapped": {"coverage_percent": 70.0}}
+    previous.write_text(json.dumps({"accounts": [{"account": FULL, "tiers": tiers}]}))
+    assert main([*argv, "--previous", str(previous)], now=NOW) == EXIT_ITEMS_FAILED
+    (account,) = json.loads(capsys.readouterr().out)["accounts"]
+    assert account["status"] == "below-100"
+
+
+def test_a_steady_account_does_not_fall_against_its_runs_and_unreadable_runs_are_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = write_evidence(tmp_path / "evidence", {FULL: evidence(FULL, FULL_COPIES)})
+    _write_run(root, FULL, FULL_COPIES, hours_ago=30)
+    broken = root / evidence_layout.run_key(DEFAULT_EVIDENCE_PREFIX, FULL, NOW - timedelta(hours=25))
+    broken.write_text("not json", encoding="utf-8")  # the newest old enough: unreadable, so not used
+    (root / DEFAULT_EVIDENCE_PREFIX / "accounts" / FULL / "runs" / "notes.json").write_text("{}")
+    fleet = write_fleet(tmp_path / "fleet", {FULL: fleet_reports()[FULL]})
+    argv = ["--dir", str(fleet), "--evidence-dir", str(root), "--json"]
+    assert main(argv, now=NOW) == EXIT_OK
+    (account,) = json.loads(capsys.readouterr().out)["accounts"]
+    assert (account["status"], account["problems"]) == ("ok", [])
+
+
+def test_a_fall_against_the_runs_in_the_verifiers_bucket(
+    evidence_bucket: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for hours_ago, copies in ((30, FULL_COPIES), (0, DROPPED)):
+        ran = NOW - timedelta(hours=hours_ago)
+        key = (
+            evidence_layout.run_key(DEFAULT_EVIDENCE_PREFIX, FULL, ran)
+            if hours_ago
+            else evidence_layout.latest_key(DEFAULT_EVIDENCE_PREFIX, FULL)
+        )
+        evidence_bucket.put_object(
+            Bucket="dr-verifier-evidence", Key=key, Body=json.dumps(evidence(FULL, copies, now=ran))
+        )
+    argv = ["--bucket", "dr-fleet", "--evidence-bucket", "dr-verifier-evidence", "--json"]
+    assert main([*argv, "--disagree-points", "100"], s3=evidence_bucket, now=NOW) == EXIT_ITEMS_FAILED
+    accounts = {a["account"]: a for a in json.loads(capsys.readouterr().out)["accounts"]}
+    assert accounts[FULL]["status"] == "fell"
+    assert accounts[DRIFT]["status"] == "evidence-missing"
+
+
 @pytest.fixture
 def evidence_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     fake_credentials(monkeypatch)
@@ -275,6 +352,7 @@ def test_no_such_evidence_bucket_names_the_flag(
     ("argv", "message"),
     [
         (["--fall-points", "150"], "--fall-points 150: must be between 0 and 100 percentage points"),
+        (["--fall-window-hours", "0"], "--fall-window-hours 0: must be at least 1"),
         (["--disagree-points", "-1"], "--disagree-points -1: must be between 0 and 100 percentage points"),
         (["--max-evidence-age-hours", "0"], "--max-evidence-age-hours 0: must be at least 1"),
         (["--evidence-prefix", "verifier"], "--evidence-prefix 'verifier': must be empty or end with '/'"),
