@@ -9,14 +9,11 @@ Mocked outputs look like a deployed stack (ARNs built from region, account and n
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
 import runpy
-from collections.abc import Callable, Iterator, Mapping
-from concurrent import futures
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +21,15 @@ import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, settings
-from pulumi.runtime import resource as pulumi_resource
-from pulumi.runtime.proto import resource_pb2, source_pb2
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+from pulumi.runtime.sync_await import _sync_await
 
 from components.config import PROJECT, from_namespaced, reject_empty
 from dr_model import project_config
 from dr_runtime.yaml_documents import YamlFileError, load_yaml
 from drplan.graph import UNKNOWN, RegisteredResource, StackGraph
+from drplan.sdk_shortcuts import monitor_calls_inline, without_source_positions
 
 REPO = Path(__file__).resolve().parent.parent
 _ROOT_TYPE = "pulumi:pulumi:Stack"
@@ -322,62 +319,6 @@ def _resolve_outputs() -> dict[str, Any]:
     return _sync_await(resolve())
 
 
-@contextmanager
-def _without_source_positions() -> Iterator[None]:
-    """Skip the SDK's per-registration stack trace, which only feeds the engine's source positions.
-
-    Nothing here records them, and walking the stack (reading each frame's source line) costs about a
-    third of a program run under the mocks.
-    """
-    original = pulumi_resource._get_stack_trace
-    pulumi_resource._get_stack_trace = source_pb2.StackTrace
-    try:
-        yield
-    finally:
-        pulumi_resource._get_stack_trace = original
-
-
-class _InlineExecutor(futures.ThreadPoolExecutor):
-    """Runs each submitted call at once, in the calling thread, and hands back its finished future.
-
-    The SDK sends every registration to the monitor from a worker thread (``run_in_executor``), because a
-    real engine answers over gRPC. The recording monitor answers in Python without blocking, so the hop to
-    a thread and back (a wake-up of the event loop per resource, and the two threads taking turns at the
-    interpreter) is all the thread adds: about a third of a program run here. The calls, their order of
-    submission and their answers are unchanged (``tests/plan/test_plan_monitor.py``).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=1)
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> futures.Future[Any]:
-        done: futures.Future[Any] = futures.Future()
-        try:
-            done.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the awaiting coroutine, as from a thread
-            done.set_exception(exc)
-        return done
-
-
-def sdk_event_loop() -> asyncio.AbstractEventLoop:
-    """The event loop the SDK runs a program in (and creates when there is none)."""
-    loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
-    return loop
-
-
-@contextmanager
-def _monitor_calls_inline() -> Iterator[None]:
-    """The SDK's event loop with :class:`_InlineExecutor` as its default executor, for one program run."""
-    loop = sdk_event_loop()
-    # ``set_default_executor`` has no getter: the loop's own attribute holds the one to put back.
-    previous = getattr(loop, "_default_executor", None)
-    loop.set_default_executor(_InlineExecutor())
-    try:
-        yield
-    finally:
-        setattr(loop, "_default_executor", previous)  # noqa: B010 - no public setter takes None
-
-
 def register_stack(
     stack: str,
     config: Mapping[str, Any] | None = None,
@@ -403,7 +344,7 @@ def register_stack(
     def run() -> None:
         runpy.run_path(str(entry), run_name="__main__")
 
-    with _without_source_positions(), _monitor_calls_inline():
+    with without_source_positions(), monitor_calls_inline():
         _sync_await(run_pulumi_func(run))
     return StackGraph(
         stack=stack, project=project, resources=tuple(monitor.recorded), outputs=_resolve_outputs()

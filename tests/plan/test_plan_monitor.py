@@ -18,7 +18,7 @@ import pytest
 from google.protobuf import json_format
 from pulumi.runtime import mocks
 
-from drplan import program
+from drplan import program, sdk_shortcuts
 from drplan.graph import UNKNOWN, RegisteredResource
 from drplan.program import REPO, read_stack_config, register_stack
 from org.org_config import PROJECT as ORG_PROJECT
@@ -133,7 +133,7 @@ def _comparable(resources: Sequence[RegisteredResource]) -> list[RegisteredResou
 
 def _graph_as_threads_run_it(monkeypatch: pytest.MonkeyPatch, **run: Any) -> list[RegisteredResource]:
     with monkeypatch.context() as patch:
-        patch.setattr(program, "_monitor_calls_inline", contextlib.nullcontext)
+        patch.setattr(program, "monitor_calls_inline", contextlib.nullcontext)
         return _comparable(register_stack(**run).resources)
 
 
@@ -141,7 +141,7 @@ def _graph_as_threads_run_it(monkeypatch: pytest.MonkeyPatch, **run: Any) -> lis
 def test_monitor_calls_made_inline_register_what_the_sdks_threads_register(
     monkeypatch: pytest.MonkeyPatch, stack: str
 ) -> None:
-    """The plan answers the SDK's registrations in the event loop's thread (``_InlineExecutor``) instead
+    """The plan answers the SDK's registrations in the event loop's thread (``sdk_shortcuts.InlineExecutor``) instead
     of the SDK's worker thread: the same resources, each with the same inputs, options and dependencies."""
     threads = _graph_as_threads_run_it(monkeypatch, stack=stack)
     inline = _comparable(register_stack(stack).resources)
@@ -150,15 +150,15 @@ def test_monitor_calls_made_inline_register_what_the_sdks_threads_register(
 
 
 def test_the_event_loops_own_executor_is_back_after_a_run() -> None:
-    loop = program.sdk_event_loop()
+    loop = sdk_shortcuts.sdk_event_loop()
     before = getattr(loop, "_default_executor", None)
     register_stack("prod")
     assert getattr(loop, "_default_executor", None) is before
-    assert not isinstance(before, program._InlineExecutor)
+    assert not isinstance(before, sdk_shortcuts.InlineExecutor)
 
 
 def test_a_failing_monitor_call_fails_the_awaiting_registration_not_the_loop() -> None:
-    executor = program._InlineExecutor()
+    executor = sdk_shortcuts.InlineExecutor()
 
     def fails() -> None:
         raise RuntimeError("monitor unavailable")
