@@ -2,10 +2,8 @@
 
 Every selected ``Pulumi.<stack>.yaml`` is planned as ``python -m drplan <stack>`` plans one (the real
 program under Pulumi's mocks, the policy pack over its Analyzer interface), in worker processes, one per
-core by default, which import the SDKs once and then plan stack after stack. One policy pack process
-serves them all; configuring it and analysing a stack is one step under a lock, because the pack's
-configuration (the stack's ``--policy-config``) is the pack's, not the call's. The storage estimate of
-the single-stack plan is left out.
+core by default, which import the SDKs once and then plan stack after stack, with one policy pack process
+serving them all (:mod:`drplan.fleet_workers`). The storage estimate of the single-stack plan is left out.
 
 It prints a fleet table (stack, workload account, layout, protected types, copies and retentions, policy
 verdict) and the cross-stack checks of :mod:`drplan.fleet_checks`. ``--matrix`` prints instead the
@@ -22,52 +20,42 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import gc
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
-import textwrap
 import time
-import traceback
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config import PROJECT, ConfigError, ShareWith, StackConfig, from_namespaced, parse
-from dr_model import catalog, project_config
+from components.config import PROJECT, ConfigError, from_namespaced, parse
+from dr_model import project_config
 from drplan import (
-    GC_THRESHOLD,
     NO_POLICY,
     changed_since,
     cost,
     fleet_checks,
     fleet_preflight,
+    fleet_render,
+    fleet_workers,
     isolated_fleet,
-    matrix,
     policy_config,
     stack_policy_config,
     storage,
-    verdict,
     verifier_fleet,
 )
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, StackSummary
-from drplan.graph import StackGraph
-from drplan.policy_client import PolicyPackClient, PolicyPackError
+from drplan.fleet_workers import shown_path
+from drplan.policy_client import PolicyPackError
 from drplan.program import (
     REPO,
     StackFileError,
-    esc_note,
-    explain_config_error,
     read_project,
     read_stack_config,
-    stack_environments,
 )
-from isolated import isolated_config
 
 STACK_FILE_GLOB = "Pulumi.*.yaml"
 # Pulumi.<stack>.deploy.yaml holds a stack's Pulumi Deployments settings, not its config.
@@ -80,13 +68,6 @@ GITHUB_JOB_OUTPUTS_BYTES = 1_000_000
 CHUNK_NAME = "chunk"
 CHUNK_STACKS = "stacks"
 STACK_PLACEHOLDER = "{stack}"
-# How long the fleet plan waits for the next stack's result before it reports the rest as not planned.
-STACK_TIMEOUT_SECONDS = 300
-# A worker process plans at most this many stacks, then a fresh one takes over: what the SDK and the
-# libraries keep of each run (about a quarter of a MiB a stack) then cannot add up over a fleet of a
-# thousand, for a second of imports per this many stacks.
-STACKS_PER_WORKER = 200
-WIDTH = 100
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -201,335 +182,6 @@ def select(project_dir: Path, patterns: Sequence[str] | None) -> dict[str, Path]
     return dict(sorted(chosen.items()))
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-# --- one stack ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Task:
-    stack: str
-    path: Path
-    project_file: Path
-    """The project's Pulumi.yaml, whose config is merged into the stack's (when it exists)."""
-    pack_configs: stack_policy_config.PackConfigSource | None
-    port: int | None
-    """The fleet's policy pack, or ``None`` for --no-policy."""
-
-
-def _retention(data: matrix.Matrix) -> dict[str, tuple[int, ...]]:
-    days: dict[str, set[int]] = {}
-    for row in data.rows:
-        if not row.base.protected:
-            continue
-        for destination in (matrix.IN_REGION, matrix.CROSS_REGION, matrix.AIR_GAPPED):
-            use = row.base.use(destination)
-            if use is not None:
-                days.setdefault(destination, set()).update(use.retention_days)
-        in_region = row.base.use(matrix.IN_REGION)
-        if in_region is not None and in_region.continuous_days is not None:
-            days.setdefault("continuous", set()).add(in_region.continuous_days)
-    return {k: tuple(sorted(v)) for k, v in days.items()}
-
-
-def _summary(
-    task: Task, config: StackConfig, graph: StackGraph, result: verdict.Verdict, notes: list[str]
-) -> StackSummary:
-    data = matrix.build(graph, matrix.TagScenarios.of(config), matrix.IsolatedVaults.of(config))
-    protected = tuple(r.type_key for r in data.rows if r.type_key and r.base.protected)
-    code, reason = (MANDATORY_VIOLATION, "mandatory-policy-violation") if result.mandatory else (OK, "ok")
-    return StackSummary(
-        stack=task.stack,
-        file=_shown(task.path),
-        code=code,
-        reason=reason,
-        message=", ".join(sorted({f.policy for f in result.mandatory})),
-        environment=config.environment.value,
-        workload_account=config.accounts.workload,
-        isolated_account=config.accounts.isolated,
-        prefix=config.prefix,
-        air_gapped_vault=config.air_gapped_vault_name,
-        layout=config.layout.value,
-        dr_region=config.regions.dr,
-        protected_types=protected,
-        unprotected_types=tuple(k for k in catalog.TYPE_KEYS if k not in protected),
-        retention_days=_retention(data),
-        policy_ran=result.ran,
-        mandatory=tuple(f.to_json() for f in result.mandatory),
-        advisory=len(result.advisory),
-        isolated_names=fleet_checks.isolated_names(config),
-        isolated_entry=isolated_config.spelled(isolated_config.entry_of(config)),
-        shares_by_invitation=config.air_gapped_vault.share_with is ShareWith.INVITATION,
-        settings=fleet_checks.flatten(config.model_dump(by_alias=True, mode="json")),
-        notes=tuple(notes),
-        vault_uses=cost.matrix_uses(data),
-        resources=len(graph.resources),
-    )
-
-
-def plan_stack(
-    task: Task, client: PolicyPackClient | None, lock: AbstractContextManager[Any] | None = None
-) -> StackSummary:
-    """Plan one stack; every outcome, failures included, comes back as a summary."""
-    # Imported here: the parent process of a fleet plan never runs the program itself.
-    from drplan.program import register_stack
-
-    started = time.perf_counter()
-    shown = _shown(task.path)
-
-    def failed(code: int, reason: str, message: str) -> StackSummary:
-        return StackSummary(task.stack, shown, code, reason, message, seconds=time.perf_counter() - started)
-
-    try:
-        raw = read_stack_config(task.path, project_file=task.project_file, stack=task.stack)
-    except StackFileError as exc:
-        return failed(INVALID_INPUT, "invalid-stack-file", f"{shown}: {exc}")
-    environments = stack_environments(task.path)
-    notes = [esc_note(environments)] if environments else []
-    pack_config = org_config = None
-    where = ""
-    if task.pack_configs is not None and client is not None:
-        own = task.pack_configs.own_file(task.stack)
-        try:
-            if own is not None:
-                where = f"{stack_policy_config.STACK_FLAG} {own}"
-                pack_config = policy_config.load(own)
-            else:
-                where = f"{stack_policy_config.ORG_FLAG} {task.pack_configs.org_file}"
-                org_config = task.pack_configs.load_org()
-        except policy_config.PolicyConfigError as exc:
-            message = str(exc) if own is None else f"{where}: {exc}"
-            return failed(INVALID_INPUT, "invalid-policy-config", message)
-    try:
-        graph = register_stack(task.stack, config=raw)
-    except ConfigError as exc:
-        message = explain_config_error(str(exc), raw, Path(shown), task.project_file)
-        if environments:
-            message += f"\n  note: {shown} {esc_note(environments)}"
-        return failed(INVALID_INPUT, "invalid-config", message)
-    # The program accepted this config, so parsing it again cannot fail.
-    config = parse(from_namespaced(raw), task.stack)
-    if pack_config is None:
-        # No own file: the organisation's file or, without one, every policy at its defaults, with the stack's
-        # facts (among them the isolated account's vaults, which the graph names by ARN only).
-        pack_config = stack_policy_config.with_stack_facts(org_config or {}, config)
-    result = verdict.SKIPPED
-    if client is not None:
-        try:
-            with lock or nullcontext():
-                result = verdict.check(graph, client, pack_config)
-        except policy_config.PolicyConfigError as exc:
-            return failed(INVALID_INPUT, "invalid-policy-config", f"{where}: {exc}")
-    return replace(_summary(task, config, graph, result, notes), seconds=time.perf_counter() - started)
-
-
-# --- worker processes ------------------------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(lock: Any) -> None:
-    """Import the SDKs and the program's modules once per worker, while the policy pack starts.
-
-    A spawned worker does not run ``drplan/__main__.py`` (multiprocessing skips a package's ``__main__``),
-    so it tunes the collector itself, as that module explains, and moves everything imported so far out
-    of the collector's way."""
-    gc.set_threshold(*GC_THRESHOLD)
-    import components.stack  # noqa: F401 - pulumi_aws and every component
-    import drplan.program  # noqa: F401
-
-    gc.freeze()
-    _WORKER["lock"] = lock
-
-
-def _worker_client(port: int | None) -> PolicyPackClient | None:
-    if port is None:
-        return None
-    client: PolicyPackClient | None = _WORKER.get("client")
-    if client is None:
-        client = _WORKER["client"] = PolicyPackClient.attach(port)
-    return client
-
-
-def _plan_in_worker(task: Task) -> StackSummary:
-    try:
-        return plan_stack(task, _worker_client(task.port), _WORKER["lock"])
-    except PolicyPackError as exc:
-        return StackSummary(task.stack, _shown(task.path), PLAN_FAILED, "policy-pack-failed", str(exc))
-    except Exception as exc:  # reported with its traceback; the other stacks go on
-        traceback.print_exc()
-        return StackSummary(
-            task.stack, _shown(task.path), PLAN_FAILED, "plan-failed", f"{type(exc).__name__}: {exc}"
-        )
-
-
-def _pack_configs(args: argparse.Namespace) -> stack_policy_config.PackConfigSource | None:
-    source = stack_policy_config.PackConfigSource(args.policy_config, args.org_policy_config)
-    return source if source.configured else None
-
-
-def _plan_all(
-    stacks: Mapping[str, Path], args: argparse.Namespace, progress: Progress
-) -> Iterator[StackSummary]:
-    workers = max(1, min(args.workers, len(stacks)))
-    pack: PolicyPackClient | None = None
-    pool = None
-    lock: Any = None
-    try:
-        if workers > 1:
-            context = multiprocessing.get_context("spawn")
-            lock = context.Lock()
-            # Started before the pack, so the workers' imports and the pack's start overlap.
-            pool = context.Pool(
-                workers, initializer=_init_worker, initargs=(lock,), maxtasksperchild=STACKS_PER_WORKER
-            )
-        if not args.no_policy:
-            pack = PolicyPackClient().start()
-            progress(
-                f"policy pack started (port {pack.port}); planning {len(stacks)} stacks, {workers} workers"
-            )
-        port = None if pack is None else pack.port
-        project_file = args.project_dir / project_config.PROJECT_FILE
-        pack_configs = _pack_configs(args)
-        tasks = [Task(s, p, project_file, pack_configs, port) for s, p in stacks.items()]
-        if pool is not None:
-            results = pool.imap_unordered(_plan_in_worker, tasks)
-            done: set[str] = set()
-            for _ in tasks:
-                try:
-                    summary = results.next(timeout=STACK_TIMEOUT_SECONDS)
-                except multiprocessing.TimeoutError:
-                    # A worker that dies (killed, out of memory) loses its stack without an error.
-                    for task in tasks:
-                        if task.stack not in done:
-                            yield StackSummary(
-                                task.stack,
-                                _shown(task.path),
-                                PLAN_FAILED,
-                                "plan-failed",
-                                f"no result within {STACK_TIMEOUT_SECONDS} s: a worker process stopped",
-                            )
-                    return
-                done.add(summary.stack)
-                yield summary
-        else:
-            for task in tasks:
-                try:
-                    yield plan_stack(task, pack)
-                except PolicyPackError as exc:
-                    yield StackSummary(
-                        task.stack, _shown(task.path), PLAN_FAILED, "policy-pack-failed", str(exc)
-                    )
-    finally:
-        if pool is not None:
-            pool.terminate()  # workers hold nothing to clean up; skipping their teardown saves seconds
-        if pack is not None:
-            pack.close()
-
-
-# --- the fleet -------------------------------------------------------------------------------------------
-
-
-def _days(values: Sequence[int]) -> str:
-    return "/".join(str(v) for v in values) if values else "-"
-
-
-def _copies(s: StackSummary) -> str:
-    days = s.retention_days
-    parts = [
-        _days(days.get(matrix.IN_REGION, ())),
-        f"{_days(days.get(matrix.CROSS_REGION, ()))} {s.dr_region}",
-        f"{_days(days.get(matrix.AIR_GAPPED, ()))} air-gapped",
-    ]
-    if days.get("continuous"):
-        parts.append(f"PITR {_days(days['continuous'])}")
-    return " · ".join(parts)
-
-
-def _types(s: StackSummary) -> str:
-    total = len(catalog.TYPE_KEYS)
-    if not s.unprotected_types:
-        return f"all {total}"
-    return f"{len(s.protected_types)}/{total}: not {', '.join(s.unprotected_types)}"
-
-
-def _verdict(s: StackSummary, no_policy: bool) -> str:
-    if s.code == INVALID_INPUT:
-        return "INVALID"
-    if s.code == PLAN_FAILED:
-        return "ERROR"
-    if no_policy or not s.policy_ran:
-        return "skipped"
-    if s.mandatory:
-        return f"FAIL ({len(s.mandatory)} mandatory)"
-    return f"PASS ({s.advisory} advisory)" if s.advisory else "PASS"
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    body = [list(header), *[list(r) for r in rows]]
-    widths = [max(len(r[i]) for r in body) for i in range(len(header))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in body]
-
-
-def _heading(title: str) -> list[str]:
-    return ["", title, "─" * min(len(title), WIDTH)]
-
-
-def render(
-    summaries: Sequence[StackSummary], findings: Sequence[Finding], no_policy: bool, seconds: float
-) -> list[str]:
-    rows = [
-        [s.stack, s.workload_account or "-", s.layout or "-", _types(s) if s.planned else "-",
-         _copies(s) if s.planned else "-", _verdict(s, no_policy)]
-        for s in summaries
-    ]  # fmt: skip
-    lines = [
-        f"aws-dr-backup fleet plan · {len(summaries)} stacks · {seconds:.1f} s",
-        "(each program ran under Pulumi's mocks: nothing was deployed and no AWS API was called)",
-        *_heading("FLEET"),
-        *_table(
-            [
-                "stack",
-                "workload account",
-                "layout",
-                "protected types",
-                "days kept: in-region · copies",
-                "policy",
-            ],
-            rows,
-        ),
-    ]
-    lines += _heading("CROSS-STACK CHECKS")
-    for check, description in fleet_checks.CHECKS:
-        conflicts = [f for f in findings if f.check == check and f.level == fleet_checks.CONFLICT]
-        lines.append(f"{'CONFLICT' if conflicts else 'ok'}  {description}")
-        for f in conflicts:
-            lines += textwrap.wrap(f.message, WIDTH, initial_indent="    ", subsequent_indent="      ")
-    notes = [f for f in findings if f.level == fleet_checks.NOTE]
-    stack_notes = [(s.stack, n) for s in summaries for n in s.notes]
-    if notes or stack_notes:
-        lines += _heading("NOTES")
-        for text in [f.message for f in notes] + [f"{stack} {note}" for stack, note in stack_notes]:
-            lines += textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="    ")
-    failing = [s for s in summaries if s.code == MANDATORY_VIOLATION]
-    if failing:
-        lines += _heading("MANDATORY POLICY VIOLATIONS")
-        for s in failing:
-            for finding in s.mandatory:
-                lines.append(f"  {s.stack}: {finding['policy']}  {finding['resource']}: {finding['problem']}")
-    broken = [s for s in summaries if s.code in (INVALID_INPUT, PLAN_FAILED)]
-    if broken:
-        lines += _heading("STACKS NOT PLANNED")
-        for s in broken:
-            lines += [f"  {line}" for line in f"{s.stack}: {s.message}".splitlines()]
-    return lines
-
-
 def _shared_settings(project: project_config.Project | None) -> dict[str, Any] | None:
     """The project's shared values, flattened like each stack's settings; ``isolatedAccount`` stands for
     ``accounts.isolated``, which it fills."""
@@ -589,7 +241,7 @@ def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[str |
                 from_namespaced(read_stack_config(path, project_file=project_file, stack=stack)), stack
             )
         except (StackFileError, ConfigError) as exc:
-            problems.append(f"{_shown(path)}: {exc}")
+            problems.append(f"{shown_path(path)}: {exc}")
             continue
         include.append(
             {"stack": stack, "account": config.accounts.workload, "environment": config.environment.value}
@@ -624,7 +276,7 @@ def github_matrix(stacks: Mapping[str, Path], project_file: Path) -> tuple[str |
 def write_policy_configs(stacks: Mapping[str, Path], project_file: Path, args: argparse.Namespace) -> int:
     """``--write-policy-configs``: each stack's pack config as a file, from the same sources and with the
     same precedence as the plan (:mod:`drplan.stack_policy_config`)."""
-    source = _pack_configs(args)
+    source = fleet_workers.pack_config_source(args)
     if source is None:
         print(
             f"--write-policy-configs needs {stack_policy_config.STACK_FLAG} or {stack_policy_config.ORG_FLAG}",
@@ -639,7 +291,7 @@ def write_policy_configs(stacks: Mapping[str, Path], project_file: Path, args: a
             config = parse(from_namespaced(raw), stack)
             pack, _ = source.for_stack(stack, config)
         except (StackFileError, ConfigError) as exc:
-            problems.append(f"{_shown(path)}: {exc}")
+            problems.append(f"{shown_path(path)}: {exc}")
             continue
         except policy_config.PolicyConfigError as exc:
             problems.append(str(exc))
@@ -718,7 +370,7 @@ def main(argv: Sequence[str]) -> int:
 
     summaries: list[StackSummary] = []
     try:
-        for summary in _plan_all(stacks, args, progress):
+        for summary in fleet_workers.plan_all(stacks, args, progress):
             summaries.append(summary)
             progress(
                 f"{len(summaries)}/{len(stacks)} {summary.stack}: {summary.reason} ({summary.seconds:.1f} s)"
@@ -762,7 +414,9 @@ def main(argv: Sequence[str]) -> int:
         }
         print(json.dumps(document, indent=2))
     else:
-        print("\n".join([*render(summaries, findings, args.no_policy, seconds), *preflight_text]))
+        print(
+            "\n".join([*fleet_render.render(summaries, findings, args.no_policy, seconds), *preflight_text])
+        )
     if outcome.code != OK:
         print(outcome.message, file=sys.stderr)
         for s in summaries:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from drplan import fleet
+from drplan import fleet, fleet_workers
 from tests.fleet.stacks import LARGE_FLEET, large_fleet_stacks, make_fleet_command, write_stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -350,7 +350,7 @@ def test_workers_replaced_after_their_share_of_stacks_plan_every_stack_once(
     # Each worker plans one stack and is replaced: three stacks need a third worker process.
     for name, account in (("alpha", "555555555555"), ("beta", "666666666666"), ("gamma", "777777777777")):
         write_stack(tmp_path, name, account)
-    monkeypatch.setattr(fleet, "STACKS_PER_WORKER", 1)
+    monkeypatch.setattr(fleet_workers, "STACKS_PER_WORKER", 1)
     fleet.main(["--all", "--project-dir", str(tmp_path), "--workers", "2", "--no-policy", "--json"])
     document = json.loads(capsys.readouterr().out)
     assert sorted((s["stack"], s["exit"]["reason"]) for s in document["stacks"]) == [
@@ -366,7 +366,7 @@ def test_stacks_without_a_result_in_time_are_reported_not_planned_and_exit_3(
     # As when a worker process dies: its stack never comes back; the plan must not wait forever.
     write_stack(tmp_path, "alpha", "555555555555")
     write_stack(tmp_path, "beta", "666666666666")
-    monkeypatch.setattr(fleet, "STACK_TIMEOUT_SECONDS", 0.01)
+    monkeypatch.setattr(fleet_workers, "STACK_TIMEOUT_SECONDS", 0.01)
     code = fleet.main(["--all", "--project-dir", str(tmp_path), "--workers", "2", "--no-policy", "--json"])
     document = json.loads(capsys.readouterr().out)
     assert code == 3
