@@ -35,12 +35,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.baseline_pack import baseline_client
+from drplan.analyzer_requests import to_analyze_request, to_analyze_stack_request
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.policy_client import (
-    PolicyPackClient,
-    to_analyze_request,
-    to_analyze_stack_request,
-)
+from drplan.policy_client import PolicyPackClient
 from tests.policies import fixtures as fx
 
 PROVIDERS = {fx.ORIGIN.urn, fx.DR.urn, fx.ARCHIVE.urn}

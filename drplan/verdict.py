@@ -14,17 +14,9 @@ from typing import Any
 
 import grpc
 
+from drplan.analyzer_requests import Structs, to_analyze_request, to_analyze_stack_request
 from drplan.graph import RegisteredResource, StackGraph
-from drplan.policy_client import (
-    AnalysisResult,
-    AnalyzeCalls,
-    PackInfo,
-    PolicyPackClient,
-    Structs,
-    Violation,
-    to_analyze_request,
-    to_analyze_stack_request,
-)
+from drplan.policy_client import AnalysisResult, AnalyzeCalls, PackInfo, PolicyPackClient, Violation
 from drplan.tree import short_type
 
 # The pack renders every finding as "<resource>: <problem>. Fix: <fix>".

@@ -8,15 +8,14 @@ import pytest
 from google.protobuf import json_format
 
 from benchmarks.baseline_pack import baseline_client
-from drplan.graph import UNKNOWN
-from drplan.policy_client import (
-    PolicyPackClient,
-    PolicyPackError,
+from drplan.analyzer_requests import (
     split_provider_ref,
     to_analyze_request,
     to_analyze_stack_request,
     urn_type_and_name,
 )
+from drplan.graph import UNKNOWN
+from drplan.policy_client import PolicyPackClient, PolicyPackError
 from tests.policies import fixtures as fx
 
 

@@ -18,8 +18,8 @@ from pulumi_policy import EnforcementLevel
 from pulumi_policy import policy as sdk
 from pulumi_policy.version import VERSION
 
+from drplan.analyzer_requests import to_analyze_request, to_analyze_stack_request
 from drplan.graph import UNKNOWN
-from drplan.policy_client import to_analyze_request, to_analyze_stack_request
 from tests.policies import fixtures as fx
 from tests.policies.test_token_coverage import PACK_DIR, _pack
 
