@@ -48,13 +48,13 @@ from drplan import (
 )
 from drplan.cli import INVALID_INPUT, MANDATORY_VIOLATION, OK, PLAN_FAILED, Progress
 from drplan.fleet_checks import Finding, StackSummary
-from drplan.fleet_workers import shown_path
 from drplan.policy_client import PolicyPackError
 from drplan.program import (
     REPO,
     StackFileError,
     read_project,
     read_stack_config,
+    shown_path,
 )
 
 STACK_FILE_GLOB = "Pulumi.*.yaml"

@@ -32,6 +32,7 @@ from drplan.program import (
     esc_note,
     explain_config_error,
     read_stack_config,
+    shown_path,
     stack_environments,
 )
 from isolated import isolated_config
@@ -42,13 +43,6 @@ STACK_TIMEOUT_SECONDS = 300
 # libraries keep of each run (about a quarter of a MiB a stack) then cannot add up over a fleet of a
 # thousand, for a second of imports per this many stacks.
 STACKS_PER_WORKER = 200
-
-
-def shown_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 # --- one stack ---------------------------------------------------------------------------------------------

@@ -94,10 +94,11 @@ def explain_config_error(message: str, raw: Mapping[str, Any], path: Path, proje
     except StackFileError:
         own = set(raw)
     shared = frozenset(from_namespaced({k: v for k, v in raw.items() if k not in own}))
-    return project_config.explain(message, str(path), _relative(project_file), shared)
+    return project_config.explain(message, str(path), shown_path(project_file), shared)
 
 
-def _relative(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it, as messages name files."""
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
