@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,20 +39,35 @@ MAIN_JOB = ["prod", "--policy-config", "examples/policy-config.prod.json"]  # as
 PROGRAM_ALONE = "import gc, os\ngc.disable()\nfrom drplan.program import register_stack\nregister_stack('prod')\nos._exit(0)"
 
 
-def timed_drplan(args: list[str], accept: tuple[int, ...] = (0,)) -> tuple[float, dict[str, Any]]:
-    """Whole-process wall time of ``python -m drplan ARGS --json`` and its JSON document."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "drplan", *args, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
+def measured(command: list[str]) -> tuple[float, int, subprocess.CompletedProcess[str]]:
+    """Whole-process wall time of ``command`` (run in the repository), the peak resident memory (MiB) of
+    the largest process of its tree (``wait4`` reports the maximum over the process and the children it
+    reaped), and the outcome."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
+    return elapsed, usage.ru_maxrss // 1024, done  # ru_maxrss is in KiB on Linux
+
+
+def measured_drplan(args: list[str], accept: tuple[int, ...] = (0,)) -> tuple[float, int, dict[str, Any]]:
+    """:func:`measured` for ``python -m drplan ARGS --json``, with its JSON document."""
+    elapsed, peak, done = measured([sys.executable, "-m", "drplan", *args, "--json"])
     if done.returncode not in accept:
         raise SystemExit(f"drplan {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}")
-    return elapsed, json.loads(done.stdout)
+    document: dict[str, Any] = json.loads(done.stdout)
+    return elapsed, peak, document
+
+
+def timed_drplan(args: list[str], accept: tuple[int, ...] = (0,)) -> tuple[float, dict[str, Any]]:
+    """Whole-process wall time of ``python -m drplan ARGS --json`` and its JSON document."""
+    elapsed, _, document = measured_drplan(args, accept)
+    return elapsed, document
 
 
 def _run(args: list[str]) -> tuple[float, dict[str, Any]]:
