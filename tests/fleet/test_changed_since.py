@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,41 +203,42 @@ def plan_copy(copy: Path) -> dict[str, Any]:
     return document
 
 
-def test_a_program_change_that_alters_every_graph_affects_every_stack(repository_copy: Path) -> None:
-    config = repository_copy / "components" / "config.py"
-    original = config.read_text()
-    assert '{"managed-by": "pulumi",' in original
+def plan_copy_with(copy: Path, relative: str, edit: Callable[[str], str]) -> dict[str, Any]:
+    """:func:`plan_copy` with one file of the copy edited (uncommitted), put back afterwards."""
+    path = copy / relative
+    original = path.read_text()
     try:
-        config.write_text(original.replace('{"managed-by": "pulumi",', '{"managed-by": "pulumi-dr",'))
-        document = plan_copy(repository_copy)
+        path.write_text(edit(original))
+        return plan_copy(copy)
     finally:
-        config.write_text(original)
+        path.write_text(original)
+
+
+def test_a_program_change_that_alters_every_graph_affects_every_stack(repository_copy: Path) -> None:
+    assert '{"managed-by": "pulumi",' in (repository_copy / "components" / "config.py").read_text()
+    document = plan_copy_with(
+        repository_copy,
+        "components/config.py",
+        lambda text: text.replace('{"managed-by": "pulumi",', '{"managed-by": "pulumi-dr",'),
+    )
     assert document["programChanged"] is True
     assert affected(document) == dict.fromkeys(fleet.discover(REPO), changed_since.GRAPH_ONLY)
 
 
 def test_a_program_change_that_alters_no_graph_affects_no_stack(repository_copy: Path) -> None:
     """Every graph is run on both sides (the program differs), and every digest is the same."""
-    config = repository_copy / "components" / "config.py"
-    original = config.read_text()
-    try:
-        config.write_text(original + "\n# a comment the program does not register\n")
-        document = plan_copy(repository_copy)
-    finally:
-        config.write_text(original)
+    document = plan_copy_with(
+        repository_copy,
+        "components/config.py",
+        lambda text: text + "\n# a comment the program does not register\n",
+    )
     assert document["programChanged"] is True
     assert document["graphsRun"] == len(fleet.discover(REPO))
     assert affected(document) == {}
 
 
 def test_a_docs_only_change_is_not_a_program_change(repository_copy: Path) -> None:
-    readme = repository_copy / "docs" / "fleet.md"
-    original = readme.read_text()
-    try:
-        readme.write_text(original + "\nA line.\n")
-        document = plan_copy(repository_copy)
-    finally:
-        readme.write_text(original)
+    document = plan_copy_with(repository_copy, "docs/fleet.md", lambda text: text + "\nA line.\n")
     assert document["programChanged"] is False
     assert document["graphsRun"] == 0
     assert affected(document) == {}
