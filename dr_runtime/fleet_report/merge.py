@@ -73,10 +73,10 @@ DEFAULT_MAX_AGE_HOURS = 36
 DEFAULT_MAX_EVIDENCE_AGE_HOURS = 13
 """The verifier runs at least every 6 hours: two runs missed and an hour's slack."""
 DEFAULT_FALL_POINTS = 10.0
+"""A tier's figure that dropped by more than this many percentage points since the previous report fell."""
 DEFAULT_FALL_WINDOW_HOURS = 24
 """Without ``--previous``, ``fell`` compares with the verifier's newest run at least this old: long enough
 for a mass opt-out to show, short enough that it shows within a day (the air-gapped copies last 7)."""
-"""A tier's figure that dropped by more than this many percentage points since the previous report fell."""
 DEFAULT_DISAGREE_POINTS = 5.0
 """Self-reported and verified figures of a tier further apart than this many points disagree."""
 # The evidence's state per account (JSON ``evidence.state``).

@@ -84,13 +84,10 @@ def _evidence_keys(keys: Iterable[str], prefix: str, before: datetime | None) ->
         if key == evidence_layout.latest_key(prefix, account):
             latest.append(key)
             continue
-        ran = None if before is None else evidence_layout.run_time(prefix, account, key)
-        if (
-            ran is not None
-            and before is not None
-            and ran <= before
-            and (account not in newest or ran > newest[account][0])
-        ):
+        if before is None:
+            continue
+        ran = evidence_layout.run_time(prefix, account, key)
+        if ran is not None and ran <= before and (account not in newest or ran > newest[account][0]):
             newest[account] = (ran, key)
     return sorted(latest), sorted(key for _, key in newest.values())
 
