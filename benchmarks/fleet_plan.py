@@ -91,14 +91,29 @@ def isolated_stack(first: int, count: int, account: str) -> tuple[float, int, in
     return float(result["seconds"]), int(result["resources"]), peak
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1 or list(sizes) != sorted(set(sizes)):
+        raise argparse.ArgumentTypeError(f"{text!r}: give ascending whole numbers of at least 1, e.g. 10,100")
+    return sizes
+
+
 def _load() -> str:
     return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="fleet sizes, comma-separated")
-    sizes = tuple(int(s) for s in parser.parse_args(argv).sizes.split(","))
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=SIZES,
+        help="fleet sizes, comma-separated, ascending (default 10,100,500,1000)",
+    )
+    sizes: tuple[int, ...] = parser.parse_args(argv).sizes
     print(f"fleet plan, whole process (python {sys.version.split()[0]}, {os.cpu_count()} cores), {_load()}")
     measured_drplan(["prod"])  # warm the file system cache and .pyc files; not counted
     runs = [measured_drplan(["prod"]) for _ in range(3)]
